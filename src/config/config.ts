@@ -1,0 +1,149 @@
+import { resolve } from 'node:path';
+
+/** Raised when an environment variable is missing or malformed; start-up stops with its message. */
+export class ConfigError extends Error {
+  constructor(
+    readonly variable: string,
+    message: string,
+  ) {
+    super(`Invalid configuration: ${variable} ${message}`);
+  }
+}
+
+export type StorageDriverName = 'filesystem' | 's3';
+
+export interface S3Config {
+  endpoint?: string;
+  publicEndpoint?: string;
+  bucket: string;
+  accessKey: string;
+  secretKey: string;
+  region: string;
+  usePathStyle: boolean;
+  redirect: boolean;
+  presignExpirySeconds: number;
+}
+
+/** The whole typed configuration of one Aerugo node, read once from the environment. */
+export interface AppConfig {
+  listenHost: string;
+  listenPort: number;
+  /** External base URL (no trailing slash) used in absolute links such as the token realm. */
+  publicUrl?: string;
+  dataDir: string;
+  /** External PostgreSQL; when undefined an embedded PostgreSQL is started under dataDir. */
+  databaseUrl?: string;
+  embeddedPostgresPort?: number;
+  databasePoolSize: number;
+  storageDriver: StorageDriverName;
+  s3?: S3Config;
+  redisUrl?: string;
+  redisTtlSeconds: number;
+  uploadTtlSeconds: number;
+  maxManifestBytes: number;
+  logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+}
+
+type Env = Record<string, string | undefined>;
+
+function str(env: Env, name: string): string | undefined {
+  const v = env[name];
+  return v === undefined || v.trim() === '' ? undefined : v.trim();
+}
+
+function int(env: Env, name: string, def: number, min: number, max: number): number {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
+  const n = Number(raw);
+  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  return n;
+}
+
+function bool(env: Env, name: string, def: boolean): boolean {
+  const raw = str(env, name);
+  if (raw === undefined) return def;
+  if (/^(1|true|yes|on)$/i.test(raw)) return true;
+  if (/^(0|false|no|off)$/i.test(raw)) return false;
+  throw new ConfigError(name, `must be true or false, got "${raw}"`);
+}
+
+function url(env: Env, name: string, protocols: string[]): string | undefined {
+  const raw = str(env, name);
+  if (raw === undefined) return undefined;
+  let parsed: URL;
+  try {
+    parsed = new URL(raw);
+  } catch {
+    throw new ConfigError(name, 'must be a URL');
+  }
+  if (!protocols.includes(parsed.protocol)) {
+    throw new ConfigError(name, `must use one of ${protocols.join(', ')}`);
+  }
+  return raw;
+}
+
+function required(env: Env, name: string, why: string): string {
+  const v = str(env, name);
+  if (v === undefined) throw new ConfigError(name, `is required ${why}`);
+  return v;
+}
+
+export function parseListenAddress(raw: string): { host: string; port: number } {
+  const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d{1,5})$/.exec(raw);
+  if (!m) throw new ConfigError('LISTEN_ADDRESS', `must be host:port, got "${raw}"`);
+  const port = Number(m[3]);
+  if (port > 65535) throw new ConfigError('LISTEN_ADDRESS', `has an invalid port ${port}`);
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+export function loadConfig(env: Env = process.env): AppConfig {
+  const { host, port } = parseListenAddress(str(env, 'LISTEN_ADDRESS') ?? '0.0.0.0:8080');
+  const publicUrl = url(env, 'PUBLIC_URL', ['http:', 'https:'])?.replace(/\/+$/, '');
+  const storageRaw = str(env, 'STORAGE_DRIVER');
+  const s3Bucket = str(env, 'S3_BUCKET');
+  let storageDriver: StorageDriverName;
+  if (storageRaw === undefined) storageDriver = s3Bucket ? 's3' : 'filesystem';
+  else if (storageRaw === 'filesystem' || storageRaw === 's3') storageDriver = storageRaw;
+  else throw new ConfigError('STORAGE_DRIVER', `must be "filesystem" or "s3", got "${storageRaw}"`);
+
+  let s3: S3Config | undefined;
+  if (storageDriver === 's3') {
+    const why = 'when the S3 storage driver is selected';
+    s3 = {
+      endpoint: url(env, 'S3_ENDPOINT', ['http:', 'https:']),
+      publicEndpoint: url(env, 'S3_PUBLIC_ENDPOINT', ['http:', 'https:']),
+      bucket: required(env, 'S3_BUCKET', why),
+      accessKey: required(env, 'S3_ACCESS_KEY', why),
+      secretKey: required(env, 'S3_SECRET_KEY', why),
+      region: str(env, 'S3_REGION') ?? 'us-east-1',
+      usePathStyle: bool(env, 'S3_USE_PATH_STYLE', true),
+      redirect: bool(env, 'S3_REDIRECT', true),
+      presignExpirySeconds: int(env, 'S3_PRESIGN_EXPIRY_SECONDS', 1200, 1, 7 * 24 * 3600),
+    };
+  }
+
+  const logLevel = (str(env, 'LOG_LEVEL') ?? 'log') as AppConfig['logLevel'];
+  if (!['error', 'warn', 'log', 'debug', 'verbose'].includes(logLevel)) {
+    throw new ConfigError('LOG_LEVEL', 'must be one of error, warn, log, debug, verbose');
+  }
+
+  return {
+    listenHost: host,
+    listenPort: port,
+    publicUrl,
+    dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
+    databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
+    embeddedPostgresPort: str(env, 'EMBEDDED_PG_PORT')
+      ? int(env, 'EMBEDDED_PG_PORT', 0, 1, 65535)
+      : undefined,
+    databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500),
+    storageDriver,
+    s3,
+    redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
+    redisTtlSeconds: int(env, 'REDIS_TTL_SECONDS', 300, 1, 30 * 24 * 3600),
+    uploadTtlSeconds: int(env, 'UPLOAD_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+    maxManifestBytes: int(env, 'MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
+    logLevel,
+  };
+}

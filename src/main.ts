@@ -1,0 +1,79 @@
+import 'reflect-metadata';
+import { Logger, ValidationPipe } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import { AppModule } from './app.module.js';
+import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
+import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './database/embedded-postgres.js';
+
+export const API_PREFIX = 'api/v1';
+
+export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestExpressApplication> {
+  const app = await NestFactory.create<NestExpressApplication>(
+    AppModule.forRoot({ databaseUrl, databasePoolSize: config.databasePoolSize }),
+    { bodyParser: false, logger: levels(config.logLevel) },
+  );
+  // Registry bodies (blobs, manifests) are streamed or read raw; only the REST API parses JSON/forms.
+  app.use(`/${API_PREFIX}`, express.json({ limit: '1mb' }));
+  app.use(`/${API_PREFIX}`, express.urlencoded({ extended: false, limit: '64kb' }));
+  app.set('etag', false);
+  app.set('x-powered-by', false);
+  app.setGlobalPrefix(API_PREFIX, { exclude: ['v2', 'v2/{*path}'] });
+  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  const doc = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder().setTitle('Aerugo').setDescription('Aerugo container registry management API').setVersion('1').build(),
+  );
+  SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
+  app.enableShutdownHooks();
+  return app;
+}
+
+function levels(level: AppConfig['logLevel']): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
+  const all = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
+  return all.slice(0, all.indexOf(level) + 1);
+}
+
+async function main(): Promise<void> {
+  const logger = new Logger('Aerugo');
+  let config: AppConfig;
+  try {
+    config = loadConfig();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      logger.error(e.message);
+      process.exit(2);
+    }
+    throw e;
+  }
+  let embedded: EmbeddedPostgresHandle | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      pgDir: process.env.EMBEDDED_PG_DIR || undefined,
+      port: config.embeddedPostgresPort,
+    });
+    databaseUrl = embedded.url;
+  }
+  const app = await createApp(config, databaseUrl);
+  const shutdown = async (signal: string) => {
+    logger.log(`${signal} received, shutting down`);
+    await app.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  await app.listen(config.listenPort, config.listenHost);
+  logger.log(`Aerugo listening on ${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`);
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {
+  main().catch((e: unknown) => {
+    new Logger('Aerugo').error(e instanceof Error ? e.message : String(e));
+    process.exit(1);
+  });
+}

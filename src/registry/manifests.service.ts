@@ -1,0 +1,206 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource } from 'typeorm';
+import { type DigestAlgorithm, digestOf, looksLikeDigest, parseDigest } from './digest.js';
+import { RegistryError } from './errors.js';
+import { MEDIA_TYPES, parseManifest } from './manifest.js';
+import { assertTag } from './names.js';
+
+export interface StoredManifest {
+  id: string;
+  digest: string;
+  digestSha512: string;
+  mediaType: string;
+  content: Buffer;
+  size: number;
+}
+
+export interface PutManifestResult {
+  /** Digest in the algorithm the client asked for (sha256 unless it pushed by a sha512 digest). */
+  digest: string;
+  subject?: string;
+}
+
+interface ManifestRow {
+  id: string;
+  digest: string;
+  digest_sha512: string;
+  media_type: string;
+  content: Buffer;
+  size: number;
+}
+
+function toStored(r: ManifestRow): StoredManifest {
+  return { id: r.id, digest: r.digest, digestSha512: r.digest_sha512, mediaType: r.media_type, content: r.content, size: r.size };
+}
+
+function manifestUnknown(reference: string): RegistryError {
+  return new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { reference });
+}
+
+@Injectable()
+export class ManifestsService {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Validates and stores the exact bytes, then points the reference's tag (and `?tag=`s) at them. */
+  async put(repositoryId: string, reference: string, bytes: Buffer, contentType: string | undefined, extraTags: string[]): Promise<PutManifestResult> {
+    const byDigest = looksLikeDigest(reference);
+    const requested = byDigest ? parseDigest(reference) : undefined;
+    if (!byDigest) assertTag(reference);
+    extraTags.forEach(assertTag);
+    const sha256 = await digestOf('sha256', bytes);
+    const sha512 = await digestOf('sha512', bytes);
+    if (requested && (requested.algorithm === 'sha256' ? sha256 : sha512) !== reference) {
+      throw new RegistryError('DIGEST_INVALID', 'manifest digest does not match its content', {
+        reference,
+        actual: requested.algorithm === 'sha256' ? sha256 : sha512,
+      });
+    }
+    const parsed = parseManifest(bytes, contentType);
+    const tags = [...new Set([...(byDigest ? [] : [reference]), ...extraTags])];
+
+    await this.db.transaction(async (m) => {
+      if (parsed.blobs.length) {
+        const found: { digest: string }[] = await m.query(
+          `SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2)`,
+          [repositoryId, parsed.blobs],
+        );
+        const have = new Set(found.map((f) => f.digest));
+        const missing = parsed.blobs.find((d) => !have.has(d));
+        if (missing) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', { digest: missing });
+      }
+      if (parsed.manifests.length) {
+        const found: { digest: string; digest_sha512: string }[] = await m.query(
+          `SELECT digest, digest_sha512 FROM manifests
+            WHERE repository_id = $1 AND (digest = ANY($2) OR digest_sha512 = ANY($2))`,
+          [repositoryId, parsed.manifests],
+        );
+        const have = new Set(found.flatMap((f) => [f.digest, f.digest_sha512]));
+        const missing = parsed.manifests.find((d) => !have.has(d));
+        if (missing) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest unknown to registry', { digest: missing });
+      }
+      const inserted: { id: string }[] = await m.query(
+        `INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, content, size, subject_digest, artifact_type, annotations)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
+         ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
+        [
+          repositoryId,
+          sha256,
+          sha512,
+          parsed.mediaType,
+          bytes,
+          bytes.length,
+          parsed.subject?.digest ?? null,
+          parsed.artifactType ?? null,
+          parsed.annotations ? JSON.stringify(parsed.annotations) : null,
+        ],
+      );
+      if (inserted.length) {
+        const refs = [
+          ...parsed.blobs.map((d) => [d, 'blob']),
+          ...parsed.manifests.map((d) => [d, 'manifest']),
+        ];
+        if (refs.length) {
+          await m.query(
+            `INSERT INTO manifest_references (manifest_id, child_digest, kind)
+             SELECT $1, d, k FROM unnest($2::text[], $3::text[]) AS t(d, k) ON CONFLICT DO NOTHING`,
+            [inserted[0].id, refs.map((r) => r[0]), refs.map((r) => r[1])],
+          );
+        }
+      }
+      for (const tag of tags) {
+        await m.query(
+          `INSERT INTO tags (repository_id, name, manifest_digest) VALUES ($1, $2, $3)
+           ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = EXCLUDED.manifest_digest, updated_at = now()`,
+          [repositoryId, tag, sha256],
+        );
+      }
+    });
+    return { digest: requested?.algorithm === 'sha512' ? sha512 : sha256, subject: parsed.subject?.digest };
+  }
+
+  async find(repositoryId: string, reference: string): Promise<StoredManifest | null> {
+    let rows: ManifestRow[];
+    const cols = `m.id, m.digest, m.digest_sha512, m.media_type, m.content, m.size`;
+    if (looksLikeDigest(reference)) {
+      const { algorithm } = parseDigest(reference);
+      rows = await this.db.query(
+        `SELECT ${cols} FROM manifests m WHERE m.repository_id = $1 AND ${algorithm === 'sha256' ? 'm.digest' : 'm.digest_sha512'} = $2`,
+        [repositoryId, reference],
+      );
+    } else {
+      assertTag(reference);
+      rows = await this.db.query(
+        `SELECT ${cols} FROM tags t JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+          WHERE t.repository_id = $1 AND t.name = $2`,
+        [repositoryId, reference],
+      );
+    }
+    return rows.length ? toStored(rows[0]) : null;
+  }
+
+  async get(repositoryId: string, reference: string): Promise<StoredManifest> {
+    const found = await this.find(repositoryId, reference);
+    if (!found) throw manifestUnknown(reference);
+    return found;
+  }
+
+  /** The digest to report for a reference: the requested algorithm for digests, sha256 for tags. */
+  static reportedDigest(m: StoredManifest, reference: string): string {
+    return reference.startsWith('sha512:') ? m.digestSha512 : m.digest;
+  }
+
+  /** Deletes a tag, or a manifest by digest together with every tag pointing at it. */
+  async delete(repositoryId: string, reference: string): Promise<void> {
+    if (looksLikeDigest(reference)) {
+      const m = await this.get(repositoryId, reference);
+      await this.db.query(`DELETE FROM manifests WHERE id = $1`, [m.id]);
+      return;
+    }
+    assertTag(reference);
+    const res: [unknown[], number] = await this.db.query(
+      `DELETE FROM tags WHERE repository_id = $1 AND name = $2`,
+      [repositoryId, reference],
+    );
+    if (res[1] === 0) throw manifestUnknown(reference);
+  }
+
+  /** Tags in lexical (byte) order after `last`; `limit` undefined means all. */
+  async listTags(repositoryId: string, limit: number | undefined, last: string | undefined): Promise<{ tags: string[]; more: boolean }> {
+    const rows: { name: string }[] = await this.db.query(
+      `SELECT name FROM tags WHERE repository_id = $1 AND ($2::text IS NULL OR name > $2::text COLLATE "C")
+        ORDER BY name COLLATE "C" ${limit === undefined ? '' : 'LIMIT $3'}`,
+      limit === undefined ? [repositoryId, last ?? null] : [repositoryId, last ?? null, limit + 1],
+    );
+    const names = rows.map((r) => r.name);
+    if (limit !== undefined && names.length > limit) return { tags: names.slice(0, limit), more: true };
+    return { tags: names, more: false };
+  }
+
+  /** The referrers index: manifests in the repository whose subject is `digest`. */
+  async referrers(repositoryId: string | undefined, digest: string, artifactType?: string): Promise<Buffer> {
+    parseDigest(digest);
+    const rows: { digest: string; digest_sha512: string; media_type: string; size: number; artifact_type: string | null; annotations: Record<string, string> | null }[] =
+      repositoryId === undefined
+        ? []
+        : await this.db.query(
+            `SELECT digest, digest_sha512, media_type, size, artifact_type, annotations FROM manifests
+              WHERE repository_id = $1 AND subject_digest = $2 AND ($3::text IS NULL OR artifact_type = $3::text)
+              ORDER BY created_at, digest`,
+            [repositoryId, digest, artifactType ?? null],
+          );
+    const algorithm: DigestAlgorithm = digest.startsWith('sha512:') ? 'sha512' : 'sha256';
+    const index = {
+      schemaVersion: 2,
+      mediaType: MEDIA_TYPES.ociIndex,
+      manifests: rows.map((r) => ({
+        mediaType: r.media_type,
+        digest: algorithm === 'sha512' ? r.digest_sha512 : r.digest,
+        size: r.size,
+        ...(r.artifact_type ? { artifactType: r.artifact_type } : {}),
+        ...(r.annotations ? { annotations: r.annotations } : {}),
+      })),
+    };
+    return Buffer.from(JSON.stringify(index));
+  }
+}

@@ -1,0 +1,30 @@
+import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
+import type { Request } from 'express';
+import { REGISTRY_AUTHORIZER, type RegistryAuthorizer } from './registry-access.js';
+import { parseRegistryPath, requiredActions, type RegistryRoute } from './routes.js';
+import { assertRepositoryName } from './names.js';
+
+export type RegistryRequest = Request & { registryRoute?: RegistryRoute };
+
+/** Parses the registry route once and asks the bound authorizer whether the caller may proceed. */
+@Injectable()
+export class RegistryAccessGuard implements CanActivate {
+  constructor(@Inject(REGISTRY_AUTHORIZER) private readonly authorizer: RegistryAuthorizer) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const req = ctx.switchToHttp().getRequest<RegistryRequest>();
+    const route = parseRegistryPath(req.path);
+    req.registryRoute = route;
+    const mountFrom = route.kind === 'uploadStart' && typeof req.query.from === 'string' && typeof req.query.mount === 'string'
+      ? req.query.from
+      : undefined;
+    if (mountFrom !== undefined) assertRepositoryName(mountFrom);
+    await this.authorizer.authorize(req, {
+      repository: 'name' in route ? route.name : undefined,
+      actions: requiredActions(route, req.method),
+      mountFrom,
+      catalog: route.kind === 'catalog',
+    });
+    return true;
+  }
+}

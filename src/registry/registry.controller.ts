@@ -1,0 +1,317 @@
+import { All, Controller, Inject, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { ApiExcludeController } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { pipeline } from 'node:stream/promises';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { ReposService } from '../repos/repos.service.js';
+import { BlobsService } from './blobs.service.js';
+import { isDigestAlgorithm, parseDigest } from './digest.js';
+import { RegistryError } from './errors.js';
+import {
+  contentLength,
+  hasBody,
+  parseContentRange,
+  parsePageSize,
+  parseRangeHeader,
+  queryList,
+  queryString,
+  readSmallBody,
+} from './http-util.js';
+import { ManifestsService } from './manifests.service.js';
+import { REGISTRY_AUTHORIZER, type RegistryAuthorizer } from './registry-access.js';
+import { RegistryAccessGuard, type RegistryRequest } from './registry-access.guard.js';
+import { RegistryErrorFilter } from './registry-error.filter.js';
+import type { RegistryRoute } from './routes.js';
+import { UploadsService } from './uploads.service.js';
+
+type Route<K extends RegistryRoute['kind']> = Extract<RegistryRoute, { kind: K }>;
+
+const CATALOG_DEFAULT_PAGE = 100;
+const CATALOG_MAX_PAGE = 1000;
+const TAGS_MAX_PAGE = 10000;
+
+function uploadLocation(name: string, id: string): string {
+  return `/v2/${name}/blobs/uploads/${id}`;
+}
+
+function nextLink(path: string, n: number, last: string): string {
+  return `<${path}?n=${n}&last=${encodeURIComponent(last)}>; rel="next"`;
+}
+
+/** The OCI Distribution API. Parsing and access checks happen in the guard; rules in the services. */
+@ApiExcludeController()
+@Controller('v2')
+@UseGuards(RegistryAccessGuard)
+@UseFilters(RegistryErrorFilter)
+export class RegistryController {
+  constructor(
+    private readonly repos: ReposService,
+    private readonly blobs: BlobsService,
+    private readonly uploads: UploadsService,
+    private readonly manifests: ManifestsService,
+    @Inject(REGISTRY_AUTHORIZER) private readonly authorizer: RegistryAuthorizer,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  @All(['', '*path'])
+  async handle(@Req() req: RegistryRequest, @Res() res: Response): Promise<void> {
+    const route = req.registryRoute!;
+    const method = req.method.toUpperCase();
+    res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
+    const key = `${route.kind} ${method === 'HEAD' && route.kind !== 'upload' ? 'GET' : method}`;
+    switch (key) {
+      case 'base GET':
+        return void res.status(200).json({});
+      case 'catalog GET':
+        return this.catalog(req, res);
+      case 'tags GET':
+        return this.listTags(route as Route<'tags'>, req, res);
+      case 'manifest GET':
+        return this.getManifest(route as Route<'manifest'>, req, res);
+      case 'manifest PUT':
+        return this.putManifest(route as Route<'manifest'>, req, res);
+      case 'manifest DELETE':
+        return this.deleteManifest(route as Route<'manifest'>, res);
+      case 'blob GET':
+        return this.getBlob(route as Route<'blob'>, req, res);
+      case 'blob DELETE':
+        return this.deleteBlob(route as Route<'blob'>, res);
+      case 'uploadStart POST':
+        return this.startUpload(route as Route<'uploadStart'>, req, res);
+      case 'upload GET':
+      case 'upload HEAD':
+        return this.uploadStatus(route as Route<'upload'>, res);
+      case 'upload PATCH':
+        return this.patchUpload(route as Route<'upload'>, req, res);
+      case 'upload PUT':
+        return this.completeUpload(route as Route<'upload'>, req, res);
+      case 'upload DELETE':
+        return this.cancelUpload(route as Route<'upload'>, res);
+      case 'referrers GET':
+        return this.referrers(route as Route<'referrers'>, req, res);
+      default:
+        throw new RegistryError('UNSUPPORTED', `${method} is not supported here`, undefined, 405);
+    }
+  }
+
+  private async repositoryId(name: string): Promise<string> {
+    const repo = await this.repos.findByName(name);
+    if (!repo) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name });
+    return repo.id;
+  }
+
+  private async catalog(req: RegistryRequest, res: Response): Promise<void> {
+    const n = parsePageSize(req.query.n, CATALOG_MAX_PAGE) ?? CATALOG_DEFAULT_PAGE;
+    const repositories: string[] = [];
+    let cursor = queryString(req.query.last);
+    // Pages hold only what the caller may pull, so keep reading until the page is full.
+    while (n > 0 && repositories.length < n) {
+      const batch = await this.repos.listNames(n, cursor);
+      if (!batch.length) break;
+      cursor = batch[batch.length - 1];
+      for (const name of await this.authorizer.filterCatalog(req, batch)) {
+        if (repositories.length < n) repositories.push(name);
+      }
+      if (batch.length < n) break;
+    }
+    const lastName = repositories[repositories.length - 1];
+    if (repositories.length === n && lastName && (await this.repos.listNames(1, lastName)).length) {
+      res.setHeader('Link', nextLink('/v2/_catalog', n, lastName));
+    }
+    res.status(200).json({ repositories });
+  }
+
+  private async listTags(route: Route<'tags'>, req: RegistryRequest, res: Response): Promise<void> {
+    const repositoryId = await this.repositoryId(route.name);
+    const n = parsePageSize(req.query.n, TAGS_MAX_PAGE);
+    const last = queryString(req.query.last);
+    const { tags, more } = await this.manifests.listTags(repositoryId, n, last);
+    if (more && n !== undefined && tags.length) res.setHeader('Link', nextLink(`/v2/${route.name}/tags/list`, n, tags[tags.length - 1]));
+    res.status(200).json({ name: route.name, tags });
+  }
+
+  private async getManifest(route: Route<'manifest'>, req: RegistryRequest, res: Response): Promise<void> {
+    const repositoryId = await this.repositoryId(route.name);
+    const m = await this.manifests.get(repositoryId, route.reference);
+    const digest = ManifestsService.reportedDigest(m, route.reference);
+    res.status(200);
+    res.setHeader('Content-Type', m.mediaType);
+    res.setHeader('Content-Length', m.content.length);
+    res.setHeader('Docker-Content-Digest', digest);
+    res.setHeader('ETag', `"${digest}"`);
+    if (req.method === 'HEAD') return void res.end();
+    res.end(m.content);
+  }
+
+  private async putManifest(route: Route<'manifest'>, req: RegistryRequest, res: Response): Promise<void> {
+    const body = await readSmallBody(req, this.config.maxManifestBytes);
+    const repo = await this.repos.findOrCreate(route.name);
+    const result = await this.manifests.put(repo.id, route.reference, body, req.headers['content-type'], queryList(req.query.tag));
+    res.setHeader('Location', `/v2/${route.name}/manifests/${result.digest}`);
+    res.setHeader('Docker-Content-Digest', result.digest);
+    if (result.subject) res.setHeader('OCI-Subject', result.subject);
+    res.status(201).end();
+  }
+
+  private async deleteManifest(route: Route<'manifest'>, res: Response): Promise<void> {
+    const repositoryId = await this.repositoryId(route.name);
+    await this.manifests.delete(repositoryId, route.reference);
+    res.status(202).end();
+  }
+
+  private async getBlob(route: Route<'blob'>, req: RegistryRequest, res: Response): Promise<void> {
+    parseDigest(route.digest);
+    const repositoryId = await this.repositoryId(route.name);
+    const size = await this.blobs.requireInRepository(repositoryId, route.digest);
+    const head = req.method === 'HEAD';
+    res.setHeader('Docker-Content-Digest', route.digest);
+    res.setHeader('Accept-Ranges', 'bytes');
+    const redirect = await this.blobs.redirectUrl(route.digest, head ? 'HEAD' : 'GET');
+    if (redirect) {
+      res.setHeader('Location', redirect);
+      return void res.status(307).end();
+    }
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.setHeader('ETag', `"${route.digest}"`);
+    const range = parseRangeHeader(req.headers.range, size);
+    if (range.kind === 'unsatisfiable') {
+      throw new RegistryError('BLOB_UNKNOWN', 'requested range not satisfiable', { size }, 416, {
+        'Content-Range': `bytes */${size}`,
+      });
+    }
+    if (range.kind === 'partial') {
+      res.status(206);
+      res.setHeader('Content-Range', `bytes ${range.range.start}-${range.range.end}/${size}`);
+      res.setHeader('Content-Length', range.range.end - range.range.start + 1);
+    } else {
+      res.status(200);
+      res.setHeader('Content-Length', size);
+    }
+    if (head || size === 0) return void res.end();
+    const stream = await this.blobs.open(route.digest, range.kind === 'partial' ? range.range : undefined);
+    await pipeline(stream, res).catch(() => res.destroy());
+  }
+
+  private async deleteBlob(route: Route<'blob'>, res: Response): Promise<void> {
+    parseDigest(route.digest);
+    const repositoryId = await this.repositoryId(route.name);
+    await this.blobs.unlink(repositoryId, route.digest);
+    res.status(202).end();
+  }
+
+  private async startUpload(route: Route<'uploadStart'>, req: RegistryRequest, res: Response): Promise<void> {
+    const mount = queryString(req.query.mount);
+    const from = queryString(req.query.from);
+    const digest = queryString(req.query.digest);
+    const algorithmParam = queryString(req.query['digest-algorithm']);
+    if (algorithmParam !== undefined && !isDigestAlgorithm(algorithmParam)) {
+      throw new RegistryError('UNSUPPORTED', `unsupported digest algorithm "${algorithmParam}"`, undefined, 400);
+    }
+    const repo = await this.repos.findOrCreate(route.name);
+
+    if (mount !== undefined) {
+      parseDigest(mount);
+      const source = from !== undefined ? await this.repos.findByName(from) : null;
+      if (source && (await this.blobs.mount(repo.id, source.id, mount))) {
+        res.setHeader('Location', `/v2/${route.name}/blobs/${mount}`);
+        res.setHeader('Docker-Content-Digest', mount);
+        return void res.status(201).end();
+      }
+      // Not mountable: fall through to an ordinary upload session, as the spec asks.
+    }
+
+    const algorithm = digest !== undefined ? parseDigest(digest).algorithm : (algorithmParam ?? 'sha256');
+    const upload = await this.uploads.start(repo.id, algorithm as 'sha256' | 'sha512');
+    if (digest !== undefined && mount === undefined) {
+      // Monolithic upload: the whole blob is the body of this POST.
+      const { digest: stored } = await this.uploads.complete(repo.id, upload.id, digest, req, { length: contentLength(req) });
+      res.setHeader('Location', `/v2/${route.name}/blobs/${stored}`);
+      res.setHeader('Docker-Content-Digest', stored);
+      return void res.status(201).end();
+    }
+    req.resume();
+    res.setHeader('Location', uploadLocation(route.name, upload.id));
+    res.setHeader('Docker-Upload-UUID', upload.id);
+    res.setHeader('Range', '0-0');
+    res.setHeader('Content-Length', '0');
+    res.status(202).end();
+  }
+
+  private setUploadHeaders(res: Response, name: string, id: string, offset: number): void {
+    res.setHeader('Location', uploadLocation(name, id));
+    res.setHeader('Docker-Upload-UUID', id);
+    res.setHeader('Range', `0-${Math.max(offset - 1, 0)}`);
+  }
+
+  private async uploadStatus(route: Route<'upload'>, res: Response): Promise<void> {
+    const repositoryId = await this.repositoryId(route.name);
+    const s = await this.uploads.status(repositoryId, route.uuid);
+    this.setUploadHeaders(res, route.name, s.id, s.offset);
+    res.setHeader('Content-Length', '0');
+    res.status(204).end();
+  }
+
+  /** On 416 the client needs to know where the upload really stands. */
+  private async withRangeOnConflict<T>(route: Route<'upload'>, repositoryId: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      if (e instanceof RegistryError && e.status === 416) {
+        const s = await this.uploads.status(repositoryId, route.uuid).catch(() => undefined);
+        if (s) {
+          e.headers.Location = uploadLocation(route.name, s.id);
+          e.headers.Range = `0-${Math.max(s.offset - 1, 0)}`;
+          e.headers['Docker-Upload-UUID'] = s.id;
+        }
+      }
+      throw e;
+    }
+  }
+
+  private async patchUpload(route: Route<'upload'>, req: RegistryRequest, res: Response): Promise<void> {
+    const repositoryId = await this.repositoryId(route.name);
+    const range = parseContentRange(req.headers['content-range']);
+    const s = await this.withRangeOnConflict(route, repositoryId, () =>
+      this.uploads.append(repositoryId, route.uuid, req, { range, length: contentLength(req) }),
+    );
+    this.setUploadHeaders(res, route.name, s.id, s.offset);
+    res.setHeader('Content-Length', '0');
+    res.status(202).end();
+  }
+
+  private async completeUpload(route: Route<'upload'>, req: RegistryRequest, res: Response): Promise<void> {
+    const digest = queryString(req.query.digest);
+    if (digest === undefined) throw new RegistryError('DIGEST_INVALID', 'digest query parameter is required');
+    parseDigest(digest);
+    const repositoryId = await this.repositoryId(route.name);
+    const body = hasBody(req) ? req : undefined;
+    const range = parseContentRange(req.headers['content-range']);
+    const { digest: stored } = await this.withRangeOnConflict(route, repositoryId, () =>
+      this.uploads.complete(repositoryId, route.uuid, digest, body, { range, length: contentLength(req) }),
+    );
+    res.setHeader('Location', `/v2/${route.name}/blobs/${stored}`);
+    res.setHeader('Docker-Content-Digest', stored);
+    res.setHeader('Content-Length', '0');
+    res.status(201).end();
+  }
+
+  private async cancelUpload(route: Route<'upload'>, res: Response): Promise<void> {
+    const repositoryId = await this.repositoryId(route.name);
+    await this.uploads.cancel(repositoryId, route.uuid);
+    res.setHeader('Content-Length', '0');
+    res.status(204).end();
+  }
+
+  private async referrers(route: Route<'referrers'>, req: RegistryRequest, res: Response): Promise<void> {
+    parseDigest(route.digest);
+    const repo = await this.repos.findByName(route.name);
+    const artifactType = queryString(req.query.artifactType);
+    const body = await this.manifests.referrers(repo?.id, route.digest, artifactType);
+    if (artifactType !== undefined) res.setHeader('OCI-Filters-Applied', 'artifactType');
+    res.status(200);
+    res.setHeader('Content-Type', 'application/vnd.oci.image.index.v1+json');
+    res.setHeader('Content-Length', body.length);
+    res.end(body);
+  }
+}

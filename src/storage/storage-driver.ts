@@ -1,0 +1,67 @@
+import type { Readable } from 'node:stream';
+
+/** Driver-specific upload state, persisted as JSON with the upload row so any node can continue. */
+export type UploadDriverState = Record<string, unknown>;
+
+export interface BlobStat {
+  size: number;
+}
+
+/** Inclusive byte range. */
+export interface ByteRange {
+  start: number;
+  end: number;
+}
+
+/**
+ * Where blob bytes live. Drivers know nothing about HTTP or the database: they move bytes and
+ * return state. Content addressing and digest checks happen above them.
+ *
+ * Upload protocol: `startUpload` once, then `writeUpload` any number of times (possibly on other
+ * nodes, each time with the state the previous successful call returned), then `commitUpload` or
+ * `abortUpload`. A `writeUpload` that fails or is interrupted must leave the committed bytes
+ * (`offset` and the state passed in) intact: the next call restarts from that same offset and
+ * anything written past it by the failed call is discarded or overwritten.
+ */
+export interface StorageDriver {
+  readonly name: string;
+
+  startUpload(uploadId: string): Promise<UploadDriverState>;
+
+  writeUpload(
+    uploadId: string,
+    state: UploadDriverState,
+    offset: number,
+    data: AsyncIterable<Buffer>,
+  ): Promise<{ state: UploadDriverState; written: number }>;
+
+  /** Publishes the upload at the blob's content address; it becomes visible whole or not at all. */
+  commitUpload(uploadId: string, state: UploadDriverState, digest: string, size: number): Promise<void>;
+
+  abortUpload(uploadId: string, state: UploadDriverState): Promise<void>;
+
+  statBlob(digest: string): Promise<BlobStat | null>;
+
+  readBlob(digest: string, range?: ByteRange): Promise<Readable>;
+
+  deleteBlob(digest: string): Promise<void>;
+
+  /** A URL the client may fetch the blob from directly (e.g. presigned), or undefined to proxy. */
+  blobRedirectUrl?(digest: string, method: 'GET' | 'HEAD'): Promise<string | undefined>;
+
+  /** Throws when the backing store is unreachable. */
+  checkHealth(): Promise<void>;
+}
+
+export const STORAGE_DRIVER = Symbol('STORAGE_DRIVER');
+
+/** Splits "sha256:abcd…" into the path-safe pieces drivers use for content-addressed keys. */
+export function blobKeyParts(digest: string): { algorithm: string; hex: string; prefix: string } {
+  const idx = digest.indexOf(':');
+  const algorithm = digest.slice(0, idx);
+  const hex = digest.slice(idx + 1);
+  if (!/^[a-z0-9]+$/.test(algorithm) || !/^[a-f0-9]{32,}$/.test(hex)) {
+    throw new Error(`not a content address: ${digest}`);
+  }
+  return { algorithm, hex, prefix: hex.slice(0, 2) };
+}
