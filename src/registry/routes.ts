@@ -1,5 +1,6 @@
 import { RegistryError } from './errors.js';
-import { assertRepositoryName } from './names.js';
+import { looksLikeDigest, parseDigest } from './digest.js';
+import { assertRepositoryName, assertTag } from './names.js';
 
 export type RegistryAction = 'pull' | 'push' | 'delete';
 
@@ -38,6 +39,11 @@ export function parseRegistryPath(path: string): RegistryRoute {
     if (!m) continue;
     const route = build(m);
     if ('name' in route) assertRepositoryName(route.name);
+    if (route.kind === 'manifest') {
+      if (looksLikeDigest(route.reference)) parseDigest(route.reference);
+      else assertTag(route.reference);
+    }
+    if (route.kind === 'blob' || route.kind === 'referrers') parseDigest(route.digest);
     return route;
   }
   throw new RegistryError('UNSUPPORTED', 'no such registry endpoint', { path: `/v2/${decoded}` }, 404);

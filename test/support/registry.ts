@@ -1,0 +1,95 @@
+import { createHash } from 'node:crypto';
+
+/** Small helpers that speak the OCI Distribution API with plain fetch, for e2e tests. */
+export function sha256(data: Uint8Array | string): string {
+  return `sha256:${createHash('sha256').update(data).digest('hex')}`;
+}
+
+export function sha512(data: Uint8Array | string): string {
+  return `sha512:${createHash('sha512').update(data).digest('hex')}`;
+}
+
+export function randomBytesSeeded(size: number, seed = 1): Buffer {
+  const out = Buffer.alloc(size);
+  let x = seed >>> 0 || 1;
+  for (let i = 0; i < size; i++) {
+    x ^= x << 13;
+    x ^= x >>> 17;
+    x ^= x << 5;
+    out[i] = x & 0xff;
+  }
+  return out;
+}
+
+export class RegistryClient {
+  constructor(
+    readonly base: string,
+    readonly headers: Record<string, string> = {},
+  ) {}
+
+  fetch(path: string, init: RequestInit = {}): Promise<Response> {
+    const url = path.startsWith('http') ? path : `${this.base}${path}`;
+    return fetch(url, {
+      ...init,
+      redirect: 'manual',
+      headers: { ...this.headers, ...((init.headers as Record<string, string>) ?? {}) },
+    });
+  }
+
+  /** Monolithic upload: POST ?digest= with the whole body. */
+  async pushBlob(repo: string, data: Uint8Array | string, digest = sha256(data)): Promise<string> {
+    const res = await this.fetch(`/v2/${repo}/blobs/uploads/?digest=${digest}`, {
+      method: 'POST',
+      body: typeof data === 'string' ? data : Buffer.from(data),
+      headers: { 'Content-Type': 'application/octet-stream' },
+    });
+    if (res.status !== 201) throw new Error(`pushBlob ${repo}: ${res.status} ${await res.text()}`);
+    return digest;
+  }
+
+  async startUpload(repo: string, query = ''): Promise<{ location: string; res: Response }> {
+    const res = await this.fetch(`/v2/${repo}/blobs/uploads/${query}`, { method: 'POST' });
+    if (res.status !== 202) throw new Error(`startUpload ${repo}: ${res.status} ${await res.text()}`);
+    return { location: res.headers.get('location')!, res };
+  }
+
+  async putManifest(repo: string, ref: string, manifest: unknown, mediaType?: string): Promise<Response> {
+    const body = typeof manifest === 'string' ? manifest : JSON.stringify(manifest);
+    const type = mediaType ?? (JSON.parse(body) as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
+    return this.fetch(`/v2/${repo}/manifests/${ref}`, {
+      method: 'PUT',
+      body,
+      headers: { 'Content-Type': type },
+    });
+  }
+
+  /** Pushes a config and layers, then an OCI image manifest; returns the manifest and its digest. */
+  async pushImage(repo: string, tag: string, layers: (Buffer | string)[], extra: Record<string, unknown> = {}): Promise<{ digest: string; body: string }> {
+    const config = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
+    const configDigest = await this.pushBlob(repo, config);
+    const layerDescs = [];
+    for (const l of layers) {
+      const d = await this.pushBlob(repo, l);
+      layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: d, size: Buffer.byteLength(l) });
+    }
+    const body = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: Buffer.byteLength(config) },
+      layers: layerDescs,
+      ...extra,
+    });
+    const res = await this.putManifest(repo, tag, body);
+    if (res.status !== 201) throw new Error(`putManifest ${repo}:${tag}: ${res.status} ${await res.text()}`);
+    return { digest: sha256(body), body };
+  }
+}
+
+export async function errorCode(res: Response): Promise<string | undefined> {
+  const text = await res.text();
+  try {
+    return (JSON.parse(text) as { errors?: { code: string }[] }).errors?.[0]?.code;
+  } catch {
+    return undefined;
+  }
+}
