@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { randomBytesSeeded, RegistryClient, sha256 } from '../support/registry.js';
+import { createTestDatabase, startServer, tempDir, type TestServer } from '../support/server.js';
+
+/** Upload state lives in PostgreSQL: any node sharing the database and blob store can continue. */
+describe('uploads survive nodes and restarts', () => {
+  let databaseUrl: string;
+  let dataDir: string;
+  let a: TestServer;
+  let b: TestServer;
+
+  beforeAll(async () => {
+    databaseUrl = await createTestDatabase();
+    dataDir = tempDir();
+    [a, b] = await Promise.all([startServer({ databaseUrl, dataDir }), startServer({ databaseUrl, dataDir })]);
+  });
+
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('POST, PATCHes and PUT alternating between two nodes complete with the right digest', async () => {
+    const ca = new RegistryClient(a.url);
+    const cb = new RegistryClient(b.url);
+    const data = randomBytesSeeded(3_000_000, 21);
+    const { location } = await ca.startUpload('multi/node');
+    let loc = location;
+    const parts = [0, 700_000, 1_500_000, 2_200_000, data.length];
+    for (let i = 0; i < parts.length - 1; i++) {
+      const client = i % 2 === 0 ? cb : ca;
+      const res = await client.fetch(loc, {
+        method: 'PATCH',
+        body: data.subarray(parts[i], parts[i + 1]),
+        headers: { 'Content-Range': `${parts[i]}-${parts[i + 1] - 1}` },
+      });
+      expect(res.status).toBe(202);
+      expect(res.headers.get('range')).toBe(`0-${parts[i + 1] - 1}`);
+      loc = res.headers.get('location')!;
+    }
+    const done = await cb.fetch(`${loc}?digest=${sha256(data)}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+    const pulled = await ca.fetch(`/v2/multi/node/blobs/${sha256(data)}`);
+    expect(sha256(Buffer.from(await pulled.arrayBuffer()))).toBe(sha256(data));
+  });
+
+  it('an upload continues after the node that started it restarts', async () => {
+    const data = randomBytesSeeded(1_000_000, 22);
+    let c = new RegistryClient(a.url);
+    const { location } = await c.startUpload('restart/me');
+    const p1 = await c.fetch(location, { method: 'PATCH', body: data.subarray(0, 400_000) });
+    expect(p1.status).toBe(202);
+    await a.stop();
+    a = await startServer({ databaseUrl, dataDir });
+    c = new RegistryClient(a.url);
+    const status = await c.fetch(location);
+    expect(status.headers.get('range')).toBe('0-399999');
+    const p2 = await c.fetch(location, {
+      method: 'PATCH',
+      body: data.subarray(400_000),
+      headers: { 'Content-Range': `400000-${data.length - 1}` },
+    });
+    expect(p2.status).toBe(202);
+    const done = await c.fetch(`${location}?digest=${sha256(data)}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+  });
+
+  it('a node killed in the middle of a PATCH leaves the upload resumable on the other node', async () => {
+    const data = randomBytesSeeded(4_000_000, 23);
+    const ca = new RegistryClient(a.url);
+    const cb = new RegistryClient(b.url);
+    const { location } = await ca.startUpload('killed/mid');
+    const first = await ca.fetch(location, { method: 'PATCH', body: data.subarray(0, 1_000_000) });
+    expect(first.status).toBe(202);
+
+    // Stream the next chunk slowly into node A and kill A while the body is still arriving.
+    let release!: () => void;
+    const hold = new Promise<void>((r) => (release = r));
+    let sent = false;
+    const body = new ReadableStream<Uint8Array>({
+      async pull(ctrl) {
+        if (!sent) {
+          ctrl.enqueue(data.subarray(1_000_000, 2_000_000));
+          sent = true;
+          return;
+        }
+        await hold;
+        ctrl.close();
+      },
+    });
+    const inflight = ca
+      .fetch(location, { method: 'PATCH', body, duplex: 'half' } as RequestInit)
+      .then((r) => r.status, () => 'failed');
+    await new Promise((r) => setTimeout(r, 500));
+    await a.kill();
+    release();
+    expect(await inflight).toBe('failed');
+
+    // Nothing of the interrupted chunk was committed; the client resumes on node B from 1,000,000.
+    const status = await cb.fetch(location);
+    expect(status.status).toBe(204);
+    expect(status.headers.get('range')).toBe('0-999999');
+    const rest = await cb.fetch(location, {
+      method: 'PATCH',
+      body: data.subarray(1_000_000),
+      headers: { 'Content-Range': `1000000-${data.length - 1}` },
+    });
+    expect(rest.status).toBe(202);
+    const done = await cb.fetch(`${location}?digest=${sha256(data)}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+    const pulled = await cb.fetch(`/v2/killed/mid/blobs/${sha256(data)}`);
+    expect(sha256(Buffer.from(await pulled.arrayBuffer()))).toBe(sha256(data));
+    a = await startServer({ databaseUrl, dataDir });
+  });
+});
