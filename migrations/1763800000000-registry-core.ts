@@ -78,7 +78,15 @@ export class RegistryCore1763800000000 implements MigrationInterface {
   }
 
   async down(q: QueryRunner): Promise<void> {
-    for (const t of ['tags', 'manifest_references', 'manifests', 'uploads', 'repository_blobs', 'blobs', 'repositories']) {
+    for (const t of [
+      'tags',
+      'manifest_references',
+      'manifests',
+      'uploads',
+      'repository_blobs',
+      'blobs',
+      'repositories',
+    ]) {
       await q.query(`DROP TABLE IF EXISTS ${t}`);
     }
   }

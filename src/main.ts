@@ -6,11 +6,17 @@ import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { AppModule } from './app.module.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
-import { startEmbeddedPostgres, type EmbeddedPostgresHandle } from './database/embedded-postgres.js';
+import {
+  startEmbeddedPostgres,
+  type EmbeddedPostgresHandle,
+} from './database/embedded-postgres.js';
 
 export const API_PREFIX = 'api/v1';
 
-export async function createApp(config: AppConfig, databaseUrl: string): Promise<NestExpressApplication> {
+export async function createApp(
+  config: AppConfig,
+  databaseUrl: string,
+): Promise<NestExpressApplication> {
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot({ databaseUrl, databasePoolSize: config.databasePoolSize }),
     { bodyParser: false, logger: levels(config.logLevel) },
@@ -21,10 +27,16 @@ export async function createApp(config: AppConfig, databaseUrl: string): Promise
   app.set('etag', false);
   app.set('x-powered-by', false);
   app.setGlobalPrefix(API_PREFIX, { exclude: ['v2', 'v2/{*path}'] });
-  app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }));
+  app.useGlobalPipes(
+    new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
+  );
   const doc = SwaggerModule.createDocument(
     app,
-    new DocumentBuilder().setTitle('Aerugo').setDescription('Aerugo container registry management API').setVersion('1').build(),
+    new DocumentBuilder()
+      .setTitle('Aerugo')
+      .setDescription('Aerugo container registry management API')
+      .setVersion('1')
+      .build(),
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
   app.enableShutdownHooks();
@@ -68,7 +80,9 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   await app.listen(config.listenPort, config.listenHost);
-  logger.log(`Aerugo listening on ${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`);
+  logger.log(
+    `Aerugo listening on ${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
+  );
 }
 
 if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) {

@@ -14,7 +14,9 @@ export async function runMigrations(ds: DataSource): Promise<void> {
     const done = await ds.runMigrations({ transaction: 'each' });
     if (done.length) new Logger('Database').log(`Applied ${done.length} migration(s)`);
   } finally {
-    await runner.query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]).catch(() => undefined);
+    await runner
+      .query('SELECT pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY])
+      .catch(() => undefined);
     await runner.release();
   }
 }

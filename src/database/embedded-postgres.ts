@@ -64,7 +64,14 @@ async function runningPostmasterPort(pgDir: string): Promise<number | undefined>
 }
 
 export async function resolveEmbeddedDir(dataDir: string, override?: string): Promise<string> {
-  if (override) return override;
+  if (override) {
+    if (process.getuid?.() === 0 && !(await reachableByOthers(override))) {
+      throw new Error(
+        `EMBEDDED_PG_DIR ${override} is not reachable by the "postgres" user (a parent folder lacks o+x)`,
+      );
+    }
+    return override;
+  }
   const preferred = join(dataDir, 'postgres');
   if (process.getuid?.() !== 0 || (await reachableByOthers(preferred))) return preferred;
   const fallback = join(
@@ -117,7 +124,9 @@ export async function startEmbeddedPostgres(opts: {
     createPostgresUser: true,
     authMethod: 'scram-sha-256',
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
-    onLog: (m: string) => logger.debug(m.trim()),
+    onLog: (m: string) => {
+      if (/^(debug|verbose)$/.test(process.env.LOG_LEVEL ?? '')) logger.debug(m.trim());
+    },
     onError: (e: unknown) => logger.error(e instanceof Error ? e.message : String(e)),
   });
   if (!existsSync(join(pgDir, 'PG_VERSION'))) {
@@ -130,6 +139,7 @@ export async function startEmbeddedPostgres(opts: {
     throw new Error(
       `The embedded PostgreSQL in ${pgDir} did not start${e instanceof Error ? `: ${e.message}` : ''}. ` +
         'Run with LOG_LEVEL=debug to see its output, or set DATABASE_URL to use an external PostgreSQL.',
+      { cause: e },
     );
   }
   logger.log(`Embedded PostgreSQL listening on 127.0.0.1:${port}`);

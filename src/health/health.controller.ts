@@ -18,8 +18,14 @@ export class HealthController {
   @ApiOkResponse({ description: 'Database and blob storage are reachable' })
   @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
   async check(): Promise<{ status: 'ok'; database: Check; storage: Check }> {
-    const database: Check = await this.db.query('SELECT 1').then(() => 'ok' as const, () => 'down' as const);
-    const storage: Check = await this.storage.checkHealth().then(() => 'ok' as const, () => 'down' as const);
+    const database: Check = await this.db.query('SELECT 1').then(
+      () => 'ok' as const,
+      () => 'down' as const,
+    );
+    const storage: Check = await this.storage.checkHealth().then(
+      () => 'ok' as const,
+      () => 'down' as const,
+    );
     if (database !== 'ok' || storage !== 'ok') {
       throw new ServiceUnavailableException({ status: 'down', database, storage });
     }

@@ -24,7 +24,8 @@ export class BlobsService {
 
   async requireInRepository(repositoryId: string, digest: string): Promise<number> {
     const size = await this.sizeInRepository(repositoryId, digest);
-    if (size === null) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    if (size === null)
+      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
     return size;
   }
 
@@ -48,7 +49,8 @@ export class BlobsService {
       `DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2`,
       [repositoryId, digest],
     );
-    if (res[1] === 0) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+    if (res[1] === 0)
+      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
   }
 
   redirectUrl(digest: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {

@@ -26,9 +26,14 @@ export function parseDigest(value: string): ParsedDigest {
   const algorithm = value.slice(0, idx);
   const hex = value.slice(idx + 1);
   if (!isDigestAlgorithm(algorithm)) {
-    throw new RegistryError('UNSUPPORTED', `unsupported digest algorithm "${algorithm}"`, {
-      digest: value,
-    }, 400);
+    throw new RegistryError(
+      'UNSUPPORTED',
+      `unsupported digest algorithm "${algorithm}"`,
+      {
+        digest: value,
+      },
+      400,
+    );
   }
   if (!new RegExp(`^[a-f0-9]{${HEX_LENGTH[algorithm]}}$`).test(hex)) {
     throw new RegistryError('DIGEST_INVALID', `invalid ${algorithm} digest`, { digest: value });
@@ -50,7 +55,10 @@ export class ResumableHash {
     private readonly hasher: IHasher,
   ) {}
 
-  static async create(algorithm: DigestAlgorithm, state?: Uint8Array | null): Promise<ResumableHash> {
+  static async create(
+    algorithm: DigestAlgorithm,
+    state?: Uint8Array | null,
+  ): Promise<ResumableHash> {
     const hasher = algorithm === 'sha256' ? await createSHA256() : await createSHA512();
     hasher.init();
     if (state && state.length) hasher.load(state);

@@ -18,7 +18,12 @@ export function hasBody(req: Request): boolean {
 export async function readSmallBody(req: Request, max: number): Promise<Buffer> {
   const declared = contentLength(req);
   if (declared !== undefined && declared > max) {
-    throw new RegistryError('SIZE_INVALID', `manifest larger than ${max} bytes`, { limit: max }, 413);
+    throw new RegistryError(
+      'SIZE_INVALID',
+      `manifest larger than ${max} bytes`,
+      { limit: max },
+      413,
+    );
   }
   const chunks: Buffer[] = [];
   let total = 0;
@@ -26,7 +31,12 @@ export async function readSmallBody(req: Request, max: number): Promise<Buffer> 
     total += chunk.length;
     if (total > max) {
       req.resume();
-      throw new RegistryError('SIZE_INVALID', `manifest larger than ${max} bytes`, { limit: max }, 413);
+      throw new RegistryError(
+        'SIZE_INVALID',
+        `manifest larger than ${max} bytes`,
+        { limit: max },
+        413,
+      );
     }
     chunks.push(chunk);
   }
@@ -40,11 +50,13 @@ export function parseContentRange(value: string | undefined): ByteRange | undefi
   if (!m) throw new RegistryError('BLOB_UPLOAD_INVALID', 'invalid Content-Range', undefined, 416);
   const start = Number(m[1]);
   const end = Number(m[2]);
-  if (end < start) throw new RegistryError('BLOB_UPLOAD_INVALID', 'invalid Content-Range', undefined, 416);
+  if (end < start)
+    throw new RegistryError('BLOB_UPLOAD_INVALID', 'invalid Content-Range', undefined, 416);
   return { start, end };
 }
 
-export type RangeResult = { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
+export type RangeResult =
+  { kind: 'full' } | { kind: 'partial'; range: ByteRange } | { kind: 'unsatisfiable' };
 
 /** Interprets a Range request header (a single byte range) against a blob of `size` bytes. */
 export function parseRangeHeader(value: string | undefined, size: number): RangeResult {
@@ -66,7 +78,9 @@ export function parseRangeHeader(value: string | undefined, size: number): Range
 export function parsePageSize(raw: unknown, max: number): number | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== 'string' || !/^\d+$/.test(raw)) {
-    throw new RegistryError('PAGINATION_NUMBER_INVALID', 'n must be a non-negative integer', { n: raw });
+    throw new RegistryError('PAGINATION_NUMBER_INVALID', 'n must be a non-negative integer', {
+      n: raw,
+    });
   }
   return Math.min(Number(raw), max);
 }

@@ -36,7 +36,8 @@ export interface ParsedManifest {
   annotations?: Record<string, string>;
 }
 
-const MEDIA_TYPE_GRAMMAR = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
+const MEDIA_TYPE_GRAMMAR =
+  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,126}$/;
 
 function invalid(message: string, detail?: unknown): RegistryError {
   return new RegistryError('MANIFEST_INVALID', message, detail);
@@ -96,10 +97,18 @@ function isForeignLayer(d: Descriptor): boolean {
 }
 
 /** Chooses the manifest media type from the request's Content-Type and the document itself. */
-export function resolveMediaType(contentType: string | undefined, doc: Record<string, unknown>): string {
+export function resolveMediaType(
+  contentType: string | undefined,
+  doc: Record<string, unknown>,
+): string {
   const header = contentType?.split(';')[0].trim().toLowerCase();
   const field = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
-  if (field !== undefined && header && SUPPORTED_MANIFEST_TYPES.includes(header) && field !== header) {
+  if (
+    field !== undefined &&
+    header &&
+    SUPPORTED_MANIFEST_TYPES.includes(header) &&
+    field !== header
+  ) {
     throw invalid('mediaType in the manifest does not match the Content-Type header', {
       mediaType: field,
       contentType: header,
@@ -108,7 +117,12 @@ export function resolveMediaType(contentType: string | undefined, doc: Record<st
   const candidate =
     header && SUPPORTED_MANIFEST_TYPES.includes(header)
       ? header
-      : (field ?? (Array.isArray(doc.manifests) ? MEDIA_TYPES.ociIndex : doc.config ? MEDIA_TYPES.ociManifest : undefined));
+      : (field ??
+        (Array.isArray(doc.manifests)
+          ? MEDIA_TYPES.ociIndex
+          : doc.config
+            ? MEDIA_TYPES.ociManifest
+            : undefined));
   if (!candidate || !SUPPORTED_MANIFEST_TYPES.includes(candidate)) {
     throw invalid('unsupported manifest media type', { mediaType: candidate ?? header ?? null });
   }
@@ -125,10 +139,15 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
   }
   if (!isObject(doc)) throw invalid('manifest must be a JSON object');
   if (doc.schemaVersion !== 2) {
-    throw invalid('only schemaVersion 2 manifests are supported', { schemaVersion: doc.schemaVersion ?? null });
+    throw invalid('only schemaVersion 2 manifests are supported', {
+      schemaVersion: doc.schemaVersion ?? null,
+    });
   }
   const mediaType = resolveMediaType(contentType, doc);
-  if (doc.artifactType !== undefined && (typeof doc.artifactType !== 'string' || !MEDIA_TYPE_GRAMMAR.test(doc.artifactType))) {
+  if (
+    doc.artifactType !== undefined &&
+    (typeof doc.artifactType !== 'string' || !MEDIA_TYPE_GRAMMAR.test(doc.artifactType))
+  ) {
     throw invalid('artifactType must be a media type');
   }
   const artifactType = doc.artifactType as string | undefined;

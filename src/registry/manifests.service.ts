@@ -31,7 +31,14 @@ interface ManifestRow {
 }
 
 function toStored(r: ManifestRow): StoredManifest {
-  return { id: r.id, digest: r.digest, digestSha512: r.digest_sha512, mediaType: r.media_type, content: r.content, size: r.size };
+  return {
+    id: r.id,
+    digest: r.digest,
+    digestSha512: r.digest_sha512,
+    mediaType: r.media_type,
+    content: r.content,
+    size: r.size,
+  };
 }
 
 function manifestUnknown(reference: string): RegistryError {
@@ -43,7 +50,13 @@ export class ManifestsService {
   constructor(@InjectDataSource() private readonly db: DataSource) {}
 
   /** Validates and stores the exact bytes, then points the reference's tag (and `?tag=`s) at them. */
-  async put(repositoryId: string, reference: string, bytes: Buffer, contentType: string | undefined, extraTags: string[]): Promise<PutManifestResult> {
+  async put(
+    repositoryId: string,
+    reference: string,
+    bytes: Buffer,
+    contentType: string | undefined,
+    extraTags: string[],
+  ): Promise<PutManifestResult> {
     const byDigest = looksLikeDigest(reference);
     const requested = byDigest ? parseDigest(reference) : undefined;
     if (!byDigest) assertTag(reference);
@@ -67,7 +80,10 @@ export class ManifestsService {
         );
         const have = new Set(found.map((f) => f.digest));
         const missing = parsed.blobs.find((d) => !have.has(d));
-        if (missing) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', { digest: missing });
+        if (missing)
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', {
+            digest: missing,
+          });
       }
       if (parsed.manifests.length) {
         const found: { digest: string; digest_sha512: string }[] = await m.query(
@@ -77,7 +93,10 @@ export class ManifestsService {
         );
         const have = new Set(found.flatMap((f) => [f.digest, f.digest_sha512]));
         const missing = parsed.manifests.find((d) => !have.has(d));
-        if (missing) throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest unknown to registry', { digest: missing });
+        if (missing)
+          throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest unknown to registry', {
+            digest: missing,
+          });
       }
       const inserted: { id: string }[] = await m.query(
         `INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, content, size, subject_digest, artifact_type, annotations)
@@ -116,7 +135,10 @@ export class ManifestsService {
         );
       }
     });
-    return { digest: requested?.algorithm === 'sha512' ? sha512 : sha256, subject: parsed.subject?.digest };
+    return {
+      digest: requested?.algorithm === 'sha512' ? sha512 : sha256,
+      subject: parsed.subject?.digest,
+    };
   }
 
   async find(repositoryId: string, reference: string): Promise<StoredManifest | null> {
@@ -166,21 +188,37 @@ export class ManifestsService {
   }
 
   /** Tags in lexical (byte) order after `last`; `limit` undefined means all. */
-  async listTags(repositoryId: string, limit: number | undefined, last: string | undefined): Promise<{ tags: string[]; more: boolean }> {
+  async listTags(
+    repositoryId: string,
+    limit: number | undefined,
+    last: string | undefined,
+  ): Promise<{ tags: string[]; more: boolean }> {
     const rows: { name: string }[] = await this.db.query(
       `SELECT name FROM tags WHERE repository_id = $1 AND ($2::text IS NULL OR name > $2::text COLLATE "C")
         ORDER BY name COLLATE "C" ${limit === undefined ? '' : 'LIMIT $3'}`,
       limit === undefined ? [repositoryId, last ?? null] : [repositoryId, last ?? null, limit + 1],
     );
     const names = rows.map((r) => r.name);
-    if (limit !== undefined && names.length > limit) return { tags: names.slice(0, limit), more: true };
+    if (limit !== undefined && names.length > limit)
+      return { tags: names.slice(0, limit), more: true };
     return { tags: names, more: false };
   }
 
   /** The referrers index: manifests in the repository whose subject is `digest`. */
-  async referrers(repositoryId: string | undefined, digest: string, artifactType?: string): Promise<Buffer> {
+  async referrers(
+    repositoryId: string | undefined,
+    digest: string,
+    artifactType?: string,
+  ): Promise<Buffer> {
     parseDigest(digest);
-    const rows: { digest: string; digest_sha512: string; media_type: string; size: number; artifact_type: string | null; annotations: Record<string, string> | null }[] =
+    const rows: {
+      digest: string;
+      digest_sha512: string;
+      media_type: string;
+      size: number;
+      artifact_type: string | null;
+      annotations: Record<string, string> | null;
+    }[] =
       repositoryId === undefined
         ? []
         : await this.db.query(

@@ -15,9 +15,12 @@ export class RegistryAccessGuard implements CanActivate {
     const req = ctx.switchToHttp().getRequest<RegistryRequest>();
     const route = parseRegistryPath(req.path);
     req.registryRoute = route;
-    const mountFrom = route.kind === 'uploadStart' && typeof req.query.from === 'string' && typeof req.query.mount === 'string'
-      ? req.query.from
-      : undefined;
+    const mountFrom =
+      route.kind === 'uploadStart' &&
+      typeof req.query.from === 'string' &&
+      typeof req.query.mount === 'string'
+        ? req.query.from
+        : undefined;
     if (mountFrom !== undefined) assertRepositoryName(mountFrom);
     await this.authorizer.authorize(req, {
       repository: 'name' in route ? route.name : undefined,

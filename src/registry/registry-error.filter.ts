@@ -15,10 +15,21 @@ export class RegistryErrorFilter implements ExceptionFilter {
       err = exception;
     } else if (exception instanceof HttpException) {
       const status = exception.getStatus();
-      const code = status === 401 ? 'UNAUTHORIZED' : status === 403 ? 'DENIED' : status === 429 ? 'TOOMANYREQUESTS' : status === 404 ? 'NAME_UNKNOWN' : 'UNKNOWN';
+      const code =
+        status === 401
+          ? 'UNAUTHORIZED'
+          : status === 403
+            ? 'DENIED'
+            : status === 429
+              ? 'TOOMANYREQUESTS'
+              : status === 404
+                ? 'NAME_UNKNOWN'
+                : 'UNKNOWN';
       err = new RegistryError(code, exception.message, undefined, status);
     } else {
-      this.logger.error(`${req.method} ${req.originalUrl}: ${(exception as Error)?.stack ?? String(exception)}`);
+      this.logger.error(
+        `${req.method} ${req.originalUrl}: ${(exception as Error)?.stack ?? String(exception)}`,
+      );
       err = new RegistryError('UNKNOWN', 'internal error');
     }
     if (res.headersSent) {

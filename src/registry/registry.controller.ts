@@ -97,7 +97,8 @@ export class RegistryController {
 
   private async repositoryId(name: string): Promise<string> {
     const repo = await this.repos.findByName(name);
-    if (!repo) throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name });
+    if (!repo)
+      throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name });
     return repo.id;
   }
 
@@ -127,11 +128,16 @@ export class RegistryController {
     const n = parsePageSize(req.query.n, TAGS_MAX_PAGE);
     const last = queryString(req.query.last);
     const { tags, more } = await this.manifests.listTags(repositoryId, n, last);
-    if (more && n !== undefined && tags.length) res.setHeader('Link', nextLink(`/v2/${route.name}/tags/list`, n, tags[tags.length - 1]));
+    if (more && n !== undefined && tags.length)
+      res.setHeader('Link', nextLink(`/v2/${route.name}/tags/list`, n, tags[tags.length - 1]));
     res.status(200).json({ name: route.name, tags });
   }
 
-  private async getManifest(route: Route<'manifest'>, req: RegistryRequest, res: Response): Promise<void> {
+  private async getManifest(
+    route: Route<'manifest'>,
+    req: RegistryRequest,
+    res: Response,
+  ): Promise<void> {
     const repositoryId = await this.repositoryId(route.name);
     const m = await this.manifests.get(repositoryId, route.reference);
     const digest = ManifestsService.reportedDigest(m, route.reference);
@@ -144,10 +150,20 @@ export class RegistryController {
     res.end(m.content);
   }
 
-  private async putManifest(route: Route<'manifest'>, req: RegistryRequest, res: Response): Promise<void> {
+  private async putManifest(
+    route: Route<'manifest'>,
+    req: RegistryRequest,
+    res: Response,
+  ): Promise<void> {
     const body = await readSmallBody(req, this.config.maxManifestBytes);
     const repo = await this.repos.findOrCreate(route.name);
-    const result = await this.manifests.put(repo.id, route.reference, body, req.headers['content-type'], queryList(req.query.tag));
+    const result = await this.manifests.put(
+      repo.id,
+      route.reference,
+      body,
+      req.headers['content-type'],
+      queryList(req.query.tag),
+    );
     res.setHeader('Location', `/v2/${route.name}/manifests/${result.digest}`);
     res.setHeader('Docker-Content-Digest', result.digest);
     if (result.subject) res.setHeader('OCI-Subject', result.subject);
@@ -189,7 +205,10 @@ export class RegistryController {
       res.setHeader('Content-Length', size);
     }
     if (head || size === 0) return void res.end();
-    const stream = await this.blobs.open(route.digest, range.kind === 'partial' ? range.range : undefined);
+    const stream = await this.blobs.open(
+      route.digest,
+      range.kind === 'partial' ? range.range : undefined,
+    );
     await pipeline(stream, res).catch(() => res.destroy());
   }
 
@@ -200,13 +219,22 @@ export class RegistryController {
     res.status(202).end();
   }
 
-  private async startUpload(route: Route<'uploadStart'>, req: RegistryRequest, res: Response): Promise<void> {
+  private async startUpload(
+    route: Route<'uploadStart'>,
+    req: RegistryRequest,
+    res: Response,
+  ): Promise<void> {
     const mount = queryString(req.query.mount);
     const from = queryString(req.query.from);
     const digest = queryString(req.query.digest);
     const algorithmParam = queryString(req.query['digest-algorithm']);
     if (algorithmParam !== undefined && !isDigestAlgorithm(algorithmParam)) {
-      throw new RegistryError('UNSUPPORTED', `unsupported digest algorithm "${algorithmParam}"`, undefined, 400);
+      throw new RegistryError(
+        'UNSUPPORTED',
+        `unsupported digest algorithm "${algorithmParam}"`,
+        undefined,
+        400,
+      );
     }
     const repo = await this.repos.findOrCreate(route.name);
 
@@ -221,11 +249,14 @@ export class RegistryController {
       // Not mountable: fall through to an ordinary upload session, as the spec asks.
     }
 
-    const algorithm = digest !== undefined ? parseDigest(digest).algorithm : (algorithmParam ?? 'sha256');
+    const algorithm =
+      digest !== undefined ? parseDigest(digest).algorithm : (algorithmParam ?? 'sha256');
     const upload = await this.uploads.start(repo.id, algorithm as 'sha256' | 'sha512');
     if (digest !== undefined && mount === undefined) {
       // Monolithic upload: the whole blob is the body of this POST.
-      const { digest: stored } = await this.uploads.complete(repo.id, upload.id, digest, req, { length: contentLength(req) });
+      const { digest: stored } = await this.uploads.complete(repo.id, upload.id, digest, req, {
+        length: contentLength(req),
+      });
       res.setHeader('Location', `/v2/${route.name}/blobs/${stored}`);
       res.setHeader('Docker-Content-Digest', stored);
       return void res.status(201).end();
@@ -253,7 +284,11 @@ export class RegistryController {
   }
 
   /** On 416 the client needs to know where the upload really stands. */
-  private async withRangeOnConflict<T>(route: Route<'upload'>, repositoryId: string, fn: () => Promise<T>): Promise<T> {
+  private async withRangeOnConflict<T>(
+    route: Route<'upload'>,
+    repositoryId: string,
+    fn: () => Promise<T>,
+  ): Promise<T> {
     try {
       return await fn();
     } catch (e) {
@@ -269,7 +304,11 @@ export class RegistryController {
     }
   }
 
-  private async patchUpload(route: Route<'upload'>, req: RegistryRequest, res: Response): Promise<void> {
+  private async patchUpload(
+    route: Route<'upload'>,
+    req: RegistryRequest,
+    res: Response,
+  ): Promise<void> {
     const repositoryId = await this.repositoryId(route.name);
     const range = parseContentRange(req.headers['content-range']);
     const s = await this.withRangeOnConflict(route, repositoryId, () =>
@@ -280,15 +319,23 @@ export class RegistryController {
     res.status(202).end();
   }
 
-  private async completeUpload(route: Route<'upload'>, req: RegistryRequest, res: Response): Promise<void> {
+  private async completeUpload(
+    route: Route<'upload'>,
+    req: RegistryRequest,
+    res: Response,
+  ): Promise<void> {
     const digest = queryString(req.query.digest);
-    if (digest === undefined) throw new RegistryError('DIGEST_INVALID', 'digest query parameter is required');
+    if (digest === undefined)
+      throw new RegistryError('DIGEST_INVALID', 'digest query parameter is required');
     parseDigest(digest);
     const repositoryId = await this.repositoryId(route.name);
     const body = hasBody(req) ? req : undefined;
     const range = parseContentRange(req.headers['content-range']);
     const { digest: stored } = await this.withRangeOnConflict(route, repositoryId, () =>
-      this.uploads.complete(repositoryId, route.uuid, digest, body, { range, length: contentLength(req) }),
+      this.uploads.complete(repositoryId, route.uuid, digest, body, {
+        range,
+        length: contentLength(req),
+      }),
     );
     res.setHeader('Location', `/v2/${route.name}/blobs/${stored}`);
     res.setHeader('Docker-Content-Digest', stored);
@@ -303,7 +350,11 @@ export class RegistryController {
     res.status(204).end();
   }
 
-  private async referrers(route: Route<'referrers'>, req: RegistryRequest, res: Response): Promise<void> {
+  private async referrers(
+    route: Route<'referrers'>,
+    req: RegistryRequest,
+    res: Response,
+  ): Promise<void> {
     parseDigest(route.digest);
     const repo = await this.repos.findByName(route.name);
     const artifactType = queryString(req.query.artifactType);

@@ -46,7 +46,12 @@ export function parseRegistryPath(path: string): RegistryRoute {
     if (route.kind === 'blob' || route.kind === 'referrers') parseDigest(route.digest);
     return route;
   }
-  throw new RegistryError('UNSUPPORTED', 'no such registry endpoint', { path: `/v2/${decoded}` }, 404);
+  throw new RegistryError(
+    'UNSUPPORTED',
+    'no such registry endpoint',
+    { path: `/v2/${decoded}` },
+    404,
+  );
 }
 
 /** The repository actions a request needs (Docker token scope vocabulary). */

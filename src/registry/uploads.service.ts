@@ -4,7 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { DataSource, QueryRunner } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { STORAGE_DRIVER, type StorageDriver, type UploadDriverState } from '../storage/storage-driver.js';
+import {
+  STORAGE_DRIVER,
+  type StorageDriver,
+  type UploadDriverState,
+} from '../storage/storage-driver.js';
 import { type DigestAlgorithm, parseDigest, ResumableHash } from './digest.js';
 import { RegistryError } from './errors.js';
 
@@ -74,7 +78,12 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Appends a chunk (PATCH). Returns the new offset. */
-  async append(repositoryId: string, id: string, body: AsyncIterable<Buffer>, chunk: ChunkInfo): Promise<UploadStatus> {
+  async append(
+    repositoryId: string,
+    id: string,
+    body: AsyncIterable<Buffer>,
+    chunk: ChunkInfo,
+  ): Promise<UploadStatus> {
     return this.withLockedUpload(repositoryId, id, async (q, row) => {
       const offset = await this.writeChunk(q, row, body, chunk);
       return { id, offset };
@@ -107,10 +116,14 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         const hash = await ResumableHash.create(row.hash_algorithm, row.hash_state);
         const actual = hash.digest();
         if (actual !== expectedDigest) {
-          mismatch = new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
-            expected: expectedDigest,
-            actual,
-          });
+          mismatch = new RegistryError(
+            'DIGEST_INVALID',
+            'provided digest did not match uploaded content',
+            {
+              expected: expectedDigest,
+              actual,
+            },
+          );
         }
       }
       if (mismatch) {
@@ -118,12 +131,17 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         await this.storage.abortUpload(id, row.driver_state).catch(() => undefined);
         return { digest: expectedDigest, size };
       }
-      const known: unknown[] = await q.query(`SELECT 1 FROM blobs WHERE digest = $1`, [expectedDigest]);
+      const known: unknown[] = await q.query(`SELECT 1 FROM blobs WHERE digest = $1`, [
+        expectedDigest,
+      ]);
       if (known.length) {
         await this.storage.abortUpload(id, row.driver_state);
       } else {
         await this.storage.commitUpload(id, row.driver_state, expectedDigest, size);
-        await q.query(`INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [expectedDigest, size]);
+        await q.query(`INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+          expectedDigest,
+          size,
+        ]);
       }
       await q.query(
         `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
@@ -172,15 +190,30 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /** Streams one chunk through the hash into the driver and records the new state. */
-  private async writeChunk(q: QueryRunner, row: UploadRow, body: AsyncIterable<Buffer>, chunk: ChunkInfo): Promise<number> {
+  private async writeChunk(
+    q: QueryRunner,
+    row: UploadRow,
+    body: AsyncIterable<Buffer>,
+    chunk: ChunkInfo,
+  ): Promise<number> {
     const offset = Number(row.offset);
     if (chunk.range) {
       if (chunk.range.start !== offset) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', `chunk starts at ${chunk.range.start}, expected ${offset}`, undefined, 416);
+        throw new RegistryError(
+          'BLOB_UPLOAD_INVALID',
+          `chunk starts at ${chunk.range.start}, expected ${offset}`,
+          undefined,
+          416,
+        );
       }
       const rangeLength = chunk.range.end - chunk.range.start + 1;
       if (chunk.length !== undefined && chunk.length !== rangeLength) {
-        throw new RegistryError('BLOB_UPLOAD_INVALID', 'Content-Length does not match Content-Range', undefined, 416);
+        throw new RegistryError(
+          'BLOB_UPLOAD_INVALID',
+          'Content-Length does not match Content-Range',
+          undefined,
+          416,
+        );
       }
       chunk = { ...chunk, length: rangeLength };
     }
@@ -197,9 +230,17 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         yield piece;
       }
     }
-    const { state, written } = await this.storage.writeUpload(row.id, row.driver_state, offset, hashed());
+    const { state, written } = await this.storage.writeUpload(
+      row.id,
+      row.driver_state,
+      offset,
+      hashed(),
+    );
     if (written !== seen || (limit !== undefined && seen !== limit)) {
-      throw new RegistryError('SIZE_INVALID', `received ${seen} bytes, expected ${limit ?? written}`);
+      throw new RegistryError(
+        'SIZE_INVALID',
+        `received ${seen} bytes, expected ${limit ?? written}`,
+      );
     }
     const newOffset = offset + written;
     const hashState = hash.save();
@@ -218,7 +259,11 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
    * is refused rather than interleaving bytes; a node that dies releases the lock with its
    * connection, so the client can resume on any other node.
    */
-  private async withLockedUpload<T>(repositoryId: string, id: string, fn: (q: QueryRunner, row: UploadRow) => Promise<T>): Promise<T> {
+  private async withLockedUpload<T>(
+    repositoryId: string,
+    id: string,
+    fn: (q: QueryRunner, row: UploadRow) => Promise<T>,
+  ): Promise<T> {
     if (!isUuid(id)) throw unknownUpload(id);
     const q = this.db.createQueryRunner();
     await q.connect();
@@ -233,7 +278,12 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         );
       } catch (e) {
         if ((e as { code?: string }).code === LOCK_NOT_AVAILABLE) {
-          throw new RegistryError('BLOB_UPLOAD_INVALID', 'another request is writing to this upload', { id }, 416);
+          throw new RegistryError(
+            'BLOB_UPLOAD_INVALID',
+            'another request is writing to this upload',
+            { id },
+            416,
+          );
         }
         throw e;
       }

@@ -5,7 +5,9 @@ import { RepositoryEntity } from './repository.entity.js';
 
 @Injectable()
 export class ReposService {
-  constructor(@InjectRepository(RepositoryEntity) private readonly repos: Repository<RepositoryEntity>) {}
+  constructor(
+    @InjectRepository(RepositoryEntity) private readonly repos: Repository<RepositoryEntity>,
+  ) {}
 
   findByName(name: string): Promise<RepositoryEntity | null> {
     return this.repos.findOne({ where: { name } });
@@ -15,12 +17,7 @@ export class ReposService {
   async findOrCreate(name: string): Promise<RepositoryEntity> {
     const found = await this.findByName(name);
     if (found) return found;
-    await this.repos
-      .createQueryBuilder()
-      .insert()
-      .values({ name })
-      .orIgnore()
-      .execute();
+    await this.repos.createQueryBuilder().insert().values({ name }).orIgnore().execute();
     return (await this.findByName(name))!;
   }
 

@@ -68,10 +68,16 @@ export class FilesystemDriver implements StorageDriver {
     return { state, written };
   }
 
-  async commitUpload(uploadId: string, _state: UploadDriverState, digest: string, size: number): Promise<void> {
+  async commitUpload(
+    uploadId: string,
+    _state: UploadDriverState,
+    digest: string,
+    size: number,
+  ): Promise<void> {
     const src = this.uploadPath(uploadId);
     const s = await stat(src);
-    if (s.size !== size) throw new Error(`upload ${uploadId} holds ${s.size} bytes, expected ${size}`);
+    if (s.size !== size)
+      throw new Error(`upload ${uploadId} holds ${s.size} bytes, expected ${size}`);
     const dest = this.blobPath(digest);
     await mkdir(join(dest, '..'), { recursive: true });
     // rename is atomic: readers see the whole blob or none of it.

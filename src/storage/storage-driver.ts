@@ -36,7 +36,12 @@ export interface StorageDriver {
   ): Promise<{ state: UploadDriverState; written: number }>;
 
   /** Publishes the upload at the blob's content address; it becomes visible whole or not at all. */
-  commitUpload(uploadId: string, state: UploadDriverState, digest: string, size: number): Promise<void>;
+  commitUpload(
+    uploadId: string,
+    state: UploadDriverState,
+    digest: string,
+    size: number,
+  ): Promise<void>;
 
   abortUpload(uploadId: string, state: UploadDriverState): Promise<void>;
 

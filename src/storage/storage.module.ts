@@ -15,9 +15,7 @@ export async function createStorageDriver(config: AppConfig): Promise<StorageDri
 
 @Global()
 @Module({
-  providers: [
-    { provide: STORAGE_DRIVER, inject: [APP_CONFIG], useFactory: createStorageDriver },
-  ],
+  providers: [{ provide: STORAGE_DRIVER, inject: [APP_CONFIG], useFactory: createStorageDriver }],
   exports: [STORAGE_DRIVER],
 })
 export class StorageModule {}

@@ -28,8 +28,14 @@ describe('zero-setup default (embedded PostgreSQL, filesystem blobs)', () => {
   });
 
   it('a bad configuration value stops start-up with a message naming the variable', async () => {
-    await expect(startServer({ databaseUrl: null, env: { LISTEN_ADDRESS: 'nonsense' } })).rejects.toThrow(/LISTEN_ADDRESS/);
-    await expect(startServer({ databaseUrl: null, env: { STORAGE_DRIVER: 'tape' } })).rejects.toThrow(/STORAGE_DRIVER/);
-    await expect(startServer({ databaseUrl: null, env: { DATABASE_URL: 'mysql://x' } })).rejects.toThrow(/DATABASE_URL/);
+    await expect(
+      startServer({ databaseUrl: null, env: { LISTEN_ADDRESS: 'nonsense' } }),
+    ).rejects.toThrow(/LISTEN_ADDRESS/);
+    await expect(
+      startServer({ databaseUrl: null, env: { STORAGE_DRIVER: 'tape' } }),
+    ).rejects.toThrow(/STORAGE_DRIVER/);
+    await expect(
+      startServer({ databaseUrl: null, env: { DATABASE_URL: 'mysql://x' } }),
+    ).rejects.toThrow(/DATABASE_URL/);
   });
 });

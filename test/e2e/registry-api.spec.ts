@@ -1,5 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { errorCode, randomBytesSeeded, RegistryClient, sha256, sha512 } from '../support/registry.js';
+import {
+  errorCode,
+  randomBytesSeeded,
+  RegistryClient,
+  sha256,
+  sha512,
+} from '../support/registry.js';
 import { startServer, type TestServer } from '../support/server.js';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
@@ -54,7 +60,10 @@ describe('base and errors', () => {
     const up = await c.fetch('/v2/known/blobs/uploads/6f1c2a9e-0000-4000-8000-000000000000');
     expect(up.status).toBe(404);
     expect(await errorCode(up)).toBe('BLOB_UPLOAD_UNKNOWN');
-    const notUuid = await c.fetch('/v2/known/blobs/uploads/../../etc', { method: 'PATCH', body: 'x' });
+    const notUuid = await c.fetch('/v2/known/blobs/uploads/../../etc', {
+      method: 'PATCH',
+      body: 'x',
+    });
     expect(notUuid.status).toBeGreaterThanOrEqual(400);
     expect(notUuid.status).toBeLessThan(500);
   });
@@ -70,7 +79,10 @@ describe('blob uploads', () => {
   it('monolithic POST with ?digest= stores the blob; GET and HEAD serve it', async () => {
     const data = randomBytesSeeded(100_000, 7);
     const digest = sha256(data);
-    const res = await c.fetch(`/v2/mono/app/blobs/uploads/?digest=${digest}`, { method: 'POST', body: data });
+    const res = await c.fetch(`/v2/mono/app/blobs/uploads/?digest=${digest}`, {
+      method: 'POST',
+      body: data,
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`/v2/mono/app/blobs/${digest}`);
     expect(res.headers.get('docker-content-digest')).toBe(digest);
@@ -85,11 +97,16 @@ describe('blob uploads', () => {
   it('a wrong digest gets DIGEST_INVALID and stores nothing', async () => {
     const data = Buffer.from('hello world');
     const wrong = sha256('something else');
-    const res = await c.fetch(`/v2/mono/app/blobs/uploads/?digest=${wrong}`, { method: 'POST', body: data });
+    const res = await c.fetch(`/v2/mono/app/blobs/uploads/?digest=${wrong}`, {
+      method: 'POST',
+      body: data,
+    });
     expect(res.status).toBe(400);
     expect(await errorCode(res)).toBe('DIGEST_INVALID');
     expect((await c.fetch(`/v2/mono/app/blobs/${wrong}`, { method: 'HEAD' })).status).toBe(404);
-    expect((await c.fetch(`/v2/mono/app/blobs/${sha256(data)}`, { method: 'HEAD' })).status).toBe(404);
+    expect((await c.fetch(`/v2/mono/app/blobs/${sha256(data)}`, { method: 'HEAD' })).status).toBe(
+      404,
+    );
   });
 
   it('chunked upload with Content-Range, status, out-of-order 416, and PUT with a final chunk', async () => {
@@ -149,10 +166,16 @@ describe('blob uploads', () => {
         ctrl.close();
       },
     });
-    const p = await c.fetch(location, { method: 'PATCH', body: stream, duplex: 'half' } as RequestInit);
+    const p = await c.fetch(location, {
+      method: 'PATCH',
+      body: stream,
+      duplex: 'half',
+    } as RequestInit);
     expect(p.status).toBe(202);
     expect(p.headers.get('range')).toBe(`0-${data.length - 1}`);
-    const done = await c.fetch(`${p.headers.get('location')}?digest=${sha256(data)}`, { method: 'PUT' });
+    const done = await c.fetch(`${p.headers.get('location')}?digest=${sha256(data)}`, {
+      method: 'PUT',
+    });
     expect(done.status).toBe(201);
   });
 
@@ -162,7 +185,9 @@ describe('blob uploads', () => {
     const res = await c.fetch(`${location}?digest=${sha256('abd')}`, { method: 'PUT' });
     expect(res.status).toBe(400);
     expect(await errorCode(res)).toBe('DIGEST_INVALID');
-    expect((await c.fetch(`/v2/mismatch/blobs/${sha256('abd')}`, { method: 'HEAD' })).status).toBe(404);
+    expect((await c.fetch(`/v2/mismatch/blobs/${sha256('abd')}`, { method: 'HEAD' })).status).toBe(
+      404,
+    );
   });
 
   it('PUT without ?digest= is refused', async () => {
@@ -191,7 +216,10 @@ describe('blob uploads', () => {
   it('sha512 digests work for monolithic and chunked uploads', async () => {
     const data = randomBytesSeeded(70_000, 5);
     const d512 = sha512(data);
-    const mono = await c.fetch(`/v2/sha512/blobs/uploads/?digest=${d512}`, { method: 'POST', body: data });
+    const mono = await c.fetch(`/v2/sha512/blobs/uploads/?digest=${d512}`, {
+      method: 'POST',
+      body: data,
+    });
     expect(mono.status).toBe(201);
     expect(mono.headers.get('docker-content-digest')).toBe(d512);
     const head = await c.fetch(`/v2/sha512/blobs/${d512}`, { method: 'HEAD' });
@@ -200,7 +228,9 @@ describe('blob uploads', () => {
     const other = randomBytesSeeded(50_000, 6);
     const { location } = await c.startUpload('sha512', '?digest-algorithm=sha512');
     const p = await c.fetch(location, { method: 'PATCH', body: other });
-    const done = await c.fetch(`${p.headers.get('location')}?digest=${sha512(other)}`, { method: 'PUT' });
+    const done = await c.fetch(`${p.headers.get('location')}?digest=${sha512(other)}`, {
+      method: 'PUT',
+    });
     expect(done.status).toBe(201);
     const get = await c.fetch(`/v2/sha512/blobs/${sha512(other)}`);
     expect(Buffer.from(await get.arrayBuffer()).equals(other)).toBe(true);
@@ -222,7 +252,9 @@ describe('blob uploads', () => {
     expect(Buffer.from(await r2.arrayBuffer()).equals(data.subarray(900))).toBe(true);
     const r3 = await c.fetch(`/v2/ranges/blobs/${digest}`, { headers: { Range: 'bytes=990-' } });
     expect(Buffer.from(await r3.arrayBuffer()).equals(data.subarray(990))).toBe(true);
-    const r4 = await c.fetch(`/v2/ranges/blobs/${digest}`, { headers: { Range: 'bytes=1000-1010' } });
+    const r4 = await c.fetch(`/v2/ranges/blobs/${digest}`, {
+      headers: { Range: 'bytes=1000-1010' },
+    });
     expect(r4.status).toBe(416);
     expect(r4.headers.get('content-range')).toBe('bytes */1000');
   });
@@ -236,11 +268,16 @@ describe('blob uploads', () => {
 
   it('cross-repository mount answers 201 when the source blob is visible, else starts an upload', async () => {
     const digest = await c.pushBlob('mount/src', 'mount me');
-    const res = await c.fetch(`/v2/mount/dst/blobs/uploads/?mount=${digest}&from=mount/src`, { method: 'POST' });
+    const res = await c.fetch(`/v2/mount/dst/blobs/uploads/?mount=${digest}&from=mount/src`, {
+      method: 'POST',
+    });
     expect(res.status).toBe(201);
     expect(res.headers.get('location')).toBe(`/v2/mount/dst/blobs/${digest}`);
     expect((await c.fetch(`/v2/mount/dst/blobs/${digest}`, { method: 'HEAD' })).status).toBe(200);
-    const fallback = await c.fetch(`/v2/mount/dst2/blobs/uploads/?mount=${sha256('nope')}&from=mount/src`, { method: 'POST' });
+    const fallback = await c.fetch(
+      `/v2/mount/dst2/blobs/uploads/?mount=${sha256('nope')}&from=mount/src`,
+      { method: 'POST' },
+    );
     expect(fallback.status).toBe(202);
     expect(fallback.headers.get('location')).toMatch(/\/blobs\/uploads\//);
   });
@@ -272,7 +309,9 @@ describe('manifests', () => {
       expect(get.status).toBe(200);
       expect(get.headers.get('content-type')).toBe(OCI_MANIFEST);
       expect(await get.text()).toBe(body);
-      expect(get.headers.get('docker-content-digest')).toBe(ref === sha512(body) ? sha512(body) : sha256(body));
+      expect(get.headers.get('docker-content-digest')).toBe(
+        ref === sha512(body) ? sha512(body) : sha256(body),
+      );
     }
     const head = await c.fetch('/v2/img/manifests/v1', { method: 'HEAD' });
     expect(head.status).toBe(200);
@@ -297,7 +336,11 @@ describe('manifests', () => {
     });
     expect(wrong.status).toBe(400);
     expect(await errorCode(wrong)).toBe('DIGEST_INVALID');
-    const d512 = await c.fetch(`/v2/multi/manifests/${sha512(body)}`, { method: 'PUT', body, headers: { 'Content-Type': OCI_MANIFEST } });
+    const d512 = await c.fetch(`/v2/multi/manifests/${sha512(body)}`, {
+      method: 'PUT',
+      body,
+      headers: { 'Content-Type': OCI_MANIFEST },
+    });
     expect(d512.status).toBe(201);
     expect(d512.headers.get('docker-content-digest')).toBe(sha512(body));
   });
@@ -306,22 +349,69 @@ describe('manifests', () => {
     const cases: [string, string, string][] = [
       ['not json', OCI_MANIFEST, 'MANIFEST_INVALID'],
       ['[]', OCI_MANIFEST, 'MANIFEST_INVALID'],
-      [JSON.stringify({ schemaVersion: 1, name: 'x' }), 'application/vnd.docker.distribution.manifest.v1+prettyjws', 'MANIFEST_INVALID'],
-      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, layers: [] }), OCI_MANIFEST, 'MANIFEST_INVALID'],
-      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'a/b', digest: 'sha256:zz', size: 1 }, layers: [] }), OCI_MANIFEST, 'MANIFEST_INVALID'],
-      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }), OCI_MANIFEST, 'MANIFEST_INVALID'],
-      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, config: { mediaType: 'a/b', digest: sha256('nope'), size: 1 }, layers: [] }), OCI_MANIFEST, 'MANIFEST_BLOB_UNKNOWN'],
-      [JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('nope'), size: 3 }] }), OCI_INDEX, 'MANIFEST_BLOB_UNKNOWN'],
+      [
+        JSON.stringify({ schemaVersion: 1, name: 'x' }),
+        'application/vnd.docker.distribution.manifest.v1+prettyjws',
+        'MANIFEST_INVALID',
+      ],
+      [
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_MANIFEST, layers: [] }),
+        OCI_MANIFEST,
+        'MANIFEST_INVALID',
+      ],
+      [
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: 'a/b', digest: 'sha256:zz', size: 1 },
+          layers: [],
+        }),
+        OCI_MANIFEST,
+        'MANIFEST_INVALID',
+      ],
+      [
+        JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [] }),
+        OCI_MANIFEST,
+        'MANIFEST_INVALID',
+      ],
+      [
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_MANIFEST,
+          config: { mediaType: 'a/b', digest: sha256('nope'), size: 1 },
+          layers: [],
+        }),
+        OCI_MANIFEST,
+        'MANIFEST_BLOB_UNKNOWN',
+      ],
+      [
+        JSON.stringify({
+          schemaVersion: 2,
+          mediaType: OCI_INDEX,
+          manifests: [{ mediaType: OCI_MANIFEST, digest: sha256('nope'), size: 3 }],
+        }),
+        OCI_INDEX,
+        'MANIFEST_BLOB_UNKNOWN',
+      ],
     ];
     for (const [body, type, code] of cases) {
       const res = await c.putManifest('invalid', 'latest', body, type);
-      expect({ body, status: res.status, code: await errorCode(res) }).toEqual({ body, status: 400, code });
+      expect({ body, status: res.status, code: await errorCode(res) }).toEqual({
+        body,
+        status: 400,
+        code,
+      });
     }
     expect((await c.fetch('/v2/invalid/manifests/latest')).status).toBe(404);
   });
 
   it('refuses manifests over 4 MiB', async () => {
-    const huge = JSON.stringify({ schemaVersion: 2, mediaType: OCI_INDEX, manifests: [], annotations: { pad: 'x'.repeat(4 * 1024 * 1024) } });
+    const huge = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [],
+      annotations: { pad: 'x'.repeat(4 * 1024 * 1024) },
+    });
     const res = await c.putManifest('big', 'latest', huge, OCI_INDEX);
     expect(res.status).toBe(413);
     expect(await errorCode(res)).toBe('SIZE_INVALID');
@@ -333,14 +423,27 @@ describe('manifests', () => {
     const docker = JSON.stringify({
       schemaVersion: 2,
       mediaType: DOCKER_MANIFEST,
-      config: { mediaType: 'application/vnd.docker.container.image.v1+json', digest: cfg, size: 24 },
-      layers: [{ mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layer, size: 12 }],
+      config: {
+        mediaType: 'application/vnd.docker.container.image.v1+json',
+        digest: cfg,
+        size: 24,
+      },
+      layers: [
+        { mediaType: 'application/vnd.docker.image.rootfs.diff.tar.gzip', digest: layer, size: 12 },
+      ],
     });
     expect((await c.putManifest('kinds', 'docker', docker, DOCKER_MANIFEST)).status).toBe(201);
     const list = JSON.stringify({
       schemaVersion: 2,
       mediaType: DOCKER_LIST,
-      manifests: [{ mediaType: DOCKER_MANIFEST, digest: sha256(docker), size: docker.length, platform: { os: 'linux', architecture: 'amd64' } }],
+      manifests: [
+        {
+          mediaType: DOCKER_MANIFEST,
+          digest: sha256(docker),
+          size: docker.length,
+          platform: { os: 'linux', architecture: 'amd64' },
+        },
+      ],
     });
     expect((await c.putManifest('kinds', 'list', list, DOCKER_LIST)).status).toBe(201);
     const index = JSON.stringify({
@@ -386,7 +489,9 @@ describe('manifests', () => {
     expect((await c.fetch(`/v2/moves/manifests/${b.digest}`)).status).toBe(200);
     // delete by digest removes the manifest and every tag on it
     await c.putManifest('moves', 'again', b.body);
-    expect((await c.fetch(`/v2/moves/manifests/${b.digest}`, { method: 'DELETE' })).status).toBe(202);
+    expect((await c.fetch(`/v2/moves/manifests/${b.digest}`, { method: 'DELETE' })).status).toBe(
+      202,
+    );
     expect((await c.fetch(`/v2/moves/manifests/${b.digest}`)).status).toBe(404);
     expect((await c.fetch('/v2/moves/manifests/again')).status).toBe(404);
     const gone = await c.fetch(`/v2/moves/manifests/${b.digest}`, { method: 'DELETE' });
@@ -405,7 +510,9 @@ describe('referrers', () => {
         mediaType: OCI_MANIFEST,
         artifactType,
         config: { mediaType: 'application/vnd.oci.empty.v1+json', digest: empty, size: 2 },
-        layers: [{ mediaType: 'application/octet-stream', digest: sha256(payload), size: payload.length }],
+        layers: [
+          { mediaType: 'application/octet-stream', digest: sha256(payload), size: payload.length },
+        ],
         subject: { mediaType: OCI_MANIFEST, digest: subject.digest, size: subject.body.length },
         annotations: { 'org.example.kind': artifactType },
       });
@@ -421,7 +528,15 @@ describe('referrers', () => {
     const all = await c.fetch(`/v2/refs/referrers/${subject.digest}`);
     expect(all.status).toBe(200);
     expect(all.headers.get('content-type')).toBe(OCI_INDEX);
-    const idx = (await all.json()) as { schemaVersion: number; manifests: { digest: string; artifactType: string; annotations: Record<string, string>; size: number }[] };
+    const idx = (await all.json()) as {
+      schemaVersion: number;
+      manifests: {
+        digest: string;
+        artifactType: string;
+        annotations: Record<string, string>;
+        size: number;
+      }[];
+    };
     expect(idx.schemaVersion).toBe(2);
     expect(idx.manifests.map((m) => m.digest).sort()).toEqual([sha256(sig), sha256(sbom)].sort());
     const sigDesc = idx.manifests.find((m) => m.digest === sha256(sig))!;
@@ -429,7 +544,9 @@ describe('referrers', () => {
     expect(sigDesc.size).toBe(sig.length);
     expect(sigDesc.annotations['org.example.kind']).toBe('application/vnd.example.signature');
 
-    const filtered = await c.fetch(`/v2/refs/referrers/${subject.digest}?artifactType=application/vnd.example.sbom`);
+    const filtered = await c.fetch(
+      `/v2/refs/referrers/${subject.digest}?artifactType=application/vnd.example.sbom`,
+    );
     expect(filtered.headers.get('oci-filters-applied')).toBe('artifactType');
     const f = (await filtered.json()) as { manifests: { digest: string }[] };
     expect(f.manifests.map((m) => m.digest)).toEqual([sha256(sbom)]);
@@ -462,12 +579,18 @@ describe('tags and catalog pagination', () => {
   it('catalog comes from the database, sorted, with n/last pagination', async () => {
     const all = (await (await c.fetch('/v2/_catalog?n=1000')).json()) as { repositories: string[] };
     expect(all.repositories).toEqual([...all.repositories].sort());
-    expect(all.repositories).toEqual(expect.arrayContaining(['img', 'mono/app', 'mount/dst', 'paged']));
+    expect(all.repositories).toEqual(
+      expect.arrayContaining(['img', 'mono/app', 'mount/dst', 'paged']),
+    );
     const first = await c.fetch('/v2/_catalog?n=2');
     const page = (await first.json()) as { repositories: string[] };
     expect(page.repositories).toEqual(all.repositories.slice(0, 2));
-    expect(first.headers.get('link')).toBe(`</v2/_catalog?n=2&last=${encodeURIComponent(page.repositories[1])}>; rel="next"`);
-    const next = (await (await c.fetch(`/v2/_catalog?n=2&last=${encodeURIComponent(page.repositories[1])}`)).json()) as { repositories: string[] };
+    expect(first.headers.get('link')).toBe(
+      `</v2/_catalog?n=2&last=${encodeURIComponent(page.repositories[1])}>; rel="next"`,
+    );
+    const next = (await (
+      await c.fetch(`/v2/_catalog?n=2&last=${encodeURIComponent(page.repositories[1])}`)
+    ).json()) as { repositories: string[] };
     expect(next.repositories).toEqual(all.repositories.slice(2, 4));
   });
 
@@ -475,6 +598,8 @@ describe('tags and catalog pagination', () => {
     const { digest } = await c.pushImage('org/team/sub/app', 'v1', ['deep']);
     const res = await c.fetch('/v2/org/team/sub/app/manifests/v1');
     expect(res.headers.get('docker-content-digest')).toBe(digest);
-    expect(((await (await c.fetch('/v2/org/team/sub/app/tags/list')).json()) as { tags: string[] }).tags).toEqual(['v1']);
+    expect(
+      ((await (await c.fetch('/v2/org/team/sub/app/tags/list')).json()) as { tags: string[] }).tags,
+    ).toEqual(['v1']);
   });
 });

@@ -12,7 +12,10 @@ describe('uploads survive nodes and restarts', () => {
   beforeAll(async () => {
     databaseUrl = await createTestDatabase();
     dataDir = tempDir();
-    [a, b] = await Promise.all([startServer({ databaseUrl, dataDir }), startServer({ databaseUrl, dataDir })]);
+    [a, b] = await Promise.all([
+      startServer({ databaseUrl, dataDir }),
+      startServer({ databaseUrl, dataDir }),
+    ]);
   });
 
   afterAll(async () => {
@@ -89,7 +92,10 @@ describe('uploads survive nodes and restarts', () => {
     });
     const inflight = ca
       .fetch(location, { method: 'PATCH', body, duplex: 'half' } as RequestInit)
-      .then((r) => r.status, () => 'failed');
+      .then(
+        (r) => r.status,
+        () => 'failed',
+      );
     await new Promise((r) => setTimeout(r, 500));
     await a.kill();
     release();

@@ -13,7 +13,9 @@ export default async function globalTeardown() {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    const { rows } = await client.query(`SELECT datname FROM pg_database WHERE datname LIKE 'aerugo_t_%'`);
+    const { rows } = await client.query(
+      `SELECT datname FROM pg_database WHERE datname LIKE 'aerugo_t_%'`,
+    );
     for (const r of rows) await client.query(`DROP DATABASE IF EXISTS "${r.datname}" WITH (FORCE)`);
   } finally {
     await client.end();

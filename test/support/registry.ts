@@ -49,13 +49,22 @@ export class RegistryClient {
 
   async startUpload(repo: string, query = ''): Promise<{ location: string; res: Response }> {
     const res = await this.fetch(`/v2/${repo}/blobs/uploads/${query}`, { method: 'POST' });
-    if (res.status !== 202) throw new Error(`startUpload ${repo}: ${res.status} ${await res.text()}`);
+    if (res.status !== 202)
+      throw new Error(`startUpload ${repo}: ${res.status} ${await res.text()}`);
     return { location: res.headers.get('location')!, res };
   }
 
-  async putManifest(repo: string, ref: string, manifest: unknown, mediaType?: string): Promise<Response> {
+  async putManifest(
+    repo: string,
+    ref: string,
+    manifest: unknown,
+    mediaType?: string,
+  ): Promise<Response> {
     const body = typeof manifest === 'string' ? manifest : JSON.stringify(manifest);
-    const type = mediaType ?? (JSON.parse(body) as { mediaType?: string }).mediaType ?? 'application/vnd.oci.image.manifest.v1+json';
+    const type =
+      mediaType ??
+      (JSON.parse(body) as { mediaType?: string }).mediaType ??
+      'application/vnd.oci.image.manifest.v1+json';
     return this.fetch(`/v2/${repo}/manifests/${ref}`, {
       method: 'PUT',
       body,
@@ -64,23 +73,41 @@ export class RegistryClient {
   }
 
   /** Pushes a config and layers, then an OCI image manifest; returns the manifest and its digest. */
-  async pushImage(repo: string, tag: string, layers: (Buffer | string)[], extra: Record<string, unknown> = {}): Promise<{ digest: string; body: string }> {
-    const config = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers', diff_ids: [] } });
+  async pushImage(
+    repo: string,
+    tag: string,
+    layers: (Buffer | string)[],
+    extra: Record<string, unknown> = {},
+  ): Promise<{ digest: string; body: string }> {
+    const config = JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [] },
+    });
     const configDigest = await this.pushBlob(repo, config);
     const layerDescs = [];
     for (const l of layers) {
       const d = await this.pushBlob(repo, l);
-      layerDescs.push({ mediaType: 'application/vnd.oci.image.layer.v1.tar', digest: d, size: Buffer.byteLength(l) });
+      layerDescs.push({
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+        digest: d,
+        size: Buffer.byteLength(l),
+      });
     }
     const body = JSON.stringify({
       schemaVersion: 2,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
-      config: { mediaType: 'application/vnd.oci.image.config.v1+json', digest: configDigest, size: Buffer.byteLength(config) },
+      config: {
+        mediaType: 'application/vnd.oci.image.config.v1+json',
+        digest: configDigest,
+        size: Buffer.byteLength(config),
+      },
       layers: layerDescs,
       ...extra,
     });
     const res = await this.putManifest(repo, tag, body);
-    if (res.status !== 201) throw new Error(`putManifest ${repo}:${tag}: ${res.status} ${await res.text()}`);
+    if (res.status !== 201)
+      throw new Error(`putManifest ${repo}:${tag}: ${res.status} ${await res.text()}`);
     return { digest: sha256(body), body };
   }
 }

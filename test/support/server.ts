@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync } from 'node:fs';
+import { chmodSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -54,19 +54,32 @@ export async function createTestDatabase(): Promise<string> {
   return u.toString();
 }
 
+/** A fresh folder that the embedded PostgreSQL's "postgres" user can reach. */
 export function tempDir(prefix = 'aerugo-data-'): string {
-  return mkdtempSync(join(tmpdir(), prefix));
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
-const BASE_ENV_DROP = ['DATABASE_URL', 'REDIS_URL', 'S3_BUCKET', 'STORAGE_DRIVER', 'PUBLIC_URL', 'DATA_DIR', 'LISTEN_ADDRESS'];
+const BASE_ENV_DROP = [
+  'DATABASE_URL',
+  'REDIS_URL',
+  'S3_BUCKET',
+  'STORAGE_DRIVER',
+  'PUBLIC_URL',
+  'DATA_DIR',
+  'LISTEN_ADDRESS',
+];
 
 /** Starts `node dist/src/main.js` as a child process and waits until it answers HTTP. */
 export async function startServer(opts: StartOptions = {}): Promise<TestServer> {
   const port = opts.port ?? (await freePort());
   const dataDir = opts.dataDir ?? tempDir();
-  const databaseUrl = opts.databaseUrl === null ? undefined : (opts.databaseUrl ?? (await createTestDatabase()));
+  const databaseUrl =
+    opts.databaseUrl === null ? undefined : (opts.databaseUrl ?? (await createTestDatabase()));
   const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (v !== undefined && !BASE_ENV_DROP.includes(k)) env[k] = v;
+  for (const [k, v] of Object.entries(process.env))
+    if (v !== undefined && !BASE_ENV_DROP.includes(k)) env[k] = v;
   delete env.NODE_OPTIONS;
   Object.assign(env, {
     LISTEN_ADDRESS: `127.0.0.1:${port}`,
@@ -89,7 +102,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const url = `http://127.0.0.1:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
-    if (child.exitCode !== null) throw new Error(`server exited with ${child.exitCode}:\n${output}`);
+    if (child.exitCode !== null)
+      throw new Error(`server exited with ${child.exitCode}:\n${output}`);
     try {
       await fetch(`${url}/v2/`);
       break;

@@ -17,7 +17,9 @@ export function adminDatabaseUrl(): string {
   try {
     return (JSON.parse(readFileSync(STATE_FILE, 'utf8')) as TestState).adminUrl;
   } catch {
-    throw new Error('No test database: set TEST_DATABASE_URL or run the tests through jest (global-setup)');
+    throw new Error(
+      'No test database: set TEST_DATABASE_URL or run the tests through jest (global-setup)',
+    );
   }
 }
 

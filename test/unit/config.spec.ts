@@ -1,0 +1,43 @@
+import { describe, expect, it } from '@jest/globals';
+import { ConfigError, loadConfig, parseListenAddress } from '../../src/config/config.js';
+
+describe('config', () => {
+  it('has zero-setup defaults', () => {
+    const c = loadConfig({});
+    expect(c.listenHost).toBe('0.0.0.0');
+    expect(c.listenPort).toBe(8080);
+    expect(c.databaseUrl).toBeUndefined();
+    expect(c.storageDriver).toBe('filesystem');
+    expect(c.maxManifestBytes).toBe(4 * 1024 * 1024);
+  });
+
+  it('parses listen addresses', () => {
+    expect(parseListenAddress('127.0.0.1:5000')).toEqual({ host: '127.0.0.1', port: 5000 });
+    expect(parseListenAddress('[::1]:80')).toEqual({ host: '::1', port: 80 });
+    expect(parseListenAddress(':80')).toEqual({ host: '0.0.0.0', port: 80 });
+  });
+
+  it.each([
+    [{ LISTEN_ADDRESS: 'x' }, 'LISTEN_ADDRESS'],
+    [{ DATABASE_URL: 'not a url' }, 'DATABASE_URL'],
+    [{ DATABASE_URL: 'mysql://h/db' }, 'DATABASE_URL'],
+    [{ STORAGE_DRIVER: 'tape' }, 'STORAGE_DRIVER'],
+    [{ STORAGE_DRIVER: 's3' }, 'S3_BUCKET'],
+    [{ S3_BUCKET: 'b', S3_ACCESS_KEY: 'k' }, 'S3_SECRET_KEY'],
+    [{ REDIS_TTL_SECONDS: '-5' }, 'REDIS_TTL_SECONDS'],
+    [
+      { S3_BUCKET: 'b', S3_ACCESS_KEY: 'k', S3_SECRET_KEY: 's', S3_REDIRECT: 'maybe' },
+      'S3_REDIRECT',
+    ],
+  ])('%j names %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(ConfigError);
+    expect(() => loadConfig(env)).toThrow(variable);
+  });
+
+  it('selects S3 when a bucket is configured', () => {
+    const c = loadConfig({ S3_BUCKET: 'b', S3_ACCESS_KEY: 'k', S3_SECRET_KEY: 's' });
+    expect(c.storageDriver).toBe('s3');
+    expect(c.s3?.redirect).toBe(true);
+    expect(c.s3?.presignExpirySeconds).toBe(1200);
+  });
+});

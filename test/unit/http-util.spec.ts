@@ -1,0 +1,73 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  parseContentRange,
+  parsePageSize,
+  parseRangeHeader,
+} from '../../src/registry/http-util.js';
+import { parseRegistryPath, requiredActions } from '../../src/registry/routes.js';
+
+describe('Range header', () => {
+  it.each([
+    [undefined, { kind: 'full' }],
+    ['bytes=0-9', { kind: 'partial', range: { start: 0, end: 9 } }],
+    ['bytes=5-', { kind: 'partial', range: { start: 5, end: 99 } }],
+    ['bytes=-10', { kind: 'partial', range: { start: 90, end: 99 } }],
+    ['bytes=-1000', { kind: 'partial', range: { start: 0, end: 99 } }],
+    ['bytes=90-1000', { kind: 'partial', range: { start: 90, end: 99 } }],
+    ['bytes=100-', { kind: 'unsatisfiable' }],
+    ['bytes=10-5', { kind: 'unsatisfiable' }],
+    ['items=1-2', { kind: 'full' }],
+  ])('%s on 100 bytes', (h, expected) => expect(parseRangeHeader(h, 100)).toEqual(expected));
+});
+
+describe('Content-Range of upload chunks', () => {
+  it('parses plain and prefixed forms', () => {
+    expect(parseContentRange('0-99')).toEqual({ start: 0, end: 99 });
+    expect(parseContentRange('bytes 100-199/*')).toEqual({ start: 100, end: 199 });
+    expect(parseContentRange(undefined)).toBeUndefined();
+    expect(() => parseContentRange('9-1')).toThrow();
+    expect(() => parseContentRange('x')).toThrow();
+  });
+});
+
+describe('pagination', () => {
+  it('parses and caps n', () => {
+    expect(parsePageSize(undefined, 10)).toBeUndefined();
+    expect(parsePageSize('5', 10)).toBe(5);
+    expect(parsePageSize('50', 10)).toBe(10);
+    expect(() => parsePageSize('-1', 10)).toThrow();
+  });
+});
+
+describe('registry routes', () => {
+  it('parses multi-segment names for every endpoint', () => {
+    expect(parseRegistryPath('/v2/')).toEqual({ kind: 'base' });
+    expect(parseRegistryPath('/v2/_catalog')).toEqual({ kind: 'catalog' });
+    expect(parseRegistryPath('/v2/a/b/c/tags/list')).toEqual({ kind: 'tags', name: 'a/b/c' });
+    expect(parseRegistryPath('/v2/a/blobs/uploads/')).toEqual({ kind: 'uploadStart', name: 'a' });
+    expect(parseRegistryPath('/v2/a/blobs/x/manifests/latest')).toEqual({
+      kind: 'manifest',
+      name: 'a/blobs/x',
+      reference: 'latest',
+    });
+    expect(parseRegistryPath('/v2/a/b/blobs/uploads/123e4567-e89b-42d3-a456-426614174000')).toEqual(
+      {
+        kind: 'upload',
+        name: 'a/b',
+        uuid: '123e4567-e89b-42d3-a456-426614174000',
+      },
+    );
+  });
+
+  it('maps methods to token scope actions', () => {
+    expect(requiredActions({ kind: 'manifest', name: 'a', reference: 'x' }, 'GET')).toEqual([
+      'pull',
+    ]);
+    expect(requiredActions({ kind: 'manifest', name: 'a', reference: 'x' }, 'PUT')).toEqual([
+      'push',
+      'pull',
+    ]);
+    expect(requiredActions({ kind: 'blob', name: 'a', digest: 'x' }, 'DELETE')).toEqual(['delete']);
+    expect(requiredActions({ kind: 'catalog' }, 'GET')).toEqual([]);
+  });
+});
