@@ -1,4 +1,5 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { CacheModule } from './cache/cache.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
@@ -20,6 +21,7 @@ export class AppModule {
         ConfigModule,
         DatabaseModule.forRoot({ url: opts.databaseUrl, poolSize: opts.databasePoolSize }),
         StorageModule,
+        CacheModule,
         ReposModule,
         RegistryModule,
         HealthModule,

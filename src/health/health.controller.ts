@@ -2,6 +2,7 @@ import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/co
 import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CacheService, type CacheStatus } from '../cache/cache.service.js';
 import { STORAGE_DRIVER, type StorageDriver } from '../storage/storage-driver.js';
 
 type Check = 'ok' | 'down';
@@ -12,23 +13,44 @@ export class HealthController {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
+    private readonly cache: CacheService,
   ) {}
 
   @Get()
-  @ApiOkResponse({ description: 'Database and blob storage are reachable' })
-  @ApiServiceUnavailableResponse({ description: 'A dependency is down' })
-  async check(): Promise<{ status: 'ok'; database: Check; storage: Check }> {
-    const database: Check = await this.db.query('SELECT 1').then(
-      () => 'ok' as const,
-      () => 'down' as const,
-    );
-    const storage: Check = await this.storage.checkHealth().then(
-      () => 'ok' as const,
-      () => 'down' as const,
-    );
+  @ApiOkResponse({
+    description:
+      'Database and blob storage are reachable. `status` is "degraded" while the cache store is ' +
+      'unreachable (requests are then served from the database).',
+  })
+  @ApiServiceUnavailableResponse({ description: 'The database or the blob storage is down' })
+  async check(): Promise<HealthReport> {
+    const [database, storage, cache] = await Promise.all([
+      this.db.query('SELECT 1').then(
+        () => 'ok' as const,
+        () => 'down' as const,
+      ),
+      this.storage.checkHealth().then(
+        () => 'ok' as const,
+        () => 'down' as const,
+      ),
+      this.cache.status(),
+    ]);
+    const report: HealthReport = {
+      status: cache === 'ok' ? 'ok' : 'degraded',
+      database,
+      storage,
+      cache: { backend: this.cache.backend, status: cache },
+    };
     if (database !== 'ok' || storage !== 'ok') {
-      throw new ServiceUnavailableException({ status: 'down', database, storage });
+      throw new ServiceUnavailableException({ ...report, status: 'down' });
     }
-    return { status: 'ok', database, storage };
+    return report;
   }
+}
+
+interface HealthReport {
+  status: 'ok' | 'degraded' | 'down';
+  database: Check;
+  storage: Check;
+  cache: { backend: 'memory' | 'redis'; status: CacheStatus };
 }

@@ -1,6 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CacheService } from '../cache/cache.service.js';
 import { type DigestAlgorithm, digestOf, looksLikeDigest, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 import { MEDIA_TYPES, parseManifest } from './manifest.js';
@@ -47,7 +48,18 @@ function manifestUnknown(reference: string): RegistryError {
 
 @Injectable()
 export class ManifestsService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly cache: CacheService,
+  ) {}
+
+  private static tagKey(repositoryId: string, tag: string): string {
+    return `tag:${repositoryId}:${tag}`;
+  }
+
+  private static manifestKey(repositoryId: string, sha256: string): string {
+    return `manifest:${repositoryId}:${sha256}`;
+  }
 
   /** Validates and stores the exact bytes, then points the reference's tag (and `?tag=`s) at them. */
   async put(
@@ -135,6 +147,7 @@ export class ManifestsService {
         );
       }
     });
+    await this.cache.invalidate(...tags.map((t) => ManifestsService.tagKey(repositoryId, t)));
     return {
       digest: requested?.algorithm === 'sha512' ? sha512 : sha256,
       subject: parsed.subject?.digest,
@@ -142,23 +155,43 @@ export class ManifestsService {
   }
 
   async find(repositoryId: string, reference: string): Promise<StoredManifest | null> {
-    let rows: ManifestRow[];
-    const cols = `m.id, m.digest, m.digest_sha512, m.media_type, m.content, m.size`;
-    if (looksLikeDigest(reference)) {
-      const { algorithm } = parseDigest(reference);
-      rows = await this.db.query(
-        `SELECT ${cols} FROM manifests m WHERE m.repository_id = $1 AND ${algorithm === 'sha256' ? 'm.digest' : 'm.digest_sha512'} = $2`,
-        [repositoryId, reference],
-      );
-    } else {
+    if (!looksLikeDigest(reference)) {
       assertTag(reference);
-      rows = await this.db.query(
-        `SELECT ${cols} FROM tags t JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
-          WHERE t.repository_id = $1 AND t.name = $2`,
-        [repositoryId, reference],
+      const digest = await this.cache.getOrLoad(
+        ManifestsService.tagKey(repositoryId, reference),
+        async () => {
+          const rows: { manifest_digest: string }[] = await this.db.query(
+            `SELECT manifest_digest FROM tags WHERE repository_id = $1 AND name = $2`,
+            [repositoryId, reference],
+          );
+          return rows.length ? rows[0].manifest_digest : null;
+        },
       );
+      return digest === null ? null : this.findByDigest(repositoryId, digest);
     }
-    return rows.length ? toStored(rows[0]) : null;
+    return this.findByDigest(repositoryId, reference);
+  }
+
+  /** Manifests by sha256 digest are immutable while they exist: cached until deleted. */
+  private async findByDigest(repositoryId: string, digest: string): Promise<StoredManifest | null> {
+    const { algorithm } = parseDigest(digest);
+    const load = async (): Promise<StoredManifest | null> => {
+      const rows: ManifestRow[] = await this.db.query(
+        `SELECT id, digest, digest_sha512, media_type, content, size FROM manifests
+          WHERE repository_id = $1 AND ${algorithm === 'sha256' ? 'digest' : 'digest_sha512'} = $2`,
+        [repositoryId, digest],
+      );
+      return rows.length ? toStored(rows[0]) : null;
+    };
+    if (algorithm !== 'sha256') return load();
+    const cached = await this.cache.getOrLoad(
+      ManifestsService.manifestKey(repositoryId, digest),
+      async () => {
+        const m = await load();
+        return m && { ...m, content: m.content.toString('base64') };
+      },
+    );
+    return cached && { ...cached, content: Buffer.from(cached.content, 'base64') };
   }
 
   async get(repositoryId: string, reference: string): Promise<StoredManifest> {
@@ -176,7 +209,18 @@ export class ManifestsService {
   async delete(repositoryId: string, reference: string): Promise<void> {
     if (looksLikeDigest(reference)) {
       const m = await this.get(repositoryId, reference);
-      await this.db.query(`DELETE FROM manifests WHERE id = $1`, [m.id]);
+      const tags = await this.db.transaction(async (q) => {
+        const removed: { name: string }[] = await q.query(
+          `DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2 RETURNING name`,
+          [repositoryId, m.digest],
+        );
+        await q.query(`DELETE FROM manifests WHERE id = $1`, [m.id]);
+        return removed;
+      });
+      await this.cache.invalidate(
+        ManifestsService.manifestKey(repositoryId, m.digest),
+        ...tags.map((t) => ManifestsService.tagKey(repositoryId, t.name)),
+      );
       return;
     }
     assertTag(reference);
@@ -184,6 +228,7 @@ export class ManifestsService {
       `DELETE FROM tags WHERE repository_id = $1 AND name = $2`,
       [repositoryId, reference],
     );
+    await this.cache.invalidate(ManifestsService.tagKey(repositoryId, reference));
     if (res[1] === 0) throw manifestUnknown(reference);
   }
 

@@ -14,7 +14,12 @@ describe('zero-setup default (embedded PostgreSQL, filesystem blobs)', () => {
     server = await startServer({ databaseUrl: null, dataDir });
     let c = new RegistryClient(server.url);
     const health = await c.fetch('/api/v1/health');
-    expect(await health.json()).toEqual({ status: 'ok', database: 'ok', storage: 'ok' });
+    expect(await health.json()).toEqual({
+      status: 'ok',
+      database: 'ok',
+      storage: 'ok',
+      cache: { backend: 'memory', status: 'ok' },
+    });
     const { digest } = await c.pushImage('zero/setup', 'v1', ['embedded layer']);
     await server.stop();
 
