@@ -40,6 +40,7 @@ export interface AppConfig {
   redisUrl?: string;
   redisTtlSeconds: number;
   uploadTtlSeconds: number;
+  uploadSweepIntervalSeconds: number;
   maxManifestBytes: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
 }
@@ -56,7 +57,8 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   if (raw === undefined) return def;
   if (!/^\d+$/.test(raw)) throw new ConfigError(name, `must be a whole number, got "${raw}"`);
   const n = Number(raw);
-  if (n < min || n > max) throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
+  if (n < min || n > max)
+    throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
 }
 
@@ -143,6 +145,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisTtlSeconds: int(env, 'REDIS_TTL_SECONDS', 300, 1, 30 * 24 * 3600),
     uploadTtlSeconds: int(env, 'UPLOAD_TTL_SECONDS', 24 * 3600, 60, 30 * 24 * 3600),
+    uploadSweepIntervalSeconds: int(env, 'UPLOAD_SWEEP_INTERVAL_SECONDS', 600, 1, 24 * 3600),
     maxManifestBytes: int(env, 'MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,
   };

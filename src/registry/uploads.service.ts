@@ -35,7 +35,6 @@ export interface ChunkInfo {
 }
 
 const LOCK_NOT_AVAILABLE = '55P03';
-const SWEEP_INTERVAL_MS = 10 * 60 * 1000;
 
 @Injectable()
 export class UploadsService implements OnModuleInit, OnModuleDestroy {
@@ -49,7 +48,10 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   ) {}
 
   onModuleInit(): void {
-    this.sweeper = setInterval(() => void this.sweepExpired(), SWEEP_INTERVAL_MS);
+    this.sweeper = setInterval(
+      () => void this.sweepExpired(),
+      this.config.uploadSweepIntervalSeconds * 1000,
+    );
     this.sweeper.unref();
   }
 

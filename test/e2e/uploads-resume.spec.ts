@@ -118,3 +118,39 @@ describe('uploads survive nodes and restarts', () => {
     a = await startServer({ databaseUrl, dataDir });
   });
 });
+
+describe('expired upload sessions', () => {
+  it('are aborted: the session is gone and its bytes are removed', async () => {
+    const pg = (await import('pg')).default;
+    const { existsSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const server = await startServer({
+      env: { UPLOAD_TTL_SECONDS: '60', UPLOAD_SWEEP_INTERVAL_SECONDS: '1' },
+    });
+    try {
+      const c = new RegistryClient(server.url);
+      const { location } = await c.startUpload('expire/me');
+      const fresh = await c.startUpload('expire/me');
+      await c.fetch(location, { method: 'PATCH', body: 'some bytes' });
+      const id = location.split('/').pop()!;
+      const file = join(server.dataDir, 'storage', 'uploads', id);
+      expect(existsSync(file)).toBe(true);
+      const db = new pg.Client({ connectionString: server.databaseUrl });
+      await db.connect();
+      await db.query(`UPDATE uploads SET updated_at = now() - interval '2 minutes' WHERE id = $1`, [
+        id,
+      ]);
+      await db.end();
+      let status = 0;
+      for (let i = 0; i < 100 && status !== 404; i++) {
+        await new Promise((r) => setTimeout(r, 100));
+        status = (await c.fetch(location)).status;
+      }
+      expect(status).toBe(404);
+      expect(existsSync(file)).toBe(false);
+      expect((await c.fetch(fresh.location)).status).toBe(204);
+    } finally {
+      await server.stop();
+    }
+  });
+});
