@@ -5,7 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { adminDatabaseUrl, PROJECT_ROOT } from './test-env.js';
+import { adminDatabaseUrl, PROJECT_ROOT, testDatabasePrefix } from './test-env.js';
 
 export interface TestServer {
   url: string;
@@ -41,7 +41,7 @@ export async function freePort(): Promise<number> {
 /** A fresh, empty database on the test PostgreSQL; returns its URL. Dropped at global teardown. */
 export async function createTestDatabase(): Promise<string> {
   const admin = adminDatabaseUrl();
-  const name = `aerugo_t_${randomBytes(6).toString('hex')}`;
+  const name = `${testDatabasePrefix()}${randomBytes(6).toString('hex')}`;
   const client = new pg.Client({ connectionString: admin });
   await client.connect();
   try {
