@@ -183,8 +183,8 @@ export class RegistryController {
     const head = req.method === 'HEAD';
     res.setHeader('Docker-Content-Digest', route.digest);
     res.setHeader('Accept-Ranges', 'bytes');
-    // HEAD is answered from the database; only GET is sent to the storage's own URL.
-    const redirect = head ? undefined : await this.blobs.redirectUrl(route.digest, 'GET');
+    // With redirects on (S3), GET and HEAD go to a presigned URL of the storage itself.
+    const redirect = await this.blobs.redirectUrl(route.digest, head ? 'HEAD' : 'GET');
     if (redirect) {
       res.setHeader('Location', redirect);
       return void res.status(307).end();

@@ -238,11 +238,14 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
         expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(layer);
         const redirected = await new RegistryClient(b.url).fetch(`/v2/s3/app/blobs/${layer}`);
         expect(redirected.status).toBe(307);
-        // HEAD is answered from the database on every node, never redirected.
+        // HEAD is redirected too, to a URL presigned for HEAD, which answers with the blob's size.
         const head = await new RegistryClient(b.url).fetch(`/v2/s3/app/blobs/${layer}`, {
           method: 'HEAD',
         });
-        expect(head.status).toBe(200);
+        expect(head.status).toBe(307);
+        const direct = await fetch(head.headers.get('location')!, { method: 'HEAD' });
+        expect(direct.status).toBe(200);
+        expect(Number(direct.headers.get('content-length'))).toBeGreaterThan(0);
       } finally {
         await proxied.stop();
       }
