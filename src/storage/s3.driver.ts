@@ -159,8 +159,8 @@ export class S3Driver implements StorageDriver {
       credentials: { accessKeyId: config.accessKey, secretAccessKey: config.secretKey },
       maxAttempts: tuning.maxAttempts ?? 5,
       retryMode: 'standard',
-      // Only send/verify checksums S3 demands: many S3-compatible stores reject the newer
-      // x-amz-checksum-* headers and aws-chunked bodies.
+      // Only send/verify checksums S3 demands: S3-compatible stores lag behind the newer
+      // x-amz-checksum-* headers (Swift's s3api, for one, refuses aws-chunked bodies).
       requestChecksumCalculation: 'WHEN_REQUIRED',
       responseChecksumValidation: 'WHEN_REQUIRED',
       requestHandler: {
