@@ -1,5 +1,6 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
 import type { Response } from 'express';
+import { StorageError } from '../storage/storage-driver.js';
 import { RegistryError } from './errors.js';
 
 /** Every error on `/v2/` leaves as the OCI error JSON. */
@@ -13,6 +14,19 @@ export class RegistryErrorFilter implements ExceptionFilter {
     let err: RegistryError;
     if (exception instanceof RegistryError) {
       err = exception;
+    } else if (isMissingBlob(exception)) {
+      err = new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry');
+    } else if (exception instanceof StorageError) {
+      this.logger.warn(`${req.method} ${req.originalUrl}: storage: ${exception.message}`);
+      err = new RegistryError(
+        'UNAVAILABLE',
+        `blob storage unavailable: ${exception.message}`,
+        undefined,
+        503,
+        {
+          'Retry-After': '5',
+        },
+      );
     } else if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const code =
@@ -45,4 +59,9 @@ export class RegistryErrorFilter implements ExceptionFilter {
       res.end();
     } else res.send(body);
   }
+}
+
+/** The store lost a blob the database knows (or a file vanished): the client sees it as unknown. */
+function isMissingBlob(e: unknown): boolean {
+  return (e as { code?: unknown } | null)?.code === 'ENOENT';
 }

@@ -33,6 +33,7 @@ import {
 } from './s3-parts.js';
 import {
   blobKeyParts,
+  StorageError,
   type BlobStat,
   type ByteRange,
   type StorageDriver,
@@ -80,14 +81,14 @@ export interface S3DriverTuning {
 }
 
 /** A failed S3 request, described without credentials. `code` is S3's error name (or ENOENT for a missing blob). */
-export class S3StorageError extends Error {
+export class S3StorageError extends StorageError {
   constructor(
     message: string,
-    readonly code: string,
+    code: string,
     readonly status?: number,
     options?: { cause?: unknown },
   ) {
-    super(message, options);
+    super(message, code, options);
     this.name = 'S3StorageError';
   }
 }

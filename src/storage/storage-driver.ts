@@ -60,6 +60,21 @@ export interface StorageDriver {
 
 export const STORAGE_DRIVER = Symbol('STORAGE_DRIVER');
 
+/**
+ * A failure of the blob store itself (unreachable, credentials refused, throttled past retries),
+ * described without secrets. `code` is the store's error name; `ENOENT` means the blob is missing.
+ */
+export class StorageError extends Error {
+  constructor(
+    message: string,
+    readonly code: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'StorageError';
+  }
+}
+
 /** Splits "sha256:abcd…" into the path-safe pieces drivers use for content-addressed keys. */
 export function blobKeyParts(digest: string): { algorithm: string; hex: string; prefix: string } {
   const idx = digest.indexOf(':');
