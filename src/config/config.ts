@@ -43,6 +43,27 @@ export interface AppConfig {
   uploadSweepIntervalSeconds: number;
   maxManifestBytes: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  auth: AuthConfig;
+  /** Visibility of repositories created by a push or without an explicit choice. */
+  defaultRepositoryVisibility: 'public' | 'private';
+}
+
+export interface AuthConfig {
+  /** HS256 signing key; when undefined one is generated once and kept in the database. */
+  jwtSecret?: string;
+  accessTokenTtlSeconds: number;
+  refreshTokenTtlSeconds: number;
+  registryTokenTtlSeconds: number;
+  /** The `service` of the Docker token flow (audience of registry tokens). */
+  registryService: string;
+  registrationEnabled: boolean;
+  /** System administrator created at first start when it does not exist yet. */
+  adminUsername?: string;
+  adminPassword?: string;
+  /** Failed sign-in attempts allowed per account and per address within the window. */
+  rateLimitWindowSeconds: number;
+  rateLimitPerAccount: number;
+  rateLimitPerAddress: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -130,6 +151,45 @@ export function loadConfig(env: Env = process.env): AppConfig {
     throw new ConfigError('LOG_LEVEL', 'must be one of error, warn, log, debug, verbose');
   }
 
+  const jwtSecret = str(env, 'JWT_SECRET');
+  if (jwtSecret !== undefined && jwtSecret.length < 32) {
+    throw new ConfigError('JWT_SECRET', 'must be at least 32 characters long');
+  }
+  const adminUsername = str(env, 'ADMIN_USERNAME')?.toLowerCase();
+  const adminPassword = str(env, 'ADMIN_PASSWORD');
+  if (adminUsername !== undefined && adminPassword === undefined) {
+    throw new ConfigError('ADMIN_PASSWORD', 'is required when ADMIN_USERNAME is set');
+  }
+  if (adminPassword !== undefined && adminUsername === undefined) {
+    throw new ConfigError('ADMIN_USERNAME', 'is required when ADMIN_PASSWORD is set');
+  }
+  if (
+    adminUsername !== undefined &&
+    (adminUsername.length > 64 || !/^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(adminUsername))
+  ) {
+    throw new ConfigError(
+      'ADMIN_USERNAME',
+      `must be a valid user name (letters, digits, separators), got "${adminUsername}"`,
+    );
+  }
+  if (adminPassword !== undefined && (adminPassword.length < 8 || adminPassword.length > 256)) {
+    throw new ConfigError('ADMIN_PASSWORD', 'must be between 8 and 256 characters long');
+  }
+  const registryService = str(env, 'REGISTRY_SERVICE') ?? 'aerugo';
+  if (!/^[\x21\x23-\x5b\x5d-\x7e]{1,255}$/.test(registryService)) {
+    throw new ConfigError(
+      'REGISTRY_SERVICE',
+      'must be printable ASCII without spaces, quotes or backslashes',
+    );
+  }
+  const visibility = str(env, 'DEFAULT_REPOSITORY_VISIBILITY') ?? 'private';
+  if (visibility !== 'private' && visibility !== 'public') {
+    throw new ConfigError(
+      'DEFAULT_REPOSITORY_VISIBILITY',
+      `must be "private" or "public", got "${visibility}"`,
+    );
+  }
+
   return {
     listenHost: host,
     listenPort: port,
@@ -148,5 +208,25 @@ export function loadConfig(env: Env = process.env): AppConfig {
     uploadSweepIntervalSeconds: int(env, 'UPLOAD_SWEEP_INTERVAL_SECONDS', 600, 1, 24 * 3600),
     maxManifestBytes: int(env, 'MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,
+    auth: {
+      jwtSecret,
+      accessTokenTtlSeconds: int(env, 'JWT_ACCESS_TTL_SECONDS', 900, 1, 24 * 3600),
+      refreshTokenTtlSeconds: int(
+        env,
+        'JWT_REFRESH_TTL_SECONDS',
+        30 * 24 * 3600,
+        60,
+        365 * 24 * 3600,
+      ),
+      registryTokenTtlSeconds: int(env, 'REGISTRY_TOKEN_TTL_SECONDS', 300, 1, 24 * 3600),
+      registryService,
+      registrationEnabled: bool(env, 'REGISTRATION_ENABLED', true),
+      adminUsername,
+      adminPassword,
+      rateLimitWindowSeconds: int(env, 'AUTH_RATE_LIMIT_WINDOW_SECONDS', 300, 1, 24 * 3600),
+      rateLimitPerAccount: int(env, 'AUTH_RATE_LIMIT_PER_ACCOUNT', 10, 1, 1000000),
+      rateLimitPerAddress: int(env, 'AUTH_RATE_LIMIT_PER_ADDRESS', 50, 1, 1000000),
+    },
+    defaultRepositoryVisibility: visibility,
   };
 }

@@ -1,0 +1,71 @@
+import {
+  applyDecorators,
+  createParamDecorator,
+  ExecutionContext,
+  SetMetadata,
+  UnauthorizedException,
+} from '@nestjs/common';
+import {
+  ApiBasicAuth,
+  ApiBearerAuth,
+  ApiSecurity,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import { ErrorResponseDto } from './dto/error-response.dto.js';
+import type { Principal } from './principal.js';
+
+export const AUTH_MODE_KEY = 'aerugo:auth-mode';
+export type AuthMode = 'required' | 'optional';
+
+/** Names of the OpenAPI security schemes (declared in main.ts). */
+export const SECURITY_SCHEMES = { jwt: 'jwt', basic: 'basic', apiKey: 'api-key' } as const;
+
+function documentSchemes() {
+  return [
+    ApiBearerAuth(SECURITY_SCHEMES.jwt),
+    ApiBasicAuth(SECURITY_SCHEMES.basic),
+    ApiSecurity(SECURITY_SCHEMES.apiKey),
+    ApiUnauthorizedResponse({
+      description: 'Missing, malformed, expired or revoked credentials',
+      type: ErrorResponseDto,
+    }),
+    ApiTooManyRequestsResponse({
+      description: 'Too many failed sign-in attempts',
+      type: ErrorResponseDto,
+    }),
+  ];
+}
+
+/**
+ * The route needs a caller: an access JWT (`Authorization: Bearer <jwt>`), an API key
+ * (`Authorization: Bearer ak_…` or `X-API-Key`), or HTTP Basic (password or API key).
+ */
+export function Authenticated() {
+  return applyDecorators(
+    SetMetadata(AUTH_MODE_KEY, 'required' satisfies AuthMode),
+    ...documentSchemes(),
+  );
+}
+
+/** Credentials are optional; when present they must be valid (`{}` in OpenAPI: anonymous allowed). */
+export function OptionalAuth() {
+  return applyDecorators(
+    SetMetadata(AUTH_MODE_KEY, 'optional' satisfies AuthMode),
+    ApiSecurity({}),
+    ...documentSchemes(),
+  );
+}
+
+/** The verified caller (`null` for anonymous callers of optional routes). */
+export const CurrentPrincipal = createParamDecorator(
+  (_: unknown, ctx: ExecutionContext): Principal | null => {
+    const req = ctx.switchToHttp().getRequest<{ user?: Principal }>();
+    return req.user ?? null;
+  },
+);
+
+export function requirePrincipal(p: Principal | null): Principal {
+  if (!p) throw new UnauthorizedException('authentication required');
+  return p;
+}
