@@ -1,0 +1,418 @@
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+import { isPgError, PG_UNIQUE_VIOLATION } from '../users/db-errors.js';
+import { checkNamespaceName, normalizeName } from '../users/names.js';
+import { NamespacesService } from '../users/namespaces.service.js';
+import type { UserEntity } from '../users/user.entity.js';
+import { UsersService } from '../users/users.service.js';
+import {
+  OrganizationEntity,
+  OrganizationMemberEntity,
+  type OrgRole,
+  TeamEntity,
+  TeamMemberEntity,
+} from './org.entities.js';
+
+/** Who acts on an organization; system administrators act as owners everywhere. */
+export interface OrgActor {
+  userId: string;
+  isAdmin: boolean;
+}
+
+export interface OrgMember {
+  user: UserEntity;
+  role: OrgRole;
+  since: Date;
+}
+
+/** A team membership of a user, for permission resolution. */
+export interface UserTeam {
+  teamId: string;
+  organizationId: string;
+}
+
+const RANK: Record<OrgRole, number> = { member: 1, admin: 2, owner: 3 };
+
+@Injectable()
+export class OrgsService {
+  private readonly logger = new Logger('Orgs');
+
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @InjectRepository(OrganizationEntity) private readonly orgs: Repository<OrganizationEntity>,
+    @InjectRepository(OrganizationMemberEntity)
+    private readonly members: Repository<OrganizationMemberEntity>,
+    @InjectRepository(TeamEntity) private readonly teams: Repository<TeamEntity>,
+    @InjectRepository(TeamMemberEntity) private readonly teamMembers: Repository<TeamMemberEntity>,
+    private readonly users: UsersService,
+    private readonly namespaces: NamespacesService,
+  ) {}
+
+  // ---- organizations -------------------------------------------------------------------------
+
+  /** Creates an organization; the creator becomes its owner. */
+  async create(
+    rawName: string,
+    input: { displayName?: string | null; description?: string | null },
+    creator: OrgActor,
+  ): Promise<OrganizationEntity> {
+    const check = checkNamespaceName(rawName);
+    if (!check.ok) {
+      if (check.reason === 'reserved') throw new ConflictException(check.message);
+      throw new BadRequestException(check.message);
+    }
+    const org = await this.db.transaction(async (m) => {
+      await this.namespaces.reserve(m, check.name, 'org');
+      const saved = await m.save(
+        m.create(OrganizationEntity, {
+          name: check.name,
+          displayName: input.displayName ?? null,
+          description: input.description ?? null,
+        }),
+      );
+      await m.insert(OrganizationMemberEntity, {
+        organizationId: saved.id,
+        userId: creator.userId,
+        role: 'owner',
+      });
+      return saved;
+    });
+    this.logger.log(`organization "${org.name}" created`);
+    return org;
+  }
+
+  findByName(name: string): Promise<OrganizationEntity | null> {
+    return this.orgs.findOne({ where: { name: normalizeName(name) } });
+  }
+
+  async requireByName(name: string): Promise<OrganizationEntity> {
+    const org = await this.findByName(name);
+    if (!org) throw new NotFoundException(`organization "${normalizeName(name)}" not found`);
+    return org;
+  }
+
+  async findByIds(ids: string[]): Promise<OrganizationEntity[]> {
+    if (!ids.length) return [];
+    return this.orgs.find({ where: { id: In([...new Set(ids)]) } });
+  }
+
+  async roleOf(organizationId: string, userId: string): Promise<OrgRole | null> {
+    const row = await this.members.findOne({ where: { organizationId, userId } });
+    return row?.role ?? null;
+  }
+
+  /** The caller's effective role: system administrators count as owners. */
+  async actorRole(org: OrganizationEntity, actor: OrgActor): Promise<OrgRole | null> {
+    if (actor.isAdmin) return 'owner';
+    return this.roleOf(org.id, actor.userId);
+  }
+
+  private async requireRole(
+    org: OrganizationEntity,
+    actor: OrgActor,
+    min: OrgRole,
+  ): Promise<OrgRole> {
+    const role = await this.actorRole(org, actor);
+    if (!role || RANK[role] < RANK[min]) {
+      throw new ForbiddenException(
+        `only ${min === 'member' ? 'members' : `${min}s`} of "${org.name}" may do this`,
+      );
+    }
+    return role;
+  }
+
+  /** Organization names and roles of every organization the user belongs to. */
+  async membershipsOf(
+    userId: string,
+  ): Promise<{ organizationId: string; name: string; role: OrgRole }[]> {
+    const rows = await this.members.find({ where: { userId } });
+    if (!rows.length) return [];
+    const orgs = new Map(
+      (await this.findByIds(rows.map((r) => r.organizationId))).map((o) => [o.id, o]),
+    );
+    return rows
+      .filter((r) => orgs.has(r.organizationId))
+      .map((r) => ({
+        organizationId: r.organizationId,
+        name: orgs.get(r.organizationId)!.name,
+        role: r.role,
+      }));
+  }
+
+  async update(
+    name: string,
+    input: { displayName?: string | null; description?: string | null },
+    actor: OrgActor,
+  ): Promise<OrganizationEntity> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'admin');
+    if (input.displayName !== undefined) org.displayName = input.displayName;
+    if (input.description !== undefined) org.description = input.description;
+    return this.orgs.save(org);
+  }
+
+  /** Deletes an organization (owners); 409 while repositories still live under its name. */
+  async delete(name: string, actor: OrgActor): Promise<void> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'owner');
+    await this.db.transaction(async (m) => {
+      await m.delete(OrganizationEntity, { id: org.id });
+      await this.namespaces.release(m, org.name);
+    });
+    this.logger.log(`organization "${org.name}" deleted`);
+  }
+
+  async memberCount(organizationId: string): Promise<number> {
+    return this.members.count({ where: { organizationId } });
+  }
+
+  // ---- members -------------------------------------------------------------------------------
+
+  async listMembers(name: string, actor: OrgActor): Promise<OrgMember[]> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'member');
+    const rows = await this.members.find({ where: { organizationId: org.id } });
+    const users = new Map(
+      (await this.users.findByIds(rows.map((r) => r.userId))).map((u) => [u.id, u]),
+    );
+    return rows
+      .filter((r) => users.has(r.userId))
+      .map((r) => ({ user: users.get(r.userId)!, role: r.role, since: r.createdAt }))
+      .sort((a, b) => (a.user.username < b.user.username ? -1 : 1));
+  }
+
+  /** Only owners may hand out or take away ownership. */
+  private assertMayAssign(actorRole: OrgRole, from: OrgRole | null, to: OrgRole | null): void {
+    if (actorRole !== 'owner' && (from === 'owner' || to === 'owner')) {
+      throw new ForbiddenException('only owners may grant or change the owner role');
+    }
+  }
+
+  private async assertNotLastOwner(organizationId: string, userId: string): Promise<void> {
+    const owners = await this.members.find({ where: { organizationId, role: 'owner' } });
+    if (owners.length === 1 && owners[0].userId === userId) {
+      throw new ConflictException('an organization needs at least one owner');
+    }
+  }
+
+  async addMember(
+    name: string,
+    username: string,
+    role: OrgRole,
+    actor: OrgActor,
+  ): Promise<OrgMember> {
+    const org = await this.requireByName(name);
+    const actorRole = await this.requireRole(org, actor, 'admin');
+    this.assertMayAssign(actorRole, null, role);
+    const user = await this.users.requireByUsername(username);
+    try {
+      await this.members.insert({ organizationId: org.id, userId: user.id, role });
+    } catch (e) {
+      if (isPgError(e, PG_UNIQUE_VIOLATION))
+        throw new ConflictException(`"${user.username}" is already a member`);
+      throw e;
+    }
+    return { user, role, since: new Date() };
+  }
+
+  async updateMember(
+    name: string,
+    username: string,
+    role: OrgRole,
+    actor: OrgActor,
+  ): Promise<OrgMember> {
+    const org = await this.requireByName(name);
+    const actorRole = await this.requireRole(org, actor, 'admin');
+    const user = await this.users.requireByUsername(username, true);
+    const row = await this.members.findOne({ where: { organizationId: org.id, userId: user.id } });
+    if (!row) throw new NotFoundException(`"${user.username}" is not a member of "${org.name}"`);
+    this.assertMayAssign(actorRole, row.role, role);
+    if (row.role === 'owner' && role !== 'owner') await this.assertNotLastOwner(org.id, user.id);
+    await this.members.update({ organizationId: org.id, userId: user.id }, { role });
+    return { user, role, since: row.createdAt };
+  }
+
+  /** Removes a member (admins and owners), or lets a member leave; also drops their team memberships. */
+  async removeMember(name: string, username: string, actor: OrgActor): Promise<void> {
+    const org = await this.requireByName(name);
+    const user = await this.users.requireByUsername(username, true);
+    const row = await this.members.findOne({ where: { organizationId: org.id, userId: user.id } });
+    const self = user.id === actor.userId;
+    if (!self) {
+      const actorRole = await this.requireRole(org, actor, 'admin');
+      if (row) this.assertMayAssign(actorRole, row.role, null);
+    }
+    if (!row) throw new NotFoundException(`"${user.username}" is not a member of "${org.name}"`);
+    if (row.role === 'owner') await this.assertNotLastOwner(org.id, user.id);
+    await this.db.transaction(async (m) => {
+      const teamIds = (await m.find(TeamEntity, { where: { organizationId: org.id } })).map(
+        (t) => t.id,
+      );
+      if (teamIds.length)
+        await m.delete(TeamMemberEntity, { userId: user.id, teamId: In(teamIds) });
+      await m.delete(OrganizationMemberEntity, { organizationId: org.id, userId: user.id });
+    });
+  }
+
+  // ---- teams ---------------------------------------------------------------------------------
+
+  async listTeams(name: string, actor: OrgActor): Promise<{ team: TeamEntity; members: number }[]> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'member');
+    const teams = await this.teams.find({
+      where: { organizationId: org.id },
+      order: { name: 'ASC' },
+    });
+    const counts = await this.teamMemberCounts(teams.map((t) => t.id));
+    return teams.map((team) => ({ team, members: counts.get(team.id) ?? 0 }));
+  }
+
+  private async teamMemberCounts(teamIds: string[]): Promise<Map<string, number>> {
+    if (!teamIds.length) return new Map();
+    const rows: { team_id: string; n: string }[] = await this.teamMembers
+      .createQueryBuilder('tm')
+      .select('tm.team_id', 'team_id')
+      .addSelect('count(*)', 'n')
+      .where('tm.team_id IN (:...ids)', { ids: teamIds })
+      .groupBy('tm.team_id')
+      .getRawMany();
+    return new Map(rows.map((r) => [r.team_id, Number(r.n)]));
+  }
+
+  async createTeam(
+    name: string,
+    rawTeam: string,
+    description: string | null | undefined,
+    actor: OrgActor,
+  ): Promise<TeamEntity> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'admin');
+    const check = checkNamespaceName(rawTeam, { allowReserved: true });
+    if (!check.ok) throw new BadRequestException(check.message.replace('name', 'team name'));
+    try {
+      return await this.teams.save(
+        this.teams.create({
+          organizationId: org.id,
+          name: check.name,
+          description: description ?? null,
+        }),
+      );
+    } catch (e) {
+      if (isPgError(e, PG_UNIQUE_VIOLATION))
+        throw new ConflictException(`team "${check.name}" already exists`);
+      throw e;
+    }
+  }
+
+  /** A team of the organization, or 404. */
+  async findTeam(organizationId: string, team: string): Promise<TeamEntity | null> {
+    return this.teams.findOne({ where: { organizationId, name: normalizeName(team) } });
+  }
+
+  private async requireTeam(org: OrganizationEntity, team: string): Promise<TeamEntity> {
+    const found = await this.findTeam(org.id, team);
+    if (!found)
+      throw new NotFoundException(`team "${normalizeName(team)}" not found in "${org.name}"`);
+    return found;
+  }
+
+  async getTeam(
+    name: string,
+    team: string,
+    actor: OrgActor,
+  ): Promise<{ team: TeamEntity; members: number }> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'member');
+    const found = await this.requireTeam(org, team);
+    return { team: found, members: (await this.teamMemberCounts([found.id])).get(found.id) ?? 0 };
+  }
+
+  async updateTeam(
+    name: string,
+    team: string,
+    description: string | null | undefined,
+    actor: OrgActor,
+  ): Promise<TeamEntity> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'admin');
+    const found = await this.requireTeam(org, team);
+    if (description !== undefined) found.description = description;
+    return this.teams.save(found);
+  }
+
+  async deleteTeam(name: string, team: string, actor: OrgActor): Promise<void> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'admin');
+    const found = await this.requireTeam(org, team);
+    await this.teams.delete({ id: found.id });
+  }
+
+  async listTeamMembers(name: string, team: string, actor: OrgActor): Promise<UserEntity[]> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'member');
+    const found = await this.requireTeam(org, team);
+    const rows = await this.teamMembers.find({ where: { teamId: found.id } });
+    return (await this.users.findByIds(rows.map((r) => r.userId))).sort((a, b) =>
+      a.username < b.username ? -1 : 1,
+    );
+  }
+
+  /** Adds an organization member to a team (idempotent). */
+  async addTeamMember(
+    name: string,
+    team: string,
+    username: string,
+    actor: OrgActor,
+  ): Promise<UserEntity> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'admin');
+    const found = await this.requireTeam(org, team);
+    const user = await this.users.requireByUsername(username);
+    if (!(await this.roleOf(org.id, user.id))) {
+      throw new ConflictException(`"${user.username}" must be a member of "${org.name}" first`);
+    }
+    await this.teamMembers
+      .createQueryBuilder()
+      .insert()
+      .values({ teamId: found.id, userId: user.id })
+      .orIgnore()
+      .execute();
+    return user;
+  }
+
+  async removeTeamMember(
+    name: string,
+    team: string,
+    username: string,
+    actor: OrgActor,
+  ): Promise<void> {
+    const org = await this.requireByName(name);
+    await this.requireRole(org, actor, 'admin');
+    const found = await this.requireTeam(org, team);
+    const user = await this.users.requireByUsername(username, true);
+    const res = await this.teamMembers.delete({ teamId: found.id, userId: user.id });
+    if (!res.affected)
+      throw new NotFoundException(`"${user.username}" is not in team "${found.name}"`);
+  }
+
+  /** Every team the user is in. */
+  async teamsOf(userId: string): Promise<UserTeam[]> {
+    const rows = await this.teamMembers.find({ where: { userId } });
+    if (!rows.length) return [];
+    const teams = await this.teams.find({ where: { id: In(rows.map((r) => r.teamId)) } });
+    return teams.map((t) => ({ teamId: t.id, organizationId: t.organizationId }));
+  }
+
+  async findTeamsByIds(ids: string[]): Promise<TeamEntity[]> {
+    if (!ids.length) return [];
+    return this.teams.find({ where: { id: In([...new Set(ids)]) } });
+  }
+}

@@ -1,0 +1,16 @@
+import { Module } from '@nestjs/common';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { NamespaceEntity } from './namespace.entity.js';
+import { NamespacesService } from './namespaces.service.js';
+import { UserEntity } from './user.entity.js';
+import { UsersController } from './users.controller.js';
+import { UsersService } from './users.service.js';
+
+/** Accounts and the namespace of names that users share with organizations. */
+@Module({
+  imports: [TypeOrmModule.forFeature([UserEntity, NamespaceEntity])],
+  controllers: [UsersController],
+  providers: [UsersService, NamespacesService],
+  exports: [UsersService, NamespacesService],
+})
+export class UsersModule {}

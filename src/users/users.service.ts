@@ -1,0 +1,215 @@
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  Injectable,
+  Logger,
+  NotFoundException,
+} from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { DataSource, In, Repository } from 'typeorm';
+import { isPgError, PG_UNIQUE_VIOLATION } from './db-errors.js';
+import { checkNamespaceName, normalizeName } from './names.js';
+import { NamespacesService } from './namespaces.service.js';
+import { hashPassword, verifyPassword } from './passwords.js';
+import { UserEntity } from './user.entity.js';
+
+export interface CreateUserInput {
+  username: string;
+  password: string;
+  email?: string | null;
+  displayName?: string | null;
+  isAdmin?: boolean;
+}
+
+export interface AdminUpdateInput {
+  active?: boolean;
+  isAdmin?: boolean;
+  password?: string;
+}
+
+/** Told when a user's sessions must end (the Auth module owns sessions and subscribes). */
+export interface UserSessionsListener {
+  /** Ends the user's sessions, except `keepSessionId` when given. */
+  endSessions(userId: string, keepSessionId?: string): Promise<void>;
+}
+
+export interface Page<T> {
+  items: T[];
+  total: number;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+@Injectable()
+export class UsersService {
+  private readonly logger = new Logger('Users');
+  private readonly listeners: UserSessionsListener[] = [];
+
+  constructor(
+    @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly namespaces: NamespacesService,
+  ) {}
+
+  addSessionsListener(listener: UserSessionsListener): void {
+    this.listeners.push(listener);
+  }
+
+  private async endSessions(userId: string, keepSessionId?: string): Promise<void> {
+    for (const l of this.listeners) await l.endSessions(userId, keepSessionId);
+  }
+
+  async create(
+    input: CreateUserInput,
+    opts: { allowReserved?: boolean } = {},
+  ): Promise<UserEntity> {
+    const check = checkNamespaceName(input.username, opts);
+    if (!check.ok) {
+      if (check.reason === 'reserved') throw new ConflictException(check.message);
+      throw new BadRequestException(check.message);
+    }
+    const passwordHash = await hashPassword(input.password);
+    try {
+      return await this.db.transaction(async (m) => {
+        await this.namespaces.reserve(m, check.name, 'user');
+        const user = m.create(UserEntity, {
+          username: check.name,
+          email: input.email ?? null,
+          displayName: input.displayName ?? null,
+          passwordHash,
+          isAdmin: input.isAdmin ?? false,
+          active: true,
+        });
+        return m.save(user);
+      });
+    } catch (e) {
+      if (isPgError(e, PG_UNIQUE_VIOLATION))
+        throw new ConflictException('that e-mail address is already in use');
+      throw e;
+    }
+  }
+
+  findById(id: string): Promise<UserEntity | null> {
+    return this.users.findOne({ where: { id } });
+  }
+
+  findByUsername(username: string): Promise<UserEntity | null> {
+    return this.users.findOne({ where: { username: normalizeName(username) } });
+  }
+
+  async findByIds(ids: string[]): Promise<UserEntity[]> {
+    if (!ids.length) return [];
+    return this.users.find({ where: { id: In([...new Set(ids)]) } });
+  }
+
+  async findActiveById(id: string): Promise<UserEntity | null> {
+    const user = await this.findById(id);
+    return user?.active ? user : null;
+  }
+
+  /** The user, or 404. Deactivated users are only visible when `includeInactive`. */
+  async requireByUsername(username: string, includeInactive = false): Promise<UserEntity> {
+    const user = await this.findByUsername(username);
+    if (!user || (!user.active && !includeInactive))
+      throw new NotFoundException(`user "${normalizeName(username)}" not found`);
+    return user;
+  }
+
+  async hasAdmin(): Promise<boolean> {
+    return (await this.users.count({ where: { isAdmin: true, active: true } })) > 0;
+  }
+
+  /** The active user whose password this is, else null. Takes the same time for unknown names. */
+  async authenticate(username: string, password: string): Promise<UserEntity | null> {
+    const user = await this.findByUsername(username);
+    const ok = await verifyPassword(user?.passwordHash, password);
+    return ok && user && user.active ? user : null;
+  }
+
+  async search(opts: {
+    q?: string;
+    page: number;
+    perPage: number;
+    includeInactive: boolean;
+  }): Promise<Page<UserEntity>> {
+    const qb = this.users.createQueryBuilder('u');
+    if (!opts.includeInactive) qb.andWhere('u.active = true');
+    if (opts.q) {
+      const pattern = `%${escapeLike(opts.q.trim())}%`;
+      qb.andWhere('(u.username ILIKE :p OR u.display_name ILIKE :p)', { p: pattern });
+    }
+    const [items, total] = await qb
+      .orderBy('u.username', 'ASC')
+      .skip((opts.page - 1) * opts.perPage)
+      .take(opts.perPage)
+      .getManyAndCount();
+    return { items, total };
+  }
+
+  async updateProfile(
+    userId: string,
+    input: { displayName?: string | null; email?: string | null },
+  ): Promise<UserEntity> {
+    const user = await this.findActiveById(userId);
+    if (!user) throw new NotFoundException('user not found');
+    if (input.displayName !== undefined) user.displayName = input.displayName;
+    if (input.email !== undefined) user.email = input.email;
+    try {
+      return await this.users.save(user);
+    } catch (e) {
+      if (isPgError(e, PG_UNIQUE_VIOLATION))
+        throw new ConflictException('that e-mail address is already in use');
+      throw e;
+    }
+  }
+
+  /** Changes the caller's own password and ends every other session of theirs. */
+  async changePassword(
+    userId: string,
+    current: string,
+    next: string,
+    keepSessionId?: string,
+  ): Promise<void> {
+    const user = await this.findActiveById(userId);
+    if (!user) throw new NotFoundException('user not found');
+    if (!(await verifyPassword(user.passwordHash, current))) {
+      throw new ForbiddenException('the current password is not correct');
+    }
+    await this.users.update({ id: user.id }, { passwordHash: await hashPassword(next) });
+    await this.endSessions(user.id, keepSessionId);
+    this.logger.log(`password of "${user.username}" changed`);
+  }
+
+  /** A system administrator's changes to a user. Deactivating or resetting ends their sessions. */
+  async adminUpdate(
+    username: string,
+    input: AdminUpdateInput,
+    actingUserId: string,
+  ): Promise<UserEntity> {
+    const user = await this.requireByUsername(username, true);
+    if (user.id === actingUserId && (input.active === false || input.isAdmin === false)) {
+      throw new ConflictException('administrators cannot deactivate or demote themselves');
+    }
+    if (input.active !== undefined) user.active = input.active;
+    if (input.isAdmin !== undefined) user.isAdmin = input.isAdmin;
+    if (input.password !== undefined) user.passwordHash = await hashPassword(input.password);
+    const saved = await this.users.save(user);
+    if (input.active === false || input.password !== undefined) await this.endSessions(user.id);
+    return saved;
+  }
+
+  /** Deletes a user and frees their name; 409 while repositories still live in their namespace. */
+  async delete(username: string, actingUserId: string): Promise<void> {
+    const user = await this.requireByUsername(username, true);
+    if (user.id === actingUserId)
+      throw new ConflictException('administrators cannot delete themselves');
+    await this.db.transaction(async (m) => {
+      await m.delete(UserEntity, { id: user.id });
+      await this.namespaces.release(m, user.username);
+    });
+    this.logger.log(`user "${user.username}" deleted`);
+  }
+}
