@@ -1,11 +1,19 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
-import { RepositoryEntity } from './repository.entity.js';
+import { OrgsModule } from '../orgs/orgs.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { RepoAccessService } from './repo-access.service.js';
+import { REPOS_ENTITIES } from './repository.entity.js';
 import { ReposService } from './repos.service.js';
 
+/**
+ * Repositories, their visibility and grants, and the permission rules. The Registry module
+ * depends on this one, so the management API (which reads registry content) lives in
+ * ReposApiModule instead.
+ */
 @Module({
-  imports: [TypeOrmModule.forFeature([RepositoryEntity])],
-  providers: [ReposService],
-  exports: [ReposService],
+  imports: [TypeOrmModule.forFeature(REPOS_ENTITIES), UsersModule, OrgsModule],
+  providers: [ReposService, RepoAccessService],
+  exports: [ReposService, RepoAccessService],
 })
 export class ReposModule {}

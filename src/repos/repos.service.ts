@@ -1,24 +1,96 @@
-import { Injectable } from '@nestjs/common';
-import { InjectRepository } from '@nestjs/typeorm';
-import { MoreThan, Repository } from 'typeorm';
-import { RepositoryEntity } from './repository.entity.js';
+import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { Brackets, DataSource, In, MoreThan, Repository } from 'typeorm';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { isPgError, PG_UNIQUE_VIOLATION } from '../users/db-errors.js';
+import { namespaceOf } from '../users/names.js';
+import { NamespacesService } from '../users/namespaces.service.js';
+import type { GrantLevel, Visibility } from './permissions.js';
+import {
+  RepositoryEntity,
+  RepositoryTeamPermissionEntity,
+  RepositoryUserPermissionEntity,
+} from './repository.entity.js';
+
+/** What the caller may see in searches (system administrators see everything). */
+export interface VisibilityScope {
+  all: boolean;
+  /** Namespaces the caller administers (own user namespace, organizations owned or administered). */
+  namespaces: string[];
+  userId?: string;
+  teamIds: string[];
+}
+
+export interface RepoSearch {
+  namespace?: string;
+  q?: string;
+  page: number;
+  perPage: number;
+}
+
+function escapeLike(s: string): string {
+  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
 
 @Injectable()
 export class ReposService {
+  private readonly logger = new Logger('Repos');
+
   constructor(
     @InjectRepository(RepositoryEntity) private readonly repos: Repository<RepositoryEntity>,
+    @InjectRepository(RepositoryUserPermissionEntity)
+    private readonly userGrants: Repository<RepositoryUserPermissionEntity>,
+    @InjectRepository(RepositoryTeamPermissionEntity)
+    private readonly teamGrants: Repository<RepositoryTeamPermissionEntity>,
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly namespaces: NamespacesService,
   ) {}
 
   findByName(name: string): Promise<RepositoryEntity | null> {
     return this.repos.findOne({ where: { name } });
   }
 
-  /** Returns the repository, creating it on first push. Safe under concurrent first pushes. */
+  async findByNames(names: string[]): Promise<RepositoryEntity[]> {
+    if (!names.length) return [];
+    return this.repos.find({ where: { name: In([...new Set(names)]) } });
+  }
+
+  /**
+   * Returns the repository, creating it on first push (with the configured default visibility)
+   * and noting the push. Safe under concurrent first pushes. The caller has been authorised to
+   * push, which for a new repository means it administers the namespace; only a system
+   * administrator gets here for a name nobody holds, which then becomes reserved.
+   */
   async findOrCreate(name: string): Promise<RepositoryEntity> {
     const found = await this.findByName(name);
-    if (found) return found;
-    await this.repos.createQueryBuilder().insert().values({ name }).orIgnore().execute();
+    if (found) {
+      await this.notePush(found.id);
+      return found;
+    }
+    await this.namespaces.ensureHeld(namespaceOf(name));
+    await this.repos
+      .createQueryBuilder()
+      .insert()
+      .values({
+        name,
+        namespace: namespaceOf(name),
+        visibility: this.config.defaultRepositoryVisibility,
+        lastPushedAt: () => 'now()',
+      })
+      .orIgnore()
+      .execute();
     return (await this.findByName(name))!;
+  }
+
+  /** Records push activity; writes at most every few seconds per repository. */
+  private async notePush(id: string): Promise<void> {
+    await this.db.query(
+      `UPDATE repositories SET last_pushed_at = now()
+        WHERE id = $1 AND (last_pushed_at IS NULL OR last_pushed_at < now() - interval '5 seconds')`,
+      [id],
+    );
   }
 
   /** Repository names in lexical order after `last`, at most `limit` (the catalog). */
@@ -30,5 +102,127 @@ export class ReposService {
       take: limit,
     });
     return rows.map((r) => r.name);
+  }
+
+  /** Creates a repository through the management API; 409 when it exists. */
+  async create(
+    name: string,
+    input: { visibility?: Visibility; description?: string | null },
+  ): Promise<RepositoryEntity> {
+    await this.namespaces.ensureHeld(namespaceOf(name));
+    try {
+      const saved = await this.repos.save(
+        this.repos.create({
+          name,
+          namespace: namespaceOf(name),
+          visibility: input.visibility ?? this.config.defaultRepositoryVisibility,
+          description: input.description ?? null,
+          lastPushedAt: null,
+        }),
+      );
+      this.logger.log(`repository "${name}" created`);
+      return saved;
+    } catch (e) {
+      if (isPgError(e, PG_UNIQUE_VIOLATION))
+        throw new ConflictException(`repository "${name}" already exists`);
+      throw e;
+    }
+  }
+
+  async update(
+    repo: RepositoryEntity,
+    input: { visibility?: Visibility; description?: string | null },
+  ): Promise<RepositoryEntity> {
+    if (input.visibility !== undefined) repo.visibility = input.visibility;
+    if (input.description !== undefined) repo.description = input.description;
+    return this.repos.save(repo);
+  }
+
+  /** Deletes the repository; its manifests, tags, blob links, uploads and grants go with it (cascade). */
+  async delete(repo: RepositoryEntity): Promise<void> {
+    await this.repos.delete({ id: repo.id });
+    this.logger.log(`repository "${repo.name}" deleted`);
+  }
+
+  async search(
+    scope: VisibilityScope,
+    opts: RepoSearch,
+  ): Promise<{ items: RepositoryEntity[]; total: number }> {
+    const qb = this.repos.createQueryBuilder('r');
+    if (!scope.all) {
+      qb.andWhere(
+        new Brackets((w) => {
+          w.where(`r.visibility = 'public'`);
+          if (scope.namespaces.length)
+            w.orWhere('r.namespace IN (:...ns)', { ns: scope.namespaces });
+          if (scope.userId) {
+            w.orWhere(
+              'EXISTS (SELECT 1 FROM repository_user_permissions up WHERE up.repository_id = r.id AND up.user_id = :uid)',
+              { uid: scope.userId },
+            );
+          }
+          if (scope.teamIds.length) {
+            w.orWhere(
+              'EXISTS (SELECT 1 FROM repository_team_permissions tp WHERE tp.repository_id = r.id AND tp.team_id IN (:...teams))',
+              { teams: scope.teamIds },
+            );
+          }
+        }),
+      );
+    }
+    if (opts.namespace)
+      qb.andWhere('r.namespace = :namespace', { namespace: opts.namespace.toLowerCase() });
+    if (opts.q)
+      qb.andWhere('r.name ILIKE :q', { q: `%${escapeLike(opts.q.trim().toLowerCase())}%` });
+    const [items, total] = await qb
+      .orderBy('r.name', 'ASC')
+      .skip((opts.page - 1) * opts.perPage)
+      .take(opts.perPage)
+      .getManyAndCount();
+    return { items, total };
+  }
+
+  // ---- grants --------------------------------------------------------------------------------
+
+  async userGrant(repositoryId: string, userId: string): Promise<GrantLevel | null> {
+    const row = await this.userGrants.findOne({ where: { repositoryId, userId } });
+    return row?.level ?? null;
+  }
+
+  async teamGrantsOf(repositoryIds: string[]): Promise<RepositoryTeamPermissionEntity[]> {
+    if (!repositoryIds.length) return [];
+    return this.teamGrants.find({ where: { repositoryId: In(repositoryIds) } });
+  }
+
+  async userGrantsOf(
+    repositoryIds: string[],
+    userId?: string,
+  ): Promise<RepositoryUserPermissionEntity[]> {
+    if (!repositoryIds.length) return [];
+    return this.userGrants.find({
+      where: { repositoryId: In(repositoryIds), ...(userId ? { userId } : {}) },
+    });
+  }
+
+  /** Replaces every grant of the repository at once. */
+  async replaceGrants(
+    repositoryId: string,
+    users: { userId: string; level: GrantLevel }[],
+    teams: { teamId: string; level: GrantLevel }[],
+  ): Promise<void> {
+    await this.db.transaction(async (m) => {
+      await m.delete(RepositoryUserPermissionEntity, { repositoryId });
+      await m.delete(RepositoryTeamPermissionEntity, { repositoryId });
+      if (users.length)
+        await m.insert(
+          RepositoryUserPermissionEntity,
+          users.map((u) => ({ repositoryId, ...u })),
+        );
+      if (teams.length)
+        await m.insert(
+          RepositoryTeamPermissionEntity,
+          teams.map((t) => ({ repositoryId, ...t })),
+        );
+    });
   }
 }

@@ -1,0 +1,191 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Transform, Type } from 'class-transformer';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsIn,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  MaxLength,
+  ValidateNested,
+} from 'class-validator';
+import { PageMetaDto, PageQueryDto } from '../../auth/dto/page.dto.js';
+import { NameProperty } from '../../users/dto/users.dto.js';
+import {
+  GRANT_LEVELS,
+  type GrantLevel,
+  type PermissionLevel,
+  VISIBILITIES,
+  type Visibility,
+} from '../permissions.js';
+import type { RepositoryEntity } from '../repository.entity.js';
+
+/** Repository path below the namespace: components of the registry name grammar joined by "/". */
+export const REPO_PATH =
+  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+
+const lower = ({ value }: { value: unknown }) =>
+  typeof value === 'string' ? value.trim().toLowerCase() : value;
+
+export class RepoSearchQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Only repositories of this user or organization' })
+  @IsOptional()
+  @Transform(lower)
+  @IsString()
+  @MaxLength(64)
+  namespace?: string;
+
+  @ApiPropertyOptional({ description: 'Part of the repository name' })
+  @IsOptional()
+  @IsString()
+  @MaxLength(255)
+  q?: string;
+}
+
+export class CreateRepoDto {
+  @NameProperty('User or organization that will hold the repository')
+  namespace: string;
+
+  @ApiProperty({
+    description: 'Path below the namespace; may contain "/"',
+    example: 'team/app',
+    pattern: REPO_PATH.source,
+  })
+  @Transform(lower)
+  @IsString()
+  @Length(1, 190)
+  @Matches(REPO_PATH, { message: 'name must be lower-case name components separated by "/"' })
+  name: string;
+
+  @ApiPropertyOptional({
+    enum: VISIBILITIES,
+    description: 'Defaults to DEFAULT_REPOSITORY_VISIBILITY',
+  })
+  @IsOptional()
+  @IsIn(VISIBILITIES)
+  visibility?: Visibility;
+
+  @ApiPropertyOptional({ maxLength: 4096 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  description?: string;
+}
+
+export class UpdateRepoDto {
+  @ApiPropertyOptional({ enum: VISIBILITIES })
+  @IsOptional()
+  @IsIn(VISIBILITIES)
+  visibility?: Visibility;
+
+  @ApiPropertyOptional({ maxLength: 4096, nullable: true })
+  @IsOptional()
+  @IsString()
+  @MaxLength(4096)
+  description?: string | null;
+}
+
+export class RepoDto {
+  @ApiProperty({ example: 'acme/team/app' })
+  name: string;
+
+  @ApiProperty({ example: 'acme' })
+  namespace: string;
+
+  @ApiProperty({ enum: VISIBILITIES })
+  visibility: Visibility;
+
+  @ApiProperty({ nullable: true, type: String })
+  description: string | null;
+
+  @ApiProperty()
+  createdAt: Date;
+
+  @ApiProperty({
+    nullable: true,
+    type: Date,
+    description: 'Last push activity (blob or manifest upload)',
+  })
+  lastPushedAt: Date | null;
+
+  @ApiProperty({ enum: ['read', 'write', 'admin'], description: "The caller's permission" })
+  permission: PermissionLevel;
+
+  static of(r: RepositoryEntity, permission: PermissionLevel): RepoDto {
+    return {
+      name: r.name,
+      namespace: r.namespace,
+      visibility: r.visibility,
+      description: r.description,
+      createdAt: r.createdAt,
+      lastPushedAt: r.lastPushedAt,
+      permission,
+    };
+  }
+}
+
+export class RepoPageDto extends PageMetaDto {
+  @ApiProperty({ type: [RepoDto] })
+  items: RepoDto[];
+}
+
+export class TagDto {
+  @ApiProperty({ example: 'latest' })
+  name: string;
+
+  @ApiProperty({ example: 'sha256:…' })
+  digest: string;
+
+  @ApiProperty()
+  mediaType: string;
+
+  @ApiProperty({
+    description:
+      'Bytes of the manifest plus the config and layers it references (all platforms of an index)',
+  })
+  size: number;
+}
+
+export class RepoDetailsDto extends RepoDto {
+  @ApiProperty({ type: [TagDto], description: 'Tags in name order (at most 1000)' })
+  tags: TagDto[];
+
+  @ApiProperty({ description: 'More tags exist than are listed' })
+  tagsTruncated: boolean;
+}
+
+export class UserGrantDto {
+  @NameProperty('User')
+  username: string;
+
+  @ApiProperty({ enum: GRANT_LEVELS })
+  @IsIn(GRANT_LEVELS)
+  level: GrantLevel;
+}
+
+export class TeamGrantDto {
+  @NameProperty("Team of the repository's organization")
+  team: string;
+
+  @ApiProperty({ enum: GRANT_LEVELS })
+  @IsIn(GRANT_LEVELS)
+  level: GrantLevel;
+}
+
+export class RepoPermissionsDto {
+  @ApiProperty({ type: [UserGrantDto] })
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => UserGrantDto)
+  users: UserGrantDto[];
+
+  @ApiProperty({ type: [TeamGrantDto], description: 'Only for repositories of an organization' })
+  @IsArray()
+  @ArrayMaxSize(1000)
+  @ValidateNested({ each: true })
+  @Type(() => TeamGrantDto)
+  teams: TeamGrantDto[];
+}

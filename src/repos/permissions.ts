@@ -1,0 +1,85 @@
+/**
+ * Repository permission rules, as pure functions (the services gather the facts).
+ *
+ * - `read` pulls, `write` pulls and pushes, `admin` also deletes and manages settings and grants.
+ * - A user is admin of every repository in their own namespace; organization owners and admins
+ *   are admin of every repository of the organization; system administrators of all of them.
+ * - Otherwise the level is the highest of the user's direct grant and their teams' grants; a
+ *   public repository gives everybody (anonymous callers too) at least `read`.
+ * - Plain organization members get nothing implicitly: private repositories need a grant.
+ * - A repository that does not exist yet may be created (by a push or through the API) only by
+ *   those who would be admin of it: the namespace's user, the organization's owners and admins,
+ *   and system administrators. Members cannot create repositories in an organization.
+ * - System administrators may also create repositories under a name nobody holds; the name is
+ *   then reserved (kind `reserved`), so no user or organization can claim it later.
+ */
+export type PermissionLevel = 'none' | 'read' | 'write' | 'admin';
+export type GrantLevel = Exclude<PermissionLevel, 'none'>;
+export type RepoAction = 'pull' | 'push' | 'delete';
+export type Visibility = 'public' | 'private';
+export type NamespaceKindFact = 'user' | 'org' | 'reserved' | null;
+export type OrgRoleFact = 'owner' | 'admin' | 'member' | null;
+
+export const GRANT_LEVELS: readonly GrantLevel[] = ['read', 'write', 'admin'];
+export const VISIBILITIES: readonly Visibility[] = ['public', 'private'];
+
+const RANK: Record<PermissionLevel, number> = { none: 0, read: 1, write: 2, admin: 3 };
+
+export const LEVEL_ACTIONS: Record<PermissionLevel, readonly RepoAction[]> = {
+  none: [],
+  read: ['pull'],
+  write: ['pull', 'push'],
+  admin: ['pull', 'push', 'delete'],
+};
+
+export interface AccessSubject {
+  userId: string;
+  username: string;
+  isAdmin: boolean;
+}
+
+export interface AccessFacts {
+  /** Kind of the repository's namespace (its first path segment); null when nobody holds it. */
+  namespaceKind: NamespaceKindFact;
+  namespace: string;
+  /** The subject's role in the namespace's organization. */
+  orgRole: OrgRoleFact;
+  /** Undefined when the repository does not exist. */
+  repository?: { visibility: Visibility; userGrant: GrantLevel | null; teamGrants: GrantLevel[] };
+}
+
+export function maxLevel(...levels: (PermissionLevel | null | undefined)[]): PermissionLevel {
+  let best: PermissionLevel = 'none';
+  for (const l of levels) if (l && RANK[l] > RANK[best]) best = l;
+  return best;
+}
+
+export function atLeast(level: PermissionLevel, min: PermissionLevel): boolean {
+  return RANK[level] >= RANK[min];
+}
+
+/** Whether the subject administers the whole namespace. */
+export function ownsNamespace(
+  subject: AccessSubject | null,
+  facts: Pick<AccessFacts, 'namespaceKind' | 'namespace' | 'orgRole'>,
+): boolean {
+  if (!subject) return false;
+  if (subject.isAdmin) return true;
+  if (facts.namespaceKind === null) return false;
+  if (facts.namespaceKind === 'user') return facts.namespace === subject.username;
+  if (facts.namespaceKind === 'org') return facts.orgRole === 'owner' || facts.orgRole === 'admin';
+  return false;
+}
+
+/** The subject's level on one repository (or on a name that does not exist yet). */
+export function resolveLevel(subject: AccessSubject | null, facts: AccessFacts): PermissionLevel {
+  if (ownsNamespace(subject, facts)) return 'admin';
+  const repo = facts.repository;
+  if (!repo) return 'none';
+  const granted = subject ? maxLevel(repo.userGrant, ...repo.teamGrants) : 'none';
+  return repo.visibility === 'public' ? maxLevel(granted, 'read') : granted;
+}
+
+export function actionsOf(level: PermissionLevel): RepoAction[] {
+  return [...LEVEL_ACTIONS[level]];
+}

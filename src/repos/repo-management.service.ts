@@ -1,0 +1,142 @@
+import {
+  BadRequestException,
+  ForbiddenException,
+  Injectable,
+  NotFoundException,
+} from '@nestjs/common';
+import { OrgsService } from '../orgs/orgs.service.js';
+import { isValidRepositoryName } from '../registry/names.js';
+import { NamespacesService } from '../users/namespaces.service.js';
+import { UsersService } from '../users/users.service.js';
+import type { RepoDetailsDto, RepoPermissionsDto } from './dto/repos.dto.js';
+import { RepoDto } from './dto/repos.dto.js';
+import {
+  type AccessSubject,
+  type GrantLevel,
+  ownsNamespace,
+  type Visibility,
+} from './permissions.js';
+import { RepoAccessService } from './repo-access.service.js';
+import { RepoContentService } from './repo-content.service.js';
+import type { RepositoryEntity } from './repository.entity.js';
+import { ReposService } from './repos.service.js';
+
+/** The repository rules of the management API (search, create, settings, grants, delete). */
+@Injectable()
+export class RepoManagementService {
+  constructor(
+    private readonly repos: ReposService,
+    private readonly access: RepoAccessService,
+    private readonly content: RepoContentService,
+    private readonly namespaces: NamespacesService,
+    private readonly users: UsersService,
+    private readonly orgs: OrgsService,
+  ) {}
+
+  async search(
+    subject: AccessSubject | null,
+    opts: { namespace?: string; q?: string; page: number; perPage: number },
+  ) {
+    const scope = await this.access.visibilityScope(subject);
+    const { items, total } = await this.repos.search(scope, opts);
+    const levels = await this.access.levels(
+      subject,
+      items.map((r) => r.name),
+    );
+    return { items: items.map((r) => RepoDto.of(r, levels.get(r.name) ?? 'read')), total };
+  }
+
+  async create(
+    subject: AccessSubject,
+    input: { namespace: string; name: string; visibility?: Visibility; description?: string },
+  ): Promise<RepoDto> {
+    const full = `${input.namespace}/${input.name}`;
+    if (!isValidRepositoryName(full))
+      throw new BadRequestException(`"${full}" is not a valid repository name`);
+    const namespaceKind = await this.namespaces.kindOf(input.namespace);
+    if (!namespaceKind && !subject.isAdmin)
+      throw new NotFoundException(`no user or organization "${input.namespace}"`);
+    const org = namespaceKind === 'org' ? await this.orgs.findByName(input.namespace) : null;
+    const orgRole = org ? await this.orgs.roleOf(org.id, subject.userId) : null;
+    if (!ownsNamespace(subject, { namespace: input.namespace, namespaceKind, orgRole })) {
+      throw new ForbiddenException(`you may not create repositories in "${input.namespace}"`);
+    }
+    return RepoDto.of(await this.repos.create(full, input), 'admin');
+  }
+
+  async details(subject: AccessSubject | null, name: string): Promise<RepoDetailsDto> {
+    const { repository, level } = await this.access.require(subject, name, 'read');
+    const { tags, truncated } = await this.content.tags(repository.id);
+    return { ...RepoDto.of(repository, level), tags, tagsTruncated: truncated };
+  }
+
+  async update(
+    subject: AccessSubject,
+    name: string,
+    input: { visibility?: Visibility; description?: string | null },
+  ): Promise<RepoDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    return RepoDto.of(await this.repos.update(repository, input), 'admin');
+  }
+
+  async delete(subject: AccessSubject, name: string): Promise<void> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    await this.repos.delete(repository);
+  }
+
+  private async describeGrants(repository: RepositoryEntity): Promise<RepoPermissionsDto> {
+    const userGrants = await this.repos.userGrantsOf([repository.id]);
+    const teamGrants = await this.repos.teamGrantsOf([repository.id]);
+    const users = new Map(
+      (await this.users.findByIds(userGrants.map((g) => g.userId))).map((u) => [u.id, u.username]),
+    );
+    const teams = new Map(
+      (await this.orgs.findTeamsByIds(teamGrants.map((g) => g.teamId))).map((t) => [t.id, t.name]),
+    );
+    return {
+      users: userGrants
+        .filter((g) => users.has(g.userId))
+        .map((g) => ({ username: users.get(g.userId)!, level: g.level }))
+        .sort((a, b) => (a.username < b.username ? -1 : 1)),
+      teams: teamGrants
+        .filter((g) => teams.has(g.teamId))
+        .map((g) => ({ team: teams.get(g.teamId)!, level: g.level }))
+        .sort((a, b) => (a.team < b.team ? -1 : 1)),
+    };
+  }
+
+  async permissions(subject: AccessSubject, name: string): Promise<RepoPermissionsDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    return this.describeGrants(repository);
+  }
+
+  /** Replaces the repository's user and team grants. Teams must belong to the repository's organization. */
+  async setPermissions(
+    subject: AccessSubject,
+    name: string,
+    input: RepoPermissionsDto,
+  ): Promise<RepoPermissionsDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    const users = new Map<string, { userId: string; level: GrantLevel }>();
+    for (const g of input.users) {
+      const user = await this.users.findByUsername(g.username);
+      if (!user) throw new BadRequestException(`no user "${g.username}"`);
+      users.set(user.id, { userId: user.id, level: g.level });
+    }
+    const teams = new Map<string, { teamId: string; level: GrantLevel }>();
+    if (input.teams.length) {
+      const org = await this.orgs.findByName(repository.namespace);
+      if (!org)
+        throw new BadRequestException(
+          'team grants are only possible on repositories of an organization',
+        );
+      for (const g of input.teams) {
+        const team = await this.orgs.findTeam(org.id, g.team);
+        if (!team) throw new BadRequestException(`no team "${g.team}" in "${org.name}"`);
+        teams.set(team.id, { teamId: team.id, level: g.level });
+      }
+    }
+    await this.repos.replaceGrants(repository.id, [...users.values()], [...teams.values()]);
+    return this.describeGrants(repository);
+  }
+}
