@@ -1,11 +1,16 @@
 import { DynamicModule, Module } from '@nestjs/common';
+import { ApiKeysModule } from './api-keys/api-keys.module.js';
+import { AuthModule } from './auth/auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
 import { RegistryModule } from './registry/registry.module.js';
+import { OrgsModule } from './orgs/orgs.module.js';
+import { ReposApiModule } from './repos/repos-api.module.js';
 import { ReposModule } from './repos/repos.module.js';
 import { StorageModule } from './storage/storage.module.js';
+import { UsersModule } from './users/users.module.js';
 
 export interface AppModuleOptions {
   databaseUrl: string;
@@ -22,8 +27,13 @@ export class AppModule {
         DatabaseModule.forRoot({ url: opts.databaseUrl, poolSize: opts.databasePoolSize }),
         StorageModule,
         CacheModule,
+        UsersModule,
+        OrgsModule,
+        ApiKeysModule,
         ReposModule,
+        AuthModule,
         RegistryModule,
+        ReposApiModule,
         HealthModule,
       ],
     };

@@ -21,6 +21,13 @@ export async function createApp(
     AppModule.forRoot({ databaseUrl, databasePoolSize: config.databasePoolSize }),
     { bodyParser: false, logger: levels(config.logLevel) },
   );
+  // The Docker token realm is `/auth/token`, outside the API prefix: it is the same endpoint as
+  // `/api/v1/auth/token` (also needing the body parsers below), so the path is rewritten to it.
+  app.use((req: express.Request, _res: express.Response, next: express.NextFunction) => {
+    if (req.url === '/auth/token' || req.url.startsWith('/auth/token?'))
+      req.url = `/${API_PREFIX}${req.url}`;
+    next();
+  });
   // Registry bodies (blobs, manifests) are streamed or read raw; only the REST API parses JSON/forms.
   app.use(`/${API_PREFIX}`, express.json({ limit: '1mb' }));
   app.use(`/${API_PREFIX}`, express.urlencoded({ extended: false, limit: '64kb' }));
@@ -36,6 +43,23 @@ export async function createApp(
       .setTitle('Aerugo')
       .setDescription('Aerugo container registry management API')
       .setVersion('1')
+      .addBearerAuth(
+        {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'JWT',
+          description: 'Access JWT from /auth/login, or an API key (ak_…)',
+        },
+        'jwt',
+      )
+      .addBasicAuth(
+        { type: 'http', scheme: 'basic', description: 'User name with password or API key' },
+        'basic',
+      )
+      .addApiKey(
+        { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key (ak_…)' },
+        'api-key',
+      )
       .build(),
   );
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });

@@ -1,23 +1,25 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { AuthModule } from '../auth/auth.module.js';
+import { TokenRegistryAuthorizer } from '../auth/registry-authorizer.service.js';
 import { ReposModule } from '../repos/repos.module.js';
 import { BlobsService } from './blobs.service.js';
 import { REGISTRY_ENTITIES } from './entities.js';
 import { ManifestsService } from './manifests.service.js';
-import { AllowAllAuthorizer, REGISTRY_AUTHORIZER } from './registry-access.js';
+import { REGISTRY_AUTHORIZER } from './registry-access.js';
 import { RegistryAccessGuard } from './registry-access.guard.js';
 import { RegistryController } from './registry.controller.js';
 import { UploadsService } from './uploads.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES), ReposModule],
+  imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES), ReposModule, AuthModule],
   controllers: [RegistryController],
   providers: [
     BlobsService,
     UploadsService,
     ManifestsService,
     RegistryAccessGuard,
-    { provide: REGISTRY_AUTHORIZER, useClass: AllowAllAuthorizer },
+    { provide: REGISTRY_AUTHORIZER, useExisting: TokenRegistryAuthorizer },
   ],
   exports: [BlobsService, ManifestsService],
 })

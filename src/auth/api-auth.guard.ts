@@ -1,0 +1,43 @@
+import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import { Reflector } from '@nestjs/core';
+import { AuthGuard } from '@nestjs/passport';
+import type { Request } from 'express';
+import { parseCredentials } from './credentials.js';
+import { AUTH_MODE_KEY, type AuthMode } from './decorators.js';
+
+const STRATEGY = { jwt: 'jwt', basic: 'basic', 'api-key': 'api-key' } as const;
+
+/**
+ * Global guard of the management API. Routes marked @Authenticated() or @OptionalAuth() get
+ * their caller verified by the passport strategy that matches the credentials the request
+ * carries; other routes (the registry, health) are left alone.
+ */
+@Injectable()
+export class ApiAuthGuard implements CanActivate {
+  private readonly guards = {
+    jwt: new (AuthGuard(STRATEGY.jwt))(),
+    basic: new (AuthGuard(STRATEGY.basic))(),
+    'api-key': new (AuthGuard(STRATEGY['api-key']))(),
+  };
+
+  constructor(private readonly reflector: Reflector) {}
+
+  async canActivate(ctx: ExecutionContext): Promise<boolean> {
+    const mode = this.reflector.getAllAndOverride<AuthMode | undefined>(AUTH_MODE_KEY, [
+      ctx.getHandler(),
+      ctx.getClass(),
+    ]);
+    if (!mode) return true;
+    const req = ctx.switchToHttp().getRequest<Request>();
+    const creds = parseCredentials(req.headers);
+    switch (creds.kind) {
+      case 'none':
+        if (mode === 'optional') return true;
+        throw new UnauthorizedException('authentication required');
+      case 'invalid':
+        throw new UnauthorizedException(creds.reason);
+      default:
+        return (await this.guards[creds.kind].canActivate(ctx)) as boolean;
+    }
+  }
+}

@@ -1,0 +1,88 @@
+import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import {
+  ApiBadRequestResponse,
+  ApiConflictResponse,
+  ApiCreatedResponse,
+  ApiForbiddenResponse,
+  ApiNoContentResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+  ApiTooManyRequestsResponse,
+  ApiUnauthorizedResponse,
+} from '@nestjs/swagger';
+import type { Request } from 'express';
+import { RegisterUserDto, UserDto } from '../users/dto/users.dto.js';
+import { UsersService } from '../users/users.service.js';
+import { AuthService } from './auth.service.js';
+import { Authenticated, CurrentPrincipal, OptionalAuth, requirePrincipal } from './decorators.js';
+import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
+import { ErrorResponseDto } from './dto/error-response.dto.js';
+import type { Principal } from './principal.js';
+
+@ApiTags('auth')
+@ApiBadRequestResponse({ description: 'Invalid input', type: ErrorResponseDto })
+@Controller('auth')
+export class AuthController {
+  constructor(
+    private readonly auth: AuthService,
+    private readonly users: UsersService,
+  ) {}
+
+  @Post('register')
+  @ApiOperation({ summary: 'Create an account (when self-registration is enabled)' })
+  @ApiCreatedResponse({ type: UserDto })
+  @ApiForbiddenResponse({ description: 'Self-registration is disabled', type: ErrorResponseDto })
+  @ApiConflictResponse({
+    description: 'Name or e-mail taken, or name reserved',
+    type: ErrorResponseDto,
+  })
+  async register(@Body() body: RegisterUserDto): Promise<UserDto> {
+    return UserDto.of(await this.auth.register(body), true);
+  }
+
+  @Post('login')
+  @HttpCode(200)
+  @ApiOperation({ summary: 'Sign in with user name and password: access and refresh token' })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiUnauthorizedResponse({ description: 'Wrong user name or password', type: ErrorResponseDto })
+  @ApiTooManyRequestsResponse({
+    description: 'Too many failed attempts for the account or address',
+    type: ErrorResponseDto,
+  })
+  login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPairDto> {
+    return this.auth.login(body.username, body.password, req.ip);
+  }
+
+  @Post('refresh')
+  @HttpCode(200)
+  @ApiOperation({
+    summary: 'Exchange a refresh token for new tokens; a reused refresh token ends its session',
+  })
+  @ApiOkResponse({ type: TokenPairDto })
+  @ApiUnauthorizedResponse({
+    description: 'Invalid, expired, revoked or reused refresh token',
+    type: ErrorResponseDto,
+  })
+  refresh(@Body() body: RefreshDto): Promise<TokenPairDto> {
+    return this.auth.refresh(body.refreshToken);
+  }
+
+  @Post('logout')
+  @HttpCode(204)
+  @OptionalAuth()
+  @ApiOperation({ summary: "End a session (by refresh token, or the access token's own session)" })
+  @ApiNoContentResponse({ description: 'Session ended' })
+  async logout(@CurrentPrincipal() p: Principal | null, @Body() body: LogoutDto): Promise<void> {
+    await this.auth.logout(p, body.refreshToken);
+  }
+
+  @Get('me')
+  @Authenticated()
+  @ApiOperation({ summary: 'The caller' })
+  @ApiOkResponse({ type: UserDto })
+  async me(@CurrentPrincipal() p: Principal | null): Promise<UserDto> {
+    const caller = requirePrincipal(p);
+    return UserDto.of(await this.users.requireByUsername(caller.username), true);
+  }
+}

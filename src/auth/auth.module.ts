@@ -1,0 +1,64 @@
+import { Module } from '@nestjs/common';
+import { APP_GUARD } from '@nestjs/core';
+import { JwtModule } from '@nestjs/jwt';
+import { PassportModule } from '@nestjs/passport';
+import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApiKeysModule } from '../api-keys/api-keys.module.js';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { ReposModule } from '../repos/repos.module.js';
+import { UsersModule } from '../users/users.module.js';
+import { AdminBootstrapService } from './admin-bootstrap.service.js';
+import { ApiAuthGuard } from './api-auth.guard.js';
+import { ATTEMPT_LIMITER, InMemoryAttemptLimiter } from './attempt-limiter.js';
+import { AuthController } from './auth.controller.js';
+import { AUTH_ENTITIES } from './auth.entities.js';
+import { AuthService } from './auth.service.js';
+import { CredentialsService } from './credentials.service.js';
+import { JwtKeysService } from './jwt-keys.service.js';
+import { TokenRegistryAuthorizer } from './registry-authorizer.service.js';
+import { RegistryTokensService } from './registry-tokens.service.js';
+import { SessionsService } from './sessions.service.js';
+import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
+import { BasicStrategy } from './strategies/basic.strategy.js';
+import { JwtStrategy } from './strategies/jwt.strategy.js';
+import { TokenController } from './token.controller.js';
+import { TokensService } from './tokens.service.js';
+
+/**
+ * Authentication: sessions and JWTs, the passport strategies (JWT, Basic, API key) behind the
+ * global ApiAuthGuard, the Docker token endpoint, and the registry authorizer.
+ */
+@Module({
+  imports: [
+    TypeOrmModule.forFeature(AUTH_ENTITIES),
+    PassportModule,
+    JwtModule.register({}),
+    UsersModule,
+    ApiKeysModule,
+    ReposModule,
+  ],
+  controllers: [AuthController, TokenController],
+  providers: [
+    JwtKeysService,
+    TokensService,
+    SessionsService,
+    CredentialsService,
+    AuthService,
+    RegistryTokensService,
+    TokenRegistryAuthorizer,
+    AdminBootstrapService,
+    JwtStrategy,
+    BasicStrategy,
+    ApiKeyStrategy,
+    {
+      provide: ATTEMPT_LIMITER,
+      inject: [APP_CONFIG],
+      useFactory: (config: AppConfig) =>
+        new InMemoryAttemptLimiter(config.auth.rateLimitWindowSeconds * 1000),
+    },
+    { provide: APP_GUARD, useClass: ApiAuthGuard },
+  ],
+  exports: [TokenRegistryAuthorizer],
+})
+export class AuthModule {}

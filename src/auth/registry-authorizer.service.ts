@@ -1,0 +1,201 @@
+import { HttpException, Inject, Injectable, Logger } from '@nestjs/common';
+import type { Request } from 'express';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { RegistryError } from '../registry/errors.js';
+import type { RegistryAccessRequest, RegistryAuthorizer } from '../registry/registry-access.js';
+import { atLeast } from '../repos/permissions.js';
+import { RepoAccessService } from '../repos/repo-access.service.js';
+import { parseCredentials } from './credentials.js';
+import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
+import type { Principal } from './principal.js';
+import { publicBaseUrl } from './public-url.js';
+import { CATALOG_SCOPE, formatScope, grantedActions, type AccessEntry } from './scopes.js';
+import { type RegistryTokenClaims, TokensService } from './tokens.service.js';
+
+/** Who is calling the registry, worked out once per request. */
+type Caller =
+  | { kind: 'anonymous' }
+  | { kind: 'token'; principal: Principal | null; access: AccessEntry[] }
+  | { kind: 'user'; principal: Principal };
+
+type CallerRequest = Request & { registryCaller?: Caller };
+
+const DENIED = 'requested access to the resource is denied';
+
+/**
+ * Authorizes registry requests. Registry tokens (from `/auth/token`) are checked against their
+ * `access` claims; Basic credentials and API keys sent straight to `/v2/` are checked against the
+ * live permissions. Anonymous callers may pull public repositories without a token.
+ */
+@Injectable()
+export class TokenRegistryAuthorizer implements RegistryAuthorizer {
+  private readonly logger = new Logger('RegistryAuth');
+
+  constructor(
+    private readonly credentials: CredentialsService,
+    private readonly tokens: TokensService,
+    private readonly access: RepoAccessService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  private challenge(req: Request, scope?: string, error?: string): string {
+    const realm = `${publicBaseUrl(this.config.publicUrl, req)}/auth/token`;
+    let header = `Bearer realm="${realm}",service="${this.config.auth.registryService}"`;
+    if (scope) header += `,scope="${scope}"`;
+    if (error) header += `,error="${error}"`;
+    return header;
+  }
+
+  private unauthorized(
+    req: Request,
+    message: string,
+    scope?: string,
+    error?: string,
+    detail?: unknown,
+  ): RegistryError {
+    return new RegistryError('UNAUTHORIZED', message, detail, 401, {
+      'WWW-Authenticate': this.challenge(req, scope, error),
+    });
+  }
+
+  private async caller(req: CallerRequest): Promise<Caller> {
+    if (req.registryCaller) return req.registryCaller;
+    const creds = parseCredentials(req.headers);
+    let caller: Caller;
+    try {
+      switch (creds.kind) {
+        case 'none':
+          caller = { kind: 'anonymous' };
+          break;
+        case 'invalid':
+          throw this.unauthorized(req, creds.reason);
+        case 'basic':
+          caller = {
+            kind: 'user',
+            principal: await this.credentials.password(creds.username, creds.password, req.ip),
+          };
+          break;
+        case 'api-key':
+          caller = { kind: 'user', principal: await this.credentials.apiKey(creds.key) };
+          break;
+        case 'jwt': {
+          let claims: RegistryTokenClaims;
+          try {
+            claims = await this.tokens.verifyRegistryToken(creds.token);
+          } catch {
+            throw this.unauthorized(req, 'invalid or expired token', undefined, 'invalid_token');
+          }
+          const principal = await this.credentials.registryTokenSubject(claims);
+          caller = { kind: 'token', principal, access: claims.access };
+          break;
+        }
+      }
+    } catch (e) {
+      if (e instanceof RegistryError) throw e;
+      if (e instanceof TooManyAttemptsException) {
+        throw new RegistryError(
+          'TOOMANYREQUESTS',
+          'too many failed sign-in attempts',
+          undefined,
+          429,
+          {
+            'Retry-After': String(e.retryAfterSeconds),
+          },
+        );
+      }
+      if (e instanceof HttpException && e.getStatus() === 401) {
+        throw this.unauthorized(
+          req,
+          'authentication failed',
+          undefined,
+          creds.kind === 'jwt' ? 'invalid_token' : undefined,
+        );
+      }
+      throw e;
+    }
+    req.registryCaller = caller;
+    return caller;
+  }
+
+  async authorize(req: Request, request: RegistryAccessRequest): Promise<void> {
+    const caller = await this.caller(req);
+    const { repository, actions, mountFrom } = request;
+
+    if (request.catalog) {
+      if (caller.kind === 'anonymous')
+        throw this.unauthorized(req, 'authentication required', CATALOG_SCOPE);
+      if (
+        caller.kind === 'token' &&
+        !grantedActions(caller.access, 'registry', 'catalog').has('*')
+      ) {
+        throw this.unauthorized(req, 'insufficient scope', CATALOG_SCOPE, 'insufficient_scope');
+      }
+      return;
+    }
+    if (repository === undefined) {
+      // `/v2/`: tells clients whether (and where) to authenticate.
+      if (caller.kind === 'anonymous') throw this.unauthorized(req, 'authentication required');
+      return;
+    }
+
+    const scope = formatScope('repository', repository, actions);
+    const detail = actions.map((a) => ({ Type: 'repository', Name: repository, Action: a }));
+    const principal = caller.kind === 'anonymous' ? null : caller.principal;
+    if (caller.kind === 'token') {
+      const granted = grantedActions(caller.access, 'repository', repository);
+      if (!actions.every((a) => granted.has(a))) {
+        // Would a fresh token help? Only then is it worth asking the client to get one.
+        const live = principal ? await this.access.actions(principal, repository) : [];
+        if (principal && !actions.every((a) => live.includes(a)))
+          throw new RegistryError('DENIED', DENIED, detail);
+        throw this.unauthorized(req, 'insufficient scope', scope, 'insufficient_scope', detail);
+      }
+      if (
+        mountFrom !== undefined &&
+        !grantedActions(caller.access, 'repository', mountFrom).has('pull')
+      ) {
+        this.dropMount(req);
+      }
+      return;
+    }
+
+    const live = await this.access.actions(principal, repository);
+    if (!actions.every((a) => live.includes(a))) {
+      if (!principal)
+        throw this.unauthorized(req, 'authentication required', scope, undefined, detail);
+      throw new RegistryError('DENIED', DENIED, detail);
+    }
+    if (
+      mountFrom !== undefined &&
+      !(await this.access.actions(principal, mountFrom)).includes('pull')
+    ) {
+      this.dropMount(req);
+    }
+  }
+
+  /**
+   * A mount from a repository the caller cannot pull must behave as if that repository did not
+   * exist: the registry then starts an ordinary upload. Removing `mount` and `from` from the
+   * query gives exactly that.
+   */
+  private dropMount(req: Request): void {
+    const i = req.url.indexOf('?');
+    if (i < 0) return;
+    const params = new URLSearchParams(req.url.slice(i + 1));
+    params.delete('mount');
+    params.delete('from');
+    const query = params.toString();
+    req.url = req.url.slice(0, i) + (query ? `?${query}` : '');
+    this.logger.debug('cross-repository mount refused: no pull access to the source');
+  }
+
+  async filterCatalog(req: Request, names: string[]): Promise<string[]> {
+    const caller = await this.caller(req);
+    const levels = await this.access.levels(
+      caller.kind === 'anonymous' ? null : caller.principal,
+      names,
+    );
+    return names.filter((n) => atLeast(levels.get(n) ?? 'none', 'read'));
+  }
+}

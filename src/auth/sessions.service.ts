@@ -1,0 +1,159 @@
+import { Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
+import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
+import { createHash, randomBytes } from 'node:crypto';
+import { DataSource, IsNull, LessThan, Not, Repository } from 'typeorm';
+import { sameHash } from '../api-keys/api-key-format.js';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { UsersService, type UserSessionsListener } from '../users/users.service.js';
+import { AuthSessionEntity, RefreshTokenEntity, type SessionKind } from './auth.entities.js';
+
+function hashToken(token: string): string {
+  return createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function newRefreshToken(): string {
+  return `rt_${randomBytes(32).toString('base64url')}`;
+}
+
+const INVALID = 'invalid or expired refresh token';
+
+/**
+ * Sign-in sessions and their refresh tokens. Management API refresh tokens rotate: each is good
+ * for one exchange, and presenting a used one again (a sign that it leaked) revokes the whole
+ * family. Registry identity tokens (`docker login`) do not rotate, because clients keep
+ * presenting the one they stored at login.
+ */
+@Injectable()
+export class SessionsService implements OnModuleInit, UserSessionsListener {
+  private readonly logger = new Logger('Sessions');
+
+  constructor(
+    @InjectRepository(AuthSessionEntity) private readonly sessions: Repository<AuthSessionEntity>,
+    @InjectRepository(RefreshTokenEntity) private readonly tokens: Repository<RefreshTokenEntity>,
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly users: UsersService,
+  ) {}
+
+  onModuleInit(): void {
+    this.users.addSessionsListener(this);
+  }
+
+  private expiry(): Date {
+    return new Date(Date.now() + this.config.auth.refreshTokenTtlSeconds * 1000);
+  }
+
+  /** Starts a session and returns its first refresh token. */
+  async start(
+    userId: string,
+    kind: SessionKind,
+  ): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
+    const refreshToken = newRefreshToken();
+    const expiresAt = this.expiry();
+    const session = await this.db.transaction(async (m) => {
+      await m.delete(AuthSessionEntity, { userId, expiresAt: LessThan(new Date()) });
+      const s = await m.save(
+        m.create(AuthSessionEntity, {
+          userId,
+          kind,
+          expiresAt,
+          lastUsedAt: null,
+          revokedAt: null,
+          revokedReason: null,
+        }),
+      );
+      await m.insert(RefreshTokenEntity, {
+        sessionId: s.id,
+        tokenHash: hashToken(refreshToken),
+        expiresAt,
+      });
+      return s;
+    });
+    return { session, refreshToken };
+  }
+
+  private async find(
+    token: string,
+    kind: SessionKind,
+  ): Promise<{ row: RefreshTokenEntity; session: AuthSessionEntity }> {
+    if (typeof token !== 'string' || !token.startsWith('rt_') || token.length > 100)
+      throw new UnauthorizedException(INVALID);
+    const hash = hashToken(token);
+    const row = await this.tokens.findOne({ where: { tokenHash: hash } });
+    if (!row || !sameHash(row.tokenHash, hash)) throw new UnauthorizedException(INVALID);
+    const session = await this.sessions.findOne({ where: { id: row.sessionId } });
+    if (
+      !session ||
+      session.kind !== kind ||
+      session.revokedAt !== null ||
+      session.expiresAt.getTime() <= Date.now()
+    ) {
+      throw new UnauthorizedException(INVALID);
+    }
+    if (row.expiresAt.getTime() <= Date.now()) throw new UnauthorizedException(INVALID);
+    return { row, session };
+  }
+
+  /** Exchanges a management API refresh token for a new one; reuse revokes the family. */
+  async rotate(token: string): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
+    const { row, session } = await this.find(token, 'api');
+    const claimed = await this.tokens.update(
+      { id: row.id, usedAt: IsNull() },
+      { usedAt: () => 'now()' },
+    );
+    if (!claimed.affected) {
+      await this.revoke(session.id, 'refresh-token-reuse');
+      this.logger.warn(`refresh token reused: session ${session.id} revoked`);
+      throw new UnauthorizedException(INVALID);
+    }
+    const refreshToken = newRefreshToken();
+    const expiresAt = this.expiry();
+    await this.tokens.insert({
+      sessionId: session.id,
+      tokenHash: hashToken(refreshToken),
+      expiresAt,
+    });
+    await this.sessions.update({ id: session.id }, { expiresAt, lastUsedAt: () => 'now()' });
+    return { session: { ...session, expiresAt }, refreshToken };
+  }
+
+  /** The session of a registry identity token (not rotated). */
+  async useRegistryToken(token: string): Promise<AuthSessionEntity> {
+    const { session } = await this.find(token, 'registry');
+    await this.sessions.update({ id: session.id }, { lastUsedAt: () => 'now()' });
+    return session;
+  }
+
+  /** The session a refresh token of either kind belongs to, if it is still live. */
+  async sessionOfRefreshToken(token: string): Promise<AuthSessionEntity | null> {
+    for (const kind of ['api', 'registry'] as const) {
+      try {
+        return (await this.find(token, kind)).session;
+      } catch {
+        // try the other kind
+      }
+    }
+    return null;
+  }
+
+  async revoke(sessionId: string, reason: string): Promise<void> {
+    await this.sessions.update(
+      { id: sessionId, revokedAt: IsNull() },
+      { revokedAt: () => 'now()', revokedReason: reason },
+    );
+  }
+
+  async isActive(sessionId: string, userId: string): Promise<boolean> {
+    const s = await this.sessions.findOne({ where: { id: sessionId, userId } });
+    return !!s && s.revokedAt === null && s.expiresAt.getTime() > Date.now();
+  }
+
+  /** Ends every session of the user but `keepSessionId` (password change, deactivation). */
+  async endSessions(userId: string, keepSessionId?: string): Promise<void> {
+    await this.sessions.update(
+      { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) },
+      { revokedAt: () => 'now()', revokedReason: keepSessionId ? 'password-changed' : 'ended' },
+    );
+  }
+}

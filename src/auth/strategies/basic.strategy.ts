@@ -1,0 +1,18 @@
+import { Injectable } from '@nestjs/common';
+import { PassportStrategy } from '@nestjs/passport';
+import type { Request } from 'express';
+import { BasicStrategy as PassportBasicStrategy } from 'passport-http';
+import { CredentialsService } from '../credentials.service.js';
+import type { Principal } from '../principal.js';
+
+/** `Authorization: Basic`, with the account password or one of the user's API keys. */
+@Injectable()
+export class BasicStrategy extends PassportStrategy(PassportBasicStrategy, 'basic') {
+  constructor(private readonly credentials: CredentialsService) {
+    super({ passReqToCallback: true });
+  }
+
+  validate(req: Request, username: string, password: string): Promise<Principal> {
+    return this.credentials.password(username, password, req.ip);
+  }
+}

@@ -1,0 +1,105 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { JwtService } from '@nestjs/jwt';
+import { randomUUID } from 'node:crypto';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { JwtKeysService } from './jwt-keys.service.js';
+import type { AccessEntry } from './scopes.js';
+
+export const JWT_ISSUER = 'aerugo';
+export const JWT_ALGORITHM = 'HS256';
+/** Audience of management API access tokens (registry tokens carry the registry service). */
+export const API_AUDIENCE = 'aerugo-api';
+
+export interface AccessTokenClaims {
+  sub: string;
+  sid: string;
+  typ: 'access';
+  iat: number;
+  exp: number;
+}
+
+export interface RegistryTokenClaims {
+  /** Absent for anonymous tokens. */
+  sub?: string;
+  typ: 'registry';
+  access: AccessEntry[];
+  /** Session of the refresh token the token was obtained with. */
+  sid?: string;
+  /** API key the token was obtained with. */
+  akid?: string;
+  iat: number;
+  exp: number;
+}
+
+/** Signs and verifies the HS256 JWTs (algorithm pinned; expiry, issuer and audience checked). */
+@Injectable()
+export class TokensService {
+  constructor(
+    private readonly jwt: JwtService,
+    private readonly keys: JwtKeysService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
+
+  async signAccessToken(
+    userId: string,
+    sessionId: string,
+  ): Promise<{ token: string; expiresIn: number }> {
+    const expiresIn = this.config.auth.accessTokenTtlSeconds;
+    const token = await this.jwt.signAsync(
+      { sid: sessionId, typ: 'access' },
+      {
+        secret: this.keys.secret(),
+        algorithm: JWT_ALGORITHM,
+        expiresIn,
+        issuer: JWT_ISSUER,
+        audience: API_AUDIENCE,
+        subject: userId,
+        jwtid: randomUUID(),
+      },
+    );
+    return { token, expiresIn };
+  }
+
+  async signRegistryToken(
+    subject: { userId: string; username: string } | null,
+    access: AccessEntry[],
+    origin: { sessionId?: string; apiKeyId?: string },
+  ): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {
+    const expiresIn = this.config.auth.registryTokenTtlSeconds;
+    const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
+    const token = await this.jwt.signAsync(
+      {
+        typ: 'registry',
+        access,
+        ...(subject ? { name: subject.username } : {}),
+        ...(origin.sessionId ? { sid: origin.sessionId } : {}),
+        ...(origin.apiKeyId ? { akid: origin.apiKeyId } : {}),
+      },
+      {
+        secret: this.keys.secret(),
+        algorithm: JWT_ALGORITHM,
+        expiresIn,
+        notBefore: 0,
+        issuer: JWT_ISSUER,
+        audience: this.config.auth.registryService,
+        jwtid: randomUUID(),
+        ...(subject ? { subject: subject.userId } : {}),
+      },
+    );
+    return { token, expiresIn, issuedAt };
+  }
+
+  /** Verifies a registry token; throws on a bad signature, algorithm, audience or expiry. */
+  async verifyRegistryToken(token: string): Promise<RegistryTokenClaims> {
+    const claims = await this.jwt.verifyAsync<RegistryTokenClaims>(token, {
+      secret: this.keys.secret(),
+      algorithms: [JWT_ALGORITHM],
+      issuer: JWT_ISSUER,
+      audience: this.config.auth.registryService,
+    });
+    if (claims.typ !== 'registry' || !Array.isArray(claims.access))
+      throw new Error('not a registry token');
+    return claims;
+  }
+}
