@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { redisReachable, redisRequired, TEST_REDIS_URL } from '../support/redis.js';
 import { RegistryClient } from '../support/registry.js';
 import {
   createTestDatabase,
@@ -10,30 +11,19 @@ import {
   type TestServer,
 } from '../support/server.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
-
-async function redisReachable(url: string): Promise<boolean> {
-  const { createConnection } = await import('node:net');
-  const u = new URL(url);
-  return new Promise((resolve) => {
-    const s = createConnection(Number(u.port || 6379), u.hostname);
-    s.once('connect', () => (s.end(), resolve(true)));
-    s.once('error', () => resolve(false));
-  });
-}
+const REDIS_URL = TEST_REDIS_URL;
+const withRedis = (await redisRequired()) ? describe : describe.skip;
 
 interface Health {
   status: string;
   cache: { backend: string; status: string };
 }
 
-describe('cache shared through Redis by two nodes', () => {
+withRedis('cache shared through Redis by two nodes', () => {
   let a: TestServer;
   let b: TestServer;
 
   beforeAll(async () => {
-    if (!(await redisReachable(REDIS_URL)))
-      throw new Error(`Redis is required at ${REDIS_URL} (TEST_REDIS_URL)`);
     const databaseUrl = await createTestDatabase();
     const dataDir = tempDir();
     const env = { REDIS_URL };

@@ -2,12 +2,13 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { redisRequired, TEST_REDIS_URL } from '../support/redis.js';
 import { randomBytesSeeded, RegistryClient, sha256 } from '../support/registry.js';
 import { createTestDatabase, startServer, tempDir, type TestServer } from '../support/server.js';
 import { describeIfSkopeo, mkimage, skopeo } from '../support/skopeo.js';
 import { s3ServerAvailable, startS3TestServer, type S3TestServer } from '../support/swift.js';
 
-const REDIS_URL = process.env.TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
+const REDIS_URL = TEST_REDIS_URL;
 
 function s3Required(): boolean {
   if (s3ServerAvailable()) return true;
@@ -19,7 +20,7 @@ function s3Required(): boolean {
   return false;
 }
 
-const maybe = s3Required() ? describe : describe.skip;
+const maybe = s3Required() && (await redisRequired()) ? describe : describe.skip;
 
 function s3Env(s3: S3TestServer, redirect: boolean): Record<string, string> {
   return {
