@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { redisReachable, redisRequired, TEST_REDIS_URL } from '../support/redis.js';
-import { RegistryClient } from '../support/registry.js';
+import { RegistryClient, adminClient } from '../support/registry.js';
 import {
   createTestDatabase,
   freePort,
@@ -43,9 +43,12 @@ withRedis('cache shared through Redis by two nodes', () => {
   });
 
   it('a tag moved or deleted through node A is seen through node B at once', async () => {
-    const ca = new RegistryClient(a.url);
-    const cb = new RegistryClient(b.url);
+    const ca = await adminClient(a.url);
+    const cb = await adminClient(b.url);
     const first = await ca.pushImage('cached/app', 'latest', ['one']);
+    // The push invalidates the tag twice (at once, and again 500 ms later against racing
+    // readers); let that window pass so that what B caches now stays in Redis.
+    await new Promise((r) => setTimeout(r, 700));
     // B reads (and caches) the tag and the manifest.
     for (let i = 0; i < 2; i++) {
       const res = await cb.fetch('/v2/cached/app/manifests/latest');
@@ -90,7 +93,7 @@ describe('when Redis is down', () => {
     const port = await freePort(); // nothing listens there
     const server = await startServer({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
     try {
-      const c = new RegistryClient(server.url);
+      const c = await adminClient(server.url);
       const { digest } = await c.pushImage('nocache/app', 'v1', ['layer']);
       const res = await c.fetch('/v2/nocache/app/manifests/v1');
       expect(res.status).toBe(200);
@@ -137,7 +140,7 @@ describe('when Redis is down', () => {
       let redis = await startRedis();
       const server = await startServer({ env: { REDIS_URL: `redis://127.0.0.1:${port}` } });
       try {
-        const c = new RegistryClient(server.url);
+        const c = await adminClient(server.url);
         const first = await c.pushImage('flaky/app', 'v1', ['a']);
         expect((await c.fetch('/v2/flaky/app/manifests/v1')).status).toBe(200);
         redis.kill('SIGKILL');

@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { RegistryClient } from '../support/registry.js';
+import { RegistryClient, adminClient } from '../support/registry.js';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
 
 /** The zero-setup default: no DATABASE_URL, so the server runs its own embedded PostgreSQL. */
@@ -12,7 +12,7 @@ describe('zero-setup default (embedded PostgreSQL, filesystem blobs)', () => {
   it('starts with no configuration, keeps data across a restart', async () => {
     const dataDir = tempDir('aerugo-embedded-');
     server = await startServer({ databaseUrl: null, dataDir });
-    let c = new RegistryClient(server.url);
+    let c = await adminClient(server.url);
     const health = await c.fetch('/api/v1/health');
     expect(await health.json()).toEqual({
       status: 'ok',
@@ -24,7 +24,7 @@ describe('zero-setup default (embedded PostgreSQL, filesystem blobs)', () => {
     await server.stop();
 
     server = await startServer({ databaseUrl: null, dataDir });
-    c = new RegistryClient(server.url);
+    c = await adminClient(server.url);
     const res = await c.fetch('/v2/zero/setup/manifests/v1');
     expect(res.status).toBe(200);
     expect(res.headers.get('docker-content-digest')).toBe(digest);

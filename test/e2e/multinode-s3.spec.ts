@@ -3,9 +3,16 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { redisRequired, TEST_REDIS_URL } from '../support/redis.js';
-import { randomBytesSeeded, RegistryClient, sha256 } from '../support/registry.js';
+import {
+  adminApiKey,
+  adminClient,
+  RegistryClient,
+  randomBytesSeeded,
+  sha256,
+  TEST_ADMIN,
+} from '../support/registry.js';
 import { createTestDatabase, startServer, tempDir, type TestServer } from '../support/server.js';
-import { describeIfSkopeo, mkimage, skopeo } from '../support/skopeo.js';
+import { describeIfSkopeo, mkimage, skopeo, useSkopeoCreds } from '../support/skopeo.js';
 import { s3ServerAvailable, startS3TestServer, type S3TestServer } from '../support/swift.js';
 
 const REDIS_URL = TEST_REDIS_URL;
@@ -85,8 +92,8 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
   });
 
   it('a chunked upload alternating POST, PATCHes and PUT between nodes completes with the right digest', async () => {
-    const ca = new RegistryClient(a.url);
-    const cb = new RegistryClient(b.url);
+    const ca = await adminClient(a.url);
+    const cb = await adminClient(b.url);
     // Chunks below and above S3's 5 MiB part minimum, so parts and tails cross nodes.
     const sizes = [1, 100_000, 6 * 1024 * 1024, 3 * 1024 * 1024, 7 * 1024 * 1024 + 3, 12_345];
     const data = randomBytesSeeded(
@@ -120,8 +127,8 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
   });
 
   it('a tag pushed through node A is pulled through node B immediately', async () => {
-    const ca = new RegistryClient(a.url);
-    const cb = new RegistryClient(b.url);
+    const ca = await adminClient(a.url);
+    const cb = await adminClient(b.url);
     const v1 = await ca.pushImage('multi/tags', 'latest', ['first']);
     expect(
       (await cb.fetch('/v2/multi/tags/manifests/latest')).headers.get('docker-content-digest'),
@@ -133,8 +140,8 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
   });
 
   it('a node killed with SIGKILL mid-PATCH leaves an upload the client resumes on the other node; no partial blob is served', async () => {
-    const ca = new RegistryClient(a.url);
-    const cb = new RegistryClient(b.url);
+    const ca = await adminClient(a.url);
+    const cb = await adminClient(b.url);
     const data = randomBytesSeeded(14 * 1024 * 1024, 32);
     const digest = sha256(data);
     const { location } = await ca.startUpload('multi/killed');
@@ -193,6 +200,7 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
     'skopeo pushes through node A and pulls through node B, with and without redirects',
     async () => {
       const proxied = await startServer({ databaseUrl, env: s3Env(s3, false) });
+      useSkopeoCreds(`${TEST_ADMIN.username}:${await adminApiKey(a.url)}`);
       try {
         const src = tempDir('aerugo-img-');
         const digest = await mkimage(src, 'v1', '6m,1m', '--seed', '9');
@@ -234,13 +242,15 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
             ),
           ) as { layers: { digest: string }[] }
         ).layers[0].digest;
-        const res = await new RegistryClient(proxied.url).fetch(`/v2/s3/app/blobs/${layer}`);
+        const res = await (await adminClient(proxied.url)).fetch(`/v2/s3/app/blobs/${layer}`);
         expect(res.status).toBe(200);
         expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(layer);
-        const redirected = await new RegistryClient(b.url).fetch(`/v2/s3/app/blobs/${layer}`);
+        const redirected = await (await adminClient(b.url)).fetch(`/v2/s3/app/blobs/${layer}`);
         expect(redirected.status).toBe(307);
         // HEAD is redirected too, to a URL presigned for HEAD, which answers with the blob's size.
-        const head = await new RegistryClient(b.url).fetch(`/v2/s3/app/blobs/${layer}`, {
+        const head = await (
+          await adminClient(b.url)
+        ).fetch(`/v2/s3/app/blobs/${layer}`, {
           method: 'HEAD',
         });
         expect(head.status).toBe(307);

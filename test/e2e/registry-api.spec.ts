@@ -1,8 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import {
+  RegistryClient,
+  adminClient,
   errorCode,
   randomBytesSeeded,
-  RegistryClient,
   sha256,
   sha512,
 } from '../support/registry.js';
@@ -18,7 +19,7 @@ let c: RegistryClient;
 
 beforeAll(async () => {
   server = await startServer();
-  c = new RegistryClient(server.url);
+  c = await adminClient(server.url);
 });
 
 afterAll(async () => {

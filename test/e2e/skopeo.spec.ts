@@ -2,7 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describeIfSkopeo, mkimage, skopeo } from '../support/skopeo.js';
+import { describeIfSkopeo, mkimage, skopeo, useSkopeoCreds } from '../support/skopeo.js';
+import { adminApiKey, TEST_ADMIN } from '../support/registry.js';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
 
 const maybe = describeIfSkopeo() ? describe : describe.skip;
@@ -26,6 +27,7 @@ maybe('skopeo against Aerugo', () => {
   beforeAll(async () => {
     server = await startServer();
     host = `127.0.0.1:${server.port}`;
+    useSkopeoCreds(`${TEST_ADMIN.username}:${await adminApiKey(server.url)}`);
   });
 
   afterAll(async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { errorCode, RegistryClient } from '../support/registry.js';
+import { RegistryClient, adminClient, errorCode } from '../support/registry.js';
 import { freePort, startServer, type TestServer } from '../support/server.js';
 
 /** S3 that cannot be reached: clear 503 registry errors, nothing half-written, health says so. */
@@ -25,7 +25,7 @@ describe('blob storage unreachable', () => {
   });
 
   it('uploads fail with 503 UNAVAILABLE and leave nothing behind', async () => {
-    const c = new RegistryClient(server.url);
+    const c = await adminClient(server.url);
     const res = await c.fetch('/v2/s3down/app/blobs/uploads/?digest=sha256:' + 'a'.repeat(64), {
       method: 'POST',
       body: 'hello',
@@ -48,7 +48,7 @@ describe('blob storage unreachable', () => {
   });
 
   it('registry metadata still answers from the database', async () => {
-    const c = new RegistryClient(server.url);
+    const c = await adminClient(server.url);
     expect((await c.fetch('/v2/')).status).toBe(200);
     const res = await c.fetch('/v2/_catalog');
     expect(res.status).toBe(200);

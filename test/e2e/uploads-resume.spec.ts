@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { randomBytesSeeded, RegistryClient, sha256 } from '../support/registry.js';
+import { RegistryClient, adminClient, randomBytesSeeded, sha256 } from '../support/registry.js';
 import { createTestDatabase, startServer, tempDir, type TestServer } from '../support/server.js';
 
 /** Upload state lives in PostgreSQL: any node sharing the database and blob store can continue. */
@@ -23,8 +23,8 @@ describe('uploads survive nodes and restarts', () => {
   });
 
   it('POST, PATCHes and PUT alternating between two nodes complete with the right digest', async () => {
-    const ca = new RegistryClient(a.url);
-    const cb = new RegistryClient(b.url);
+    const ca = await adminClient(a.url);
+    const cb = await adminClient(b.url);
     const data = randomBytesSeeded(3_000_000, 21);
     const { location } = await ca.startUpload('multi/node');
     let loc = location;
@@ -48,13 +48,13 @@ describe('uploads survive nodes and restarts', () => {
 
   it('an upload continues after the node that started it restarts', async () => {
     const data = randomBytesSeeded(1_000_000, 22);
-    let c = new RegistryClient(a.url);
+    let c = await adminClient(a.url);
     const { location } = await c.startUpload('restart/me');
     const p1 = await c.fetch(location, { method: 'PATCH', body: data.subarray(0, 400_000) });
     expect(p1.status).toBe(202);
     await a.stop();
     a = await startServer({ databaseUrl, dataDir });
-    c = new RegistryClient(a.url);
+    c = await adminClient(a.url);
     const status = await c.fetch(location);
     expect(status.headers.get('range')).toBe('0-399999');
     const p2 = await c.fetch(location, {
@@ -69,8 +69,8 @@ describe('uploads survive nodes and restarts', () => {
 
   it('a node killed in the middle of a PATCH leaves the upload resumable on the other node', async () => {
     const data = randomBytesSeeded(4_000_000, 23);
-    const ca = new RegistryClient(a.url);
-    const cb = new RegistryClient(b.url);
+    const ca = await adminClient(a.url);
+    const cb = await adminClient(b.url);
     const { location } = await ca.startUpload('killed/mid');
     const first = await ca.fetch(location, { method: 'PATCH', body: data.subarray(0, 1_000_000) });
     expect(first.status).toBe(202);
@@ -128,7 +128,7 @@ describe('expired upload sessions', () => {
       env: { UPLOAD_TTL_SECONDS: '60', UPLOAD_SWEEP_INTERVAL_SECONDS: '1' },
     });
     try {
-      const c = new RegistryClient(server.url);
+      const c = await adminClient(server.url);
       const { location } = await c.startUpload('expire/me');
       const fresh = await c.startUpload('expire/me');
       await c.fetch(location, { method: 'PATCH', body: 'some bytes' });

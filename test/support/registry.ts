@@ -120,3 +120,34 @@ export async function errorCode(res: Response): Promise<string | undefined> {
     return undefined;
   }
 }
+
+/** The system administrator the registry suites bootstrap (ADMIN_USERNAME/ADMIN_PASSWORD). */
+export const TEST_ADMIN = { username: 'registry-admin', password: 'registry-admin-password' };
+
+/** Server environment that bootstraps TEST_ADMIN, plus `env`. */
+export function adminEnv(
+  env: Record<string, string | undefined> = {},
+): Record<string, string | undefined> {
+  return { ADMIN_USERNAME: TEST_ADMIN.username, ADMIN_PASSWORD: TEST_ADMIN.password, ...env };
+}
+
+/**
+ * An API key of TEST_ADMIN, made once through the management API with Basic credentials. Clients
+ * send it as X-API-Key: checking it costs one SHA-256, where Basic costs an argon2id per request.
+ */
+export async function adminApiKey(base: string): Promise<string> {
+  const basic = Buffer.from(`${TEST_ADMIN.username}:${TEST_ADMIN.password}`).toString('base64');
+  const res = await fetch(`${base}/api/v1/api-keys`, {
+    method: 'POST',
+    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+    body: JSON.stringify({ name: `tests-${Date.now()}` }),
+  });
+  if (res.status !== 201)
+    throw new Error(`creating an admin API key: ${res.status} ${await res.text()}`);
+  return ((await res.json()) as { key: string }).key;
+}
+
+/** A registry client authenticated as TEST_ADMIN (who may push to any free name). */
+export async function adminClient(base: string, key?: string): Promise<RegistryClient> {
+  return new RegistryClient(base, { 'x-api-key': key ?? (await adminApiKey(base)) });
+}

@@ -5,6 +5,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
+import { TEST_ADMIN } from './registry.js';
 import { adminDatabaseUrl, PROJECT_ROOT, testDatabasePrefix } from './test-env.js';
 
 export interface TestServer {
@@ -82,6 +83,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     if (v !== undefined && !BASE_ENV_DROP.includes(k)) env[k] = v;
   delete env.NODE_OPTIONS;
   Object.assign(env, {
+    // Every test server bootstraps the registry suites' administrator unless the suite chooses.
+    ADMIN_USERNAME: TEST_ADMIN.username,
+    ADMIN_PASSWORD: TEST_ADMIN.password,
     LISTEN_ADDRESS: `127.0.0.1:${port}`,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',

@@ -21,13 +21,38 @@ export function describeIfSkopeo(): boolean {
   return false;
 }
 
-export async function skopeo(...args: string[]): Promise<string> {
+let defaultCreds: string | undefined;
+
+/** user:password (or user:API key) that later skopeo() calls send to the registry. */
+export function useSkopeoCreds(creds: string | undefined): void {
+  defaultCreds = creds;
+}
+
+/** Adds the credentials to the registry side(s) of a skopeo command line. */
+function withCreds(args: string[]): string[] {
+  if (!defaultCreds || args.some((a) => a.includes('-creds') || a === '--no-creds')) return args;
+  const [cmd, ...rest] = args;
+  if (cmd !== 'copy') return [cmd, '--creds', defaultCreds, ...rest];
+  const positional = rest.filter((a) => !a.startsWith('-'));
+  const [src, dest] = positional.slice(-2);
+  return [
+    cmd,
+    ...(src?.startsWith('docker://') ? ['--src-creds', defaultCreds] : []),
+    ...(dest?.startsWith('docker://') ? ['--dest-creds', defaultCreds] : []),
+    ...rest,
+  ];
+}
+
+export async function skopeo(...rawArgs: string[]): Promise<string> {
+  const args = withCreds(rawArgs);
   try {
     const { stdout } = await run('skopeo', args, { maxBuffer: 64 * 1024 * 1024, timeout: 300_000 });
     return stdout;
   } catch (e) {
     const err = e as { stderr?: string; message: string };
-    throw new Error(`skopeo ${args.join(' ')} failed: ${err.stderr ?? err.message}`, { cause: e });
+    throw new Error(`skopeo ${rawArgs.join(' ')} failed: ${err.stderr ?? err.message}`, {
+      cause: e,
+    });
   }
 }
 
