@@ -16,6 +16,15 @@ export interface StoredManifest {
   size: number;
 }
 
+export interface TagDetails {
+  name: string;
+  digest: string;
+  mediaType: string;
+  /** Bytes stored for the image: manifest, config and layers (and child images of an index). */
+  size: number;
+  pushedAt: Date;
+}
+
 export interface PutManifestResult {
   /** Digest in the algorithm the client asked for (sha256 unless it pushed by a sha512 digest). */
   digest: string;
@@ -230,6 +239,50 @@ export class ManifestsService {
     );
     await this.cache.invalidate(ManifestsService.tagKey(repositoryId, reference));
     if (res[1] === 0) throw manifestUnknown(reference);
+  }
+
+  /**
+   * Tags with what they point at, in one query: digest, media type, the bytes stored for the image
+   * (manifest, config and layers; for an index, its child manifests and their blobs too) and when
+   * the tag was last pushed or moved.
+   */
+  async listTagDetails(
+    repositoryId: string,
+    limit: number,
+  ): Promise<{ tags: TagDetails[]; more: boolean }> {
+    const rows: {
+      name: string;
+      digest: string;
+      media_type: string;
+      size: string;
+      pushed_at: Date;
+    }[] = await this.db.query(
+      `WITH image_bytes AS (
+           SELECT m.id, m.repository_id, m.digest, m.digest_sha512,
+                  m.size + COALESCE((SELECT sum(b.size) FROM manifest_references r
+                                       JOIN blobs b ON b.digest = r.child_digest
+                                      WHERE r.manifest_id = m.id AND r.kind = 'blob'), 0) AS bytes
+             FROM manifests m WHERE m.repository_id = $1)
+         SELECT t.name, m.digest, m.media_type, t.updated_at AS pushed_at,
+                i.bytes + COALESCE((SELECT sum(c.bytes) FROM manifest_references r
+                                      JOIN image_bytes c ON c.digest = r.child_digest OR c.digest_sha512 = r.child_digest
+                                     WHERE r.manifest_id = m.id AND r.kind = 'manifest'), 0) AS size
+           FROM tags t
+           JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+           JOIN image_bytes i ON i.id = m.id
+          WHERE t.repository_id = $1
+          ORDER BY t.name COLLATE "C"
+          LIMIT $2`,
+      [repositoryId, limit + 1],
+    );
+    const tags = rows.slice(0, limit).map((r) => ({
+      name: r.name,
+      digest: r.digest,
+      mediaType: r.media_type,
+      size: Number(r.size),
+      pushedAt: r.pushed_at,
+    }));
+    return { tags, more: rows.length > limit };
   }
 
   /** Tags in lexical (byte) order after `last`; `limit` undefined means all. */

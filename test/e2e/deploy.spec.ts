@@ -12,7 +12,7 @@ const read = (f: string) => readFileSync(join(PROJECT_ROOT, f), 'utf8');
 function configVariables(): string[] {
   const src = ['src/config/config.ts', 'src/main.ts'].map(read).join('\n');
   const names = new Set<string>();
-  for (const m of src.matchAll(/\(env, '([A-Z0-9_]+)'/g)) names.add(m[1]);
+  for (const m of src.matchAll(/\(\s*env,\s*'([A-Z0-9_]+)'/g)) names.add(m[1]);
   for (const m of src.matchAll(/process\.env\.([A-Z0-9_]+)/g)) names.add(m[1]);
   names.add('LISTEN_ADDRESS');
   return [...names].sort();
