@@ -14,6 +14,7 @@ export default tseslint.config(
         URL: 'readonly',
         globalThis: 'readonly',
         fetch: 'readonly',
+        ReadableStream: 'readonly',
         setTimeout: 'readonly',
       },
     },

@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { redisReachable, redisRequired, TEST_REDIS_URL } from '../support/redis.js';
-import { RegistryClient, adminClient } from '../support/registry.js';
+import { adminClient } from '../support/registry.js';
 import {
   createTestDatabase,
   freePort,

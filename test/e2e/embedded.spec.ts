@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from '@jest/globals';
-import { RegistryClient, adminClient } from '../support/registry.js';
+import { adminClient } from '../support/registry.js';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
 
 /** The zero-setup default: no DATABASE_URL, so the server runs its own embedded PostgreSQL. */

@@ -10,6 +10,7 @@ import {
   randomBytesSeeded,
   sha256,
   TEST_ADMIN,
+  killDuringPatch,
 } from '../support/registry.js';
 import { createTestDatabase, startServer, tempDir, type TestServer } from '../support/server.js';
 import { describeIfSkopeo, mkimage, skopeo, useSkopeoCreds } from '../support/skopeo.js';
@@ -151,30 +152,9 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
     });
     expect(first.status).toBe(202);
 
-    let release!: () => void;
-    const hold = new Promise<void>((r) => (release = r));
-    let sent = false;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(ctrl) {
-        if (!sent) {
-          ctrl.enqueue(data.subarray(6 * 1024 * 1024, 12 * 1024 * 1024));
-          sent = true;
-          return;
-        }
-        await hold;
-        ctrl.close();
-      },
-    });
-    const inflight = ca
-      .fetch(location, { method: 'PATCH', body, duplex: 'half' } as RequestInit)
-      .then(
-        (r) => r.status,
-        () => 'failed',
-      );
-    await new Promise((r) => setTimeout(r, 700));
-    await a.kill();
-    release();
-    expect(await inflight).toBe('failed');
+    expect(
+      await killDuringPatch(ca, location, data.subarray(6 * 1024 * 1024, 12 * 1024 * 1024), a),
+    ).toBe('failed');
 
     // The blob does not exist anywhere yet, and the upload stands at its last committed offset.
     expect((await cb.fetch(`/v2/multi/killed/blobs/${digest}`, { method: 'HEAD' })).status).toBe(

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RegistryClient, adminClient, errorCode } from '../support/registry.js';
+import { adminClient, errorCode } from '../support/registry.js';
 import { freePort, startServer, type TestServer } from '../support/server.js';
 
 /** S3 that cannot be reached: clear 503 registry errors, nothing half-written, health says so. */

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RegistryClient, adminClient, randomBytesSeeded, sha256 } from '../support/registry.js';
+import { adminClient, randomBytesSeeded, sha256, killDuringPatch } from '../support/registry.js';
 import { createTestDatabase, startServer, tempDir, type TestServer } from '../support/server.js';
 
 /** Upload state lives in PostgreSQL: any node sharing the database and blob store can continue. */
@@ -75,31 +75,9 @@ describe('uploads survive nodes and restarts', () => {
     const first = await ca.fetch(location, { method: 'PATCH', body: data.subarray(0, 1_000_000) });
     expect(first.status).toBe(202);
 
-    // Stream the next chunk slowly into node A and kill A while the body is still arriving.
-    let release!: () => void;
-    const hold = new Promise<void>((r) => (release = r));
-    let sent = false;
-    const body = new ReadableStream<Uint8Array>({
-      async pull(ctrl) {
-        if (!sent) {
-          ctrl.enqueue(data.subarray(1_000_000, 2_000_000));
-          sent = true;
-          return;
-        }
-        await hold;
-        ctrl.close();
-      },
-    });
-    const inflight = ca
-      .fetch(location, { method: 'PATCH', body, duplex: 'half' } as RequestInit)
-      .then(
-        (r) => r.status,
-        () => 'failed',
-      );
-    await new Promise((r) => setTimeout(r, 500));
-    await a.kill();
-    release();
-    expect(await inflight).toBe('failed');
+    expect(await killDuringPatch(ca, location, data.subarray(1_000_000, 2_000_000), a)).toBe(
+      'failed',
+    );
 
     // Nothing of the interrupted chunk was committed; the client resumes on node B from 1,000,000.
     const status = await cb.fetch(location);

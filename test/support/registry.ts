@@ -151,3 +151,40 @@ export async function adminApiKey(base: string): Promise<string> {
 export async function adminClient(base: string, key?: string): Promise<RegistryClient> {
   return new RegistryClient(base, { 'x-api-key': key ?? (await adminApiKey(base)) });
 }
+
+/**
+ * Sends `chunk` as the start of a PATCH body that never ends, kills `node` (SIGKILL) while the
+ * request is still open, and returns what the client saw: 'failed' when the connection broke.
+ */
+export async function killDuringPatch(
+  client: RegistryClient,
+  location: string,
+  chunk: Uint8Array,
+  node: { kill(): Promise<void> },
+): Promise<number | 'failed'> {
+  let release!: () => void;
+  const hold = new Promise<void>((r) => (release = r));
+  let sent = false;
+  const body = new ReadableStream<Uint8Array>({
+    async pull(ctrl) {
+      if (!sent) {
+        ctrl.enqueue(chunk);
+        sent = true;
+        return;
+      }
+      await hold;
+      ctrl.close();
+    },
+  });
+  const inflight = client
+    .fetch(location, { method: 'PATCH', body, duplex: 'half' } as RequestInit)
+    .then(
+      (r) => r.status,
+      () => 'failed' as const,
+    );
+  // Give the node time to start streaming the chunk before it dies (no assertion depends on it).
+  await new Promise((r) => setTimeout(r, 700));
+  await node.kill();
+  release();
+  return inflight;
+}
