@@ -31,6 +31,8 @@ export async function createApp(
   // Registry bodies (blobs, manifests) are streamed or read raw; only the REST API parses JSON/forms.
   app.use(`/${API_PREFIX}`, express.json({ limit: '1mb' }));
   app.use(`/${API_PREFIX}`, express.urlencoded({ extended: false, limit: '64kb' }));
+  // Behind a load balancer req.ip is the client's only when the proxies are trusted (TRUST_PROXY).
+  app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
   app.set('x-powered-by', false);
   app.setGlobalPrefix(API_PREFIX, { exclude: ['v2', 'v2/{*path}'] });

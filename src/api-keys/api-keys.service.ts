@@ -1,6 +1,8 @@
 import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, Repository } from 'typeorm';
+import { CacheKeys } from '../cache/cache-keys.js';
+import { CacheService } from '../cache/cache.service.js';
 import {
   displayPrefix,
   generateApiKey,
@@ -15,13 +17,30 @@ export interface VerifiedApiKey {
   userId: string;
 }
 
+/** What the cache keeps of an unrevoked key (by hash and by id); expiry is checked on every use. */
+interface CachedApiKey {
+  keyId: string;
+  userId: string;
+  /** Epoch milliseconds, or null for a key that does not expire. */
+  expiresAt: number | null;
+}
+
+/** A key's last use is written at most this often (per key, per node; the SQL also checks it). */
+const LAST_USED_INTERVAL_MS = 60_000;
+/** Bound on the per-node memory of recent last-use writes. */
+const MAX_LAST_USED_ENTRIES = 10_000;
+
 @Injectable()
 export class ApiKeysService {
   private readonly logger = new Logger('ApiKeys');
+  /** Key id → when this node last wrote its last_used_at. */
+  private readonly lastUsedWrites = new Map<string, number>();
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
     @InjectDataSource() private readonly db: DataSource,
+    private readonly cache: CacheService,
+    private readonly cacheKeys: CacheKeys,
   ) {}
 
   /** Creates a key; the returned secret is shown once and only its SHA-256 is kept. */
@@ -55,37 +74,97 @@ export class ApiKeysService {
 
   /** Revokes one of the user's keys at once: requests and registry tokens using it stop working. */
   async revoke(userId: string, id: string): Promise<void> {
-    const res = await this.keys.update(
-      { id, userId, revokedAt: IsNull() },
-      { revokedAt: () => 'now()' },
-    );
+    const res = await this.keys
+      .createQueryBuilder()
+      .update()
+      .set({ revokedAt: () => 'now()' })
+      .where('id = :id AND user_id = :userId AND revoked_at IS NULL', { id, userId })
+      .returning('key_hash')
+      .execute();
     if (!res.affected) throw new NotFoundException('API key not found');
+    const rows = (res.raw as { key_hash: string }[]) ?? [];
+    await this.cache.invalidate(
+      this.cacheKeys.apiKeyById(id),
+      ...rows.map((r) => this.cacheKeys.apiKeyByHash(r.key_hash)),
+    );
     this.logger.log(`API key ${id} revoked`);
+  }
+
+  /**
+   * The cache keys of every key of the user, for the Users module to invalidate when the owner is
+   * deactivated or deleted (read before a deletion, which takes the keys with it).
+   */
+  async cacheKeysOfUser(userId: string): Promise<string[]> {
+    const rows = await this.keys.find({ select: { id: true, keyHash: true }, where: { userId } });
+    return rows.flatMap((k) => [
+      this.cacheKeys.apiKeyById(k.id),
+      this.cacheKeys.apiKeyByHash(k.keyHash),
+    ]);
   }
 
   /** The key's owner when the key is known, unexpired and not revoked; notes its use. */
   async verify(secret: string): Promise<VerifiedApiKey | null> {
     if (!looksLikeApiKey(secret)) return null;
     const hash = hashApiKey(secret);
-    const key = await this.keys.findOne({ where: { keyHash: hash } });
-    if (!key || !sameHash(key.keyHash, hash) || !this.usable(key)) return null;
-    await this.db.query(
-      `UPDATE api_keys SET last_used_at = now()
-        WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '30 seconds')`,
-      [key.id],
+    const key = await this.cache.getOrLoad<CachedApiKey>(
+      this.cacheKeys.apiKeyByHash(hash),
+      async () => {
+        const row = await this.keys.findOne({ where: { keyHash: hash } });
+        return row && sameHash(row.keyHash, hash) && this.usable(row) ? this.cached(row) : null;
+      },
     );
-    return { keyId: key.id, userId: key.userId };
+    if (!key || !this.unexpired(key)) return null;
+    await this.noteUse(key.keyId);
+    return { keyId: key.keyId, userId: key.userId };
+  }
+
+  /**
+   * Writes last_used_at at most once a minute per key on this node; the UPDATE itself skips keys
+   * another node noted within the minute. A failed write does not refuse the request.
+   */
+  private async noteUse(keyId: string): Promise<void> {
+    const now = Date.now();
+    const last = this.lastUsedWrites.get(keyId);
+    if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return;
+    this.lastUsedWrites.delete(keyId);
+    this.lastUsedWrites.set(keyId, now);
+    if (this.lastUsedWrites.size > MAX_LAST_USED_ENTRIES) {
+      const oldest = this.lastUsedWrites.keys().next().value;
+      if (oldest !== undefined) this.lastUsedWrites.delete(oldest);
+    }
+    try {
+      await this.db.query(
+        `UPDATE api_keys SET last_used_at = now()
+          WHERE id = $1 AND (last_used_at IS NULL OR last_used_at < now() - interval '1 minute')`,
+        [keyId],
+      );
+    } catch (e) {
+      this.lastUsedWrites.delete(keyId);
+      this.logger.warn(`could not note the use of API key ${keyId}: ${(e as Error).message}`);
+    }
+  }
+
+  private cached(key: ApiKeyEntity): CachedApiKey {
+    return { keyId: key.id, userId: key.userId, expiresAt: key.expiresAt?.getTime() ?? null };
+  }
+
+  private unexpired(key: CachedApiKey): boolean {
+    return key.expiresAt === null || key.expiresAt > Date.now();
   }
 
   private usable(key: ApiKeyEntity): boolean {
-    return (
-      key.revokedAt === null && (key.expiresAt === null || key.expiresAt.getTime() > Date.now())
-    );
+    return key.revokedAt === null && this.unexpired(this.cached(key));
   }
 
   /** Whether a key is still usable (checked again for every registry token that names it). */
   async isActive(id: string, userId: string): Promise<boolean> {
-    const key = await this.keys.findOne({ where: { id, userId } });
-    return !!key && this.usable(key);
+    const key = await this.cache.getOrLoad<CachedApiKey>(
+      this.cacheKeys.apiKeyById(id),
+      async () => {
+        const row = await this.keys.findOne({ where: { id } });
+        return row && this.usable(row) ? this.cached(row) : null;
+      },
+    );
+    return !!key && key.userId === userId && this.unexpired(key);
   }
 }

@@ -4,6 +4,7 @@ import { JwtModule } from '@nestjs/jwt';
 import { PassportModule } from '@nestjs/passport';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { ApiKeysModule } from '../api-keys/api-keys.module.js';
+import { CacheKeys } from '../cache/cache-keys.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ReposModule } from '../repos/repos.module.js';
@@ -16,6 +17,7 @@ import { AUTH_ENTITIES } from './auth.entities.js';
 import { AuthService } from './auth.service.js';
 import { CredentialsService } from './credentials.service.js';
 import { JwtKeysService } from './jwt-keys.service.js';
+import { RedisAttemptLimiter } from './redis-attempt-limiter.js';
 import { TokenRegistryAuthorizer } from './registry-authorizer.service.js';
 import { RegistryTokensService } from './registry-tokens.service.js';
 import { SessionsService } from './sessions.service.js';
@@ -53,9 +55,14 @@ import { TokensService } from './tokens.service.js';
     ApiKeyStrategy,
     {
       provide: ATTEMPT_LIMITER,
-      inject: [APP_CONFIG],
-      useFactory: (config: AppConfig) =>
-        new InMemoryAttemptLimiter(config.auth.rateLimitWindowSeconds * 1000),
+      inject: [APP_CONFIG, CacheKeys],
+      // Shared by every node through Redis when there is one; else counted per node.
+      useFactory: (config: AppConfig, cacheKeys: CacheKeys) => {
+        const windowMs = config.auth.rateLimitWindowSeconds * 1000;
+        return config.redisUrl
+          ? new RedisAttemptLimiter(config.redisUrl, windowMs, cacheKeys)
+          : new InMemoryAttemptLimiter(windowMs);
+      },
     },
     { provide: APP_GUARD, useClass: ApiAuthGuard },
   ],

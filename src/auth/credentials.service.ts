@@ -9,6 +9,7 @@ import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { looksLikeApiKey } from '../api-keys/api-key-format.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { AccessFactsService } from '../repos/access-facts.service.js';
 import { normalizeName } from '../users/names.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
@@ -39,12 +40,13 @@ export class CredentialsService {
     private readonly users: UsersService,
     private readonly apiKeys: ApiKeysService,
     private readonly sessions: SessionsService,
+    private readonly facts: AccessFactsService,
     @Inject(ATTEMPT_LIMITER) private readonly limiter: AttemptLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   static principalOf(
-    user: UserEntity,
+    user: Pick<UserEntity, 'id' | 'username' | 'isAdmin'>,
     method: Principal['method'],
     extra: Partial<Principal> = {},
   ): Principal {
@@ -87,10 +89,10 @@ export class CredentialsService {
     return CredentialsService.principalOf(user, 'password');
   }
 
-  /** An API key of an active user. */
+  /** An API key of an active user (key and user are cached facts, see CacheKeys). */
   async apiKey(key: string): Promise<Principal> {
     const verified = await this.apiKeys.verify(key);
-    const user = verified ? await this.users.findActiveById(verified.userId) : null;
+    const user = verified ? await this.facts.activeUser(verified.userId) : null;
     if (!verified || !user) throw new UnauthorizedException(INVALID_CREDENTIALS);
     return CredentialsService.principalOf(user, 'api-key', { apiKeyId: verified.keyId });
   }
@@ -105,7 +107,7 @@ export class CredentialsService {
       throw new UnauthorizedException('invalid token');
     }
     const [user, live] = await Promise.all([
-      this.users.findActiveById(claims.sub),
+      this.facts.activeUser(claims.sub),
       this.sessions.isActive(claims.sid, claims.sub),
     ]);
     if (!user || !live) throw new UnauthorizedException('token revoked');
@@ -122,7 +124,7 @@ export class CredentialsService {
     akid?: string;
   }): Promise<Principal | null> {
     if (!claims.sub) return null;
-    const user = await this.users.findActiveById(claims.sub);
+    const user = await this.facts.activeUser(claims.sub);
     if (!user) throw new UnauthorizedException('token revoked');
     if (claims.akid && !(await this.apiKeys.isActive(claims.akid, user.id)))
       throw new UnauthorizedException('token revoked');

@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { resolve } from 'node:path';
 
 /** Raised when an environment variable is missing or malformed; start-up stops with its message. */
@@ -24,12 +25,21 @@ export interface S3Config {
   presignExpirySeconds: number;
 }
 
+/**
+ * Which proxies in front of a node are trusted to say who the client is (X-Forwarded-For):
+ * none (false), the nearest `n` hops, or the proxies at these addresses, subnets or named ranges
+ * (`loopback`, `linklocal`, `uniquelocal`). Given to Express as its `trust proxy` setting.
+ */
+export type TrustProxy = false | number | string[];
+
 /** The whole typed configuration of one Aerugo node, read once from the environment. */
 export interface AppConfig {
   listenHost: string;
   listenPort: number;
   /** External base URL (no trailing slash) used in absolute links such as the token realm. */
   publicUrl?: string;
+  /** Proxies whose X-Forwarded-For names the client (per-address sign-in limits use it). */
+  trustProxy: TrustProxy;
   dataDir: string;
   /** External PostgreSQL; when undefined an embedded PostgreSQL is started under dataDir. */
   databaseUrl?: string;
@@ -110,6 +120,48 @@ function required(env: Env, name: string, why: string): string {
   const v = str(env, name);
   if (v === undefined) throw new ConfigError(name, `is required ${why}`);
   return v;
+}
+
+const NAMED_PROXY_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+function isProxyAddress(entry: string): boolean {
+  if (NAMED_PROXY_RANGES.includes(entry)) return true;
+  const slash = entry.indexOf('/');
+  const ip = slash < 0 ? entry : entry.slice(0, slash);
+  const family = isIP(ip);
+  if (!family) return false;
+  if (slash < 0) return true;
+  const bits = entry.slice(slash + 1);
+  if (/^\d{1,3}$/.test(bits)) return Number(bits) <= (family === 4 ? 32 : 128);
+  // IPv4 netmask form, e.g. 10.0.0.0/255.0.0.0
+  return family === 4 && isIP(bits) === 4;
+}
+
+function trustProxy(env: Env): TrustProxy {
+  const name = 'TRUST_PROXY';
+  const raw = str(env, name);
+  if (raw === undefined || /^(false|no|off)$/i.test(raw)) return false;
+  if (/^(true|yes|on)$/i.test(raw)) {
+    throw new ConfigError(
+      name,
+      'must be the number of proxies in front of the node or their addresses, not "true" ' +
+        '(trusting every hop would let clients choose their own address)',
+    );
+  }
+  if (/^\d+$/.test(raw)) {
+    const hops = int(env, name, 0, 0, 100);
+    return hops === 0 ? false : hops;
+  }
+  const entries = raw.split(',').map((e) => e.trim());
+  const bad = entries.find((e) => !isProxyAddress(e));
+  if (bad !== undefined) {
+    throw new ConfigError(
+      name,
+      `must be false, a number of proxies, or a comma-separated list of IP addresses, subnets ` +
+        `or loopback/linklocal/uniquelocal; "${bad}" is none of these`,
+    );
+  }
+  return entries;
 }
 
 export function parseListenAddress(raw: string): { host: string; port: number } {
@@ -194,6 +246,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     listenHost: host,
     listenPort: port,
     publicUrl,
+    trustProxy: trustProxy(env),
     dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     embeddedPostgresPort: str(env, 'EMBEDDED_PG_PORT')

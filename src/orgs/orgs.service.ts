@@ -8,6 +8,8 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
+import { CacheKeys } from '../cache/cache-keys.js';
+import { CacheService } from '../cache/cache.service.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../users/db-errors.js';
 import { checkNamespaceName, normalizeName } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
@@ -54,7 +56,14 @@ export class OrgsService {
     @InjectRepository(TeamMemberEntity) private readonly teamMembers: Repository<TeamMemberEntity>,
     private readonly users: UsersService,
     private readonly namespaces: NamespacesService,
+    private readonly cache: CacheService,
+    private readonly cacheKeys: CacheKeys,
   ) {}
+
+  /** Drops the cached roles and teams of these users (after a membership change committed). */
+  private async forgetUsers(userIds: string[]): Promise<void> {
+    await this.cache.invalidate(...[...new Set(userIds)].map((id) => this.cacheKeys.userFacts(id)));
+  }
 
   // ---- organizations -------------------------------------------------------------------------
 
@@ -85,6 +94,7 @@ export class OrgsService {
       });
       return saved;
     });
+    await this.forgetUsers([creator.userId]);
     this.logger.log(`organization "${org.name}" created`);
     return org;
   }
@@ -163,10 +173,19 @@ export class OrgsService {
   async delete(name: string, actor: OrgActor): Promise<void> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'owner');
-    await this.db.transaction(async (m) => {
+    const members = await this.db.transaction(async (m) => {
+      // Members and teams go with the organization. The row lock holds off members being added
+      // meanwhile, so that every user whose cached roles change is named.
+      await m.query('SELECT id FROM organizations WHERE id = $1 FOR UPDATE', [org.id]);
+      const rows = await m.find(OrganizationMemberEntity, { where: { organizationId: org.id } });
       await m.delete(OrganizationEntity, { id: org.id });
       await this.namespaces.release(m, org.name);
+      return rows;
     });
+    await this.cache.invalidate(
+      this.cacheKeys.namespaceKind(org.name),
+      ...members.map((r) => this.cacheKeys.userFacts(r.userId)),
+    );
     this.logger.log(`organization "${org.name}" deleted`);
   }
 
@@ -220,6 +239,7 @@ export class OrgsService {
         throw new ConflictException(`"${user.username}" is already a member`);
       throw e;
     }
+    await this.forgetUsers([user.id]);
     return { user, role, since: new Date() };
   }
 
@@ -237,6 +257,7 @@ export class OrgsService {
     this.assertMayAssign(actorRole, row.role, role);
     if (row.role === 'owner' && role !== 'owner') await this.assertNotLastOwner(org.id, user.id);
     await this.members.update({ organizationId: org.id, userId: user.id }, { role });
+    await this.forgetUsers([user.id]);
     return { user, role, since: row.createdAt };
   }
 
@@ -260,6 +281,7 @@ export class OrgsService {
         await m.delete(TeamMemberEntity, { userId: user.id, teamId: In(teamIds) });
       await m.delete(OrganizationMemberEntity, { organizationId: org.id, userId: user.id });
     });
+    await this.forgetUsers([user.id]);
   }
 
   // ---- teams ---------------------------------------------------------------------------------
@@ -352,7 +374,23 @@ export class OrgsService {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
-    await this.teams.delete({ id: found.id });
+    const { members, granted } = await this.db.transaction(async (m) => {
+      // Its memberships and repository grants go with the team; the row lock holds off new ones
+      // meanwhile, so that every cached fact that changes is named.
+      await m.query('SELECT id FROM teams WHERE id = $1 FOR UPDATE', [found.id]);
+      const members = await m.find(TeamMemberEntity, { where: { teamId: found.id } });
+      const granted: { name: string }[] = await m.query(
+        `SELECT r.name FROM repository_team_permissions tp
+           JOIN repositories r ON r.id = tp.repository_id WHERE tp.team_id = $1`,
+        [found.id],
+      );
+      await m.delete(TeamEntity, { id: found.id });
+      return { members, granted };
+    });
+    await this.cache.invalidate(
+      ...members.map((r) => this.cacheKeys.userFacts(r.userId)),
+      ...granted.map((r) => this.cacheKeys.repoFacts(r.name)),
+    );
   }
 
   async listTeamMembers(name: string, team: string, actor: OrgActor): Promise<UserEntity[]> {
@@ -385,6 +423,7 @@ export class OrgsService {
       .values({ teamId: found.id, userId: user.id })
       .orIgnore()
       .execute();
+    await this.forgetUsers([user.id]);
     return user;
   }
 
@@ -401,6 +440,7 @@ export class OrgsService {
     const res = await this.teamMembers.delete({ teamId: found.id, userId: user.id });
     if (!res.affected)
       throw new NotFoundException(`"${user.username}" is not in team "${found.name}"`);
+    await this.forgetUsers([user.id]);
   }
 
   /** Every team the user is in. */

@@ -1,7 +1,7 @@
 import { ForbiddenException, Injectable, NotFoundException } from '@nestjs/common';
-import { OrgsService } from '../orgs/orgs.service.js';
 import { namespaceOf } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
+import { AccessFactsService, ownEntry, type UserFacts } from './access-facts.service.js';
 import {
   type AccessSubject,
   actionsOf,
@@ -20,19 +20,23 @@ export interface RepoAccess {
   repository: RepositoryEntity | null;
 }
 
-/** Gathers the facts about a subject and repositories and applies the permission rules. */
+/**
+ * Gathers the facts about a subject and repositories and applies the permission rules. The
+ * registry's decisions (`actions`) read every fact through the cache (AccessFactsService); the
+ * management API reads the repository rows themselves from the database and the caller's roles
+ * and teams through the cache.
+ */
 @Injectable()
 export class RepoAccessService {
   constructor(
     private readonly repos: ReposService,
     private readonly namespaces: NamespacesService,
-    private readonly orgs: OrgsService,
+    private readonly facts: AccessFactsService,
   ) {}
 
-  private async orgRole(subject: AccessSubject | null, namespace: string): Promise<OrgRoleFact> {
-    if (!subject) return null;
-    const org = await this.orgs.findByName(namespace);
-    return org ? this.orgs.roleOf(org.id, subject.userId) : null;
+  /** The subject's roles and teams; none for anonymous callers and system administrators. */
+  private async subjectFacts(subject: AccessSubject | null): Promise<UserFacts | null> {
+    return subject && !subject.isAdmin ? this.facts.user(subject.userId) : null;
   }
 
   private async teamLevels(
@@ -42,7 +46,7 @@ export class RepoAccessService {
     const out = new Map<string, GrantLevel[]>();
     const grants = await this.repos.teamGrantsOf(repositoryIds);
     if (!grants.length) return out;
-    const mine = new Set((await this.orgs.teamsOf(subject.userId)).map((t) => t.teamId));
+    const mine = new Set((await this.facts.user(subject.userId))?.teams ?? []);
     for (const g of grants) {
       if (!mine.has(g.teamId)) continue;
       out.set(g.repositoryId, [...(out.get(g.repositoryId) ?? []), g.level]);
@@ -58,8 +62,8 @@ export class RepoAccessService {
       this.repos.findByName(name),
     ]);
     const orgRole =
-      namespaceKind === 'org' && subject && !subject.isAdmin
-        ? await this.orgRole(subject, namespace)
+      namespaceKind === 'org'
+        ? (ownEntry((await this.subjectFacts(subject))?.orgs ?? {}, namespace) ?? null)
         : null;
     let repoFacts;
     if (repository) {
@@ -80,8 +84,33 @@ export class RepoAccessService {
     return { level, repository };
   }
 
+  /** The subject's level on a repository name, from cached facts (the registry's hot path). */
+  async level(subject: AccessSubject | null, name: string): Promise<PermissionLevel> {
+    const namespace = namespaceOf(name);
+    const [namespaceKind, repo, user] = await Promise.all([
+      this.facts.namespaceKind(namespace),
+      this.facts.repository(name),
+      this.subjectFacts(subject),
+    ]);
+    const mine = new Set(user?.teams ?? []);
+    return resolveLevel(subject, {
+      namespace,
+      namespaceKind,
+      orgRole: namespaceKind === 'org' && user ? (ownEntry(user.orgs, namespace) ?? null) : null,
+      repository: repo
+        ? {
+            visibility: repo.visibility,
+            userGrant: (subject && ownEntry(repo.users, subject.userId)) ?? null,
+            teamGrants: Object.entries(repo.teams)
+              .filter(([teamId]) => mine.has(teamId))
+              .map(([, level]) => level),
+          }
+        : undefined,
+    });
+  }
+
   async actions(subject: AccessSubject | null, name: string): Promise<RepoAction[]> {
-    return actionsOf((await this.access(subject, name)).level);
+    return actionsOf(await this.level(subject, name));
   }
 
   /** Levels on many existing repositories at once (catalog filtering). */
@@ -96,8 +125,9 @@ export class RepoAccessService {
     const roles = new Map<string, OrgRoleFact>();
     let userGrants = new Map<string, GrantLevel>();
     let teamGrants = new Map<string, GrantLevel[]>();
+    const user = await this.subjectFacts(subject);
     if (subject && !subject.isAdmin) {
-      for (const m of await this.orgs.membershipsOf(subject.userId)) roles.set(m.name, m.role);
+      for (const [org, role] of Object.entries(user?.orgs ?? {})) roles.set(org, role);
       const ids = repos.map((r) => r.id);
       userGrants = new Map(
         (await this.repos.userGrantsOf(ids, subject.userId)).map((g) => [g.repositoryId, g.level]),
@@ -126,16 +156,17 @@ export class RepoAccessService {
   async visibilityScope(subject: AccessSubject | null): Promise<VisibilityScope> {
     if (!subject) return { all: false, namespaces: [], teamIds: [] };
     if (subject.isAdmin) return { all: true, namespaces: [], teamIds: [] };
-    const memberships = await this.orgs.membershipsOf(subject.userId);
-    const teams = await this.orgs.teamsOf(subject.userId);
+    const user = await this.facts.user(subject.userId);
     return {
       all: false,
       namespaces: [
         subject.username,
-        ...memberships.filter((m) => m.role !== 'member').map((m) => m.name),
+        ...Object.entries(user?.orgs ?? {})
+          .filter(([, role]) => role !== 'member')
+          .map(([org]) => org),
       ],
       userId: subject.userId,
-      teamIds: teams.map((t) => t.teamId),
+      teamIds: user?.teams ?? [],
     };
   }
 

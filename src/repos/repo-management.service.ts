@@ -136,7 +136,7 @@ export class RepoManagementService {
         teams.set(team.id, { teamId: team.id, level: g.level });
       }
     }
-    await this.repos.replaceGrants(repository.id, [...users.values()], [...teams.values()]);
+    await this.repos.replaceGrants(repository, [...users.values()], [...teams.values()]);
     return this.describeGrants(repository);
   }
 }

@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { OrgsModule } from '../orgs/orgs.module.js';
 import { UsersModule } from '../users/users.module.js';
+import { AccessFactsService } from './access-facts.service.js';
 import { RepoAccessService } from './repo-access.service.js';
 import { REPOS_ENTITIES } from './repository.entity.js';
 import { ReposService } from './repos.service.js';
@@ -13,7 +14,7 @@ import { ReposService } from './repos.service.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature(REPOS_ENTITIES), UsersModule, OrgsModule],
-  providers: [ReposService, RepoAccessService],
-  exports: [ReposService, RepoAccessService],
+  providers: [ReposService, RepoAccessService, AccessFactsService],
+  exports: [ReposService, RepoAccessService, AccessFactsService],
 })
 export class ReposModule {}

@@ -1,6 +1,8 @@
 import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { Brackets, DataSource, In, MoreThan, Repository } from 'typeorm';
+import { CacheKeys } from '../cache/cache-keys.js';
+import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../users/db-errors.js';
@@ -46,6 +48,8 @@ export class ReposService {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly namespaces: NamespacesService,
+    private readonly cache: CacheService,
+    private readonly cacheKeys: CacheKeys,
   ) {}
 
   findByName(name: string): Promise<RepositoryEntity | null> {
@@ -135,12 +139,15 @@ export class ReposService {
   ): Promise<RepositoryEntity> {
     if (input.visibility !== undefined) repo.visibility = input.visibility;
     if (input.description !== undefined) repo.description = input.description;
-    return this.repos.save(repo);
+    const saved = await this.repos.save(repo);
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+    return saved;
   }
 
   /** Deletes the repository; its manifests, tags, blob links, uploads and grants go with it (cascade). */
   async delete(repo: RepositoryEntity): Promise<void> {
     await this.repos.delete({ id: repo.id });
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     this.logger.log(`repository "${repo.name}" deleted`);
   }
 
@@ -206,10 +213,11 @@ export class ReposService {
 
   /** Replaces every grant of the repository at once. */
   async replaceGrants(
-    repositoryId: string,
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
     users: { userId: string; level: GrantLevel }[],
     teams: { teamId: string; level: GrantLevel }[],
   ): Promise<void> {
+    const repositoryId = repo.id;
     await this.db.transaction(async (m) => {
       await m.delete(RepositoryUserPermissionEntity, { repositoryId });
       await m.delete(RepositoryTeamPermissionEntity, { repositoryId });
@@ -224,5 +232,6 @@ export class ReposService {
           teams.map((t) => ({ repositoryId, ...t })),
         );
     });
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
   }
 }

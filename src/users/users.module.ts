@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
+import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { NamespaceEntity } from './namespace.entity.js';
 import { NamespacesService } from './namespaces.service.js';
 import { UserEntity } from './user.entity.js';
@@ -8,7 +9,7 @@ import { UsersService } from './users.service.js';
 
 /** Accounts and the namespace of names that users share with organizations. */
 @Module({
-  imports: [TypeOrmModule.forFeature([UserEntity, NamespaceEntity])],
+  imports: [TypeOrmModule.forFeature([UserEntity, NamespaceEntity]), ApiKeysModule],
   controllers: [UsersController],
   providers: [UsersService, NamespacesService],
   exports: [UsersService, NamespacesService],

@@ -8,6 +8,9 @@ import {
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
+import { ApiKeysService } from '../api-keys/api-keys.service.js';
+import { CacheKeys } from '../cache/cache-keys.js';
+import { CacheService } from '../cache/cache.service.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from './db-errors.js';
 import { checkNamespaceName, normalizeName } from './names.js';
 import { NamespacesService } from './namespaces.service.js';
@@ -52,6 +55,9 @@ export class UsersService {
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
     @InjectDataSource() private readonly db: DataSource,
     private readonly namespaces: NamespacesService,
+    private readonly apiKeys: ApiKeysService,
+    private readonly cache: CacheService,
+    private readonly cacheKeys: CacheKeys,
   ) {}
 
   addSessionsListener(listener: UserSessionsListener): void {
@@ -197,6 +203,11 @@ export class UsersService {
     if (input.isAdmin !== undefined) user.isAdmin = input.isAdmin;
     if (input.password !== undefined) user.passwordHash = await hashPassword(input.password);
     const saved = await this.users.save(user);
+    // The active and admin flags are cached facts of the user, and of every key they own.
+    await this.cache.invalidate(
+      this.cacheKeys.userFacts(user.id),
+      ...(input.active === false ? await this.apiKeys.cacheKeysOfUser(user.id) : []),
+    );
     if (input.active === false || input.password !== undefined) await this.endSessions(user.id);
     return saved;
   }
@@ -206,10 +217,17 @@ export class UsersService {
     const user = await this.requireByUsername(username, true);
     if (user.id === actingUserId)
       throw new ConflictException('administrators cannot delete themselves');
+    // The user's keys go with the user: name their cache entries while they still exist.
+    const keyEntries = await this.apiKeys.cacheKeysOfUser(user.id);
     await this.db.transaction(async (m) => {
       await m.delete(UserEntity, { id: user.id });
       await this.namespaces.release(m, user.username);
     });
+    await this.cache.invalidate(
+      this.cacheKeys.userFacts(user.id),
+      this.cacheKeys.namespaceKind(user.username),
+      ...keyEntries,
+    );
     this.logger.log(`user "${user.username}" deleted`);
   }
 }

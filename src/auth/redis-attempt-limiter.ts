@@ -1,0 +1,153 @@
+import { Logger, OnModuleDestroy } from '@nestjs/common';
+import { createClient } from '@keyv/redis';
+import type { CacheKeys } from '../cache/cache-keys.js';
+import { type AttemptLimiter, InMemoryAttemptLimiter, type LimitKey } from './attempt-limiter.js';
+
+/** How long a Redis call may take before the node's own counters answer instead. */
+const OP_TIMEOUT_MS = 250;
+const KEY_PREFIX = 'aerugo:';
+
+/**
+ * Adds one failure to every key, atomically: a key's window starts with its first failure
+ * (INCR to 1 sets the expiry) and ends a window later, when the key disappears with its count.
+ * A key left without an expiry (which only a foreign write could cause) gets one.
+ */
+const RECORD_SCRIPT = `
+for _, k in ipairs(KEYS) do
+  local n = redis.call('INCR', k)
+  if n == 1 or redis.call('PTTL', k) < 0 then redis.call('PEXPIRE', k, ARGV[1]) end
+end
+return #KEYS`;
+
+/** Count and remaining milliseconds of every key (0 and -2 for a key without failures). */
+const READ_SCRIPT = `
+local out = {}
+for _, k in ipairs(KEYS) do
+  out[#out + 1] = tonumber(redis.call('GET', k) or '0')
+  out[#out + 1] = redis.call('PTTL', k)
+end
+return out`;
+
+type RedisClient = ReturnType<typeof createClient>;
+
+function withTimeout<T>(p: Promise<T>): Promise<T> {
+  let timer: NodeJS.Timeout;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<T>((_, reject) => {
+      timer = setTimeout(() => reject(new Error('redis timeout')), OP_TIMEOUT_MS);
+      timer.unref();
+    }),
+  ]);
+}
+
+/**
+ * Failed sign-in counters shared by every node through Redis (used when REDIS_URL is set).
+ * Each key counts the failures of a fixed window that starts with its first failure: past `limit`
+ * failures, the key is blocked until the window ends.
+ *
+ * Redis is never a reason to refuse or hang a sign-in: when it is unreachable, slow (more than
+ * 250 ms) or failing, failures are counted in this node's memory instead (InMemoryAttemptLimiter),
+ * and both counters are consulted while either holds failures.
+ */
+export class RedisAttemptLimiter implements AttemptLimiter, OnModuleDestroy {
+  private readonly logger = new Logger('AttemptLimiter');
+  private readonly client: RedisClient;
+  private readonly fallback: InMemoryAttemptLimiter;
+  private lastWarning = 0;
+  private closed = false;
+
+  constructor(
+    url: string,
+    private readonly windowMs: number,
+    private readonly cacheKeys: CacheKeys,
+  ) {
+    this.fallback = new InMemoryAttemptLimiter(windowMs);
+    this.client = createClient({
+      url,
+      // Commands fail at once while disconnected instead of queueing until Redis is back.
+      disableOfflineQueue: true,
+      socket: {
+        connectTimeout: 1000,
+        reconnectStrategy: (retries: number) => Math.min(100 * 2 ** retries, 2000),
+      },
+    });
+    this.client.on('error', (e: unknown) => this.degraded(e));
+    this.client.connect().catch((e: unknown) => this.degraded(e));
+  }
+
+  private degraded(e: unknown): void {
+    if (this.closed) return;
+    if (Date.now() - this.lastWarning > 30_000) {
+      this.logger.warn(
+        `Redis unavailable for sign-in rate limits (${e instanceof Error ? e.message : String(e)}); counting on this node meanwhile`,
+      );
+    }
+    this.lastWarning = Date.now();
+  }
+
+  /** Whether failures are counted in Redis right now (else in this node's memory). */
+  get shared(): boolean {
+    return this.client.isReady;
+  }
+
+  private redisKeys(keys: { key: string }[]): string[] {
+    return keys.map((k) => KEY_PREFIX + this.cacheKeys.signInFailures(k.key));
+  }
+
+  /** Runs a Redis call within the time budget, or returns undefined (the fallback answers). */
+  private async redis<T>(call: (c: RedisClient) => Promise<T>): Promise<T | undefined> {
+    if (!this.client.isReady) {
+      this.degraded(new Error('not connected'));
+      return undefined;
+    }
+    try {
+      return await withTimeout(call(this.client));
+    } catch (e) {
+      this.degraded(e);
+      return undefined;
+    }
+  }
+
+  async blockedFor(keys: LimitKey[]): Promise<number> {
+    const local = await this.fallback.blockedFor(keys);
+    if (!keys.length) return local;
+    const reply = await this.redis(
+      (c) => c.eval(READ_SCRIPT, { keys: this.redisKeys(keys) }) as Promise<unknown>,
+    );
+    if (!Array.isArray(reply)) return local;
+    let waitMs = 0;
+    keys.forEach(({ limit }, i) => {
+      const count = Number(reply[2 * i]);
+      const ttl = Number(reply[2 * i + 1]);
+      if (count >= limit) waitMs = Math.max(waitMs, ttl >= 0 ? ttl : this.windowMs);
+    });
+    return Math.max(local, Math.ceil(waitMs / 1000));
+  }
+
+  async recordFailure(keys: LimitKey[]): Promise<void> {
+    if (!keys.length) return;
+    const done = await this.redis((c) =>
+      c.eval(RECORD_SCRIPT, {
+        keys: this.redisKeys(keys),
+        arguments: [String(this.windowMs)],
+      }),
+    );
+    if (done === undefined) await this.fallback.recordFailure(keys);
+  }
+
+  async reset(keys: string[]): Promise<void> {
+    await this.fallback.reset(keys);
+    if (keys.length) await this.redis((c) => c.del(this.redisKeys(keys.map((key) => ({ key })))));
+  }
+
+  async onModuleDestroy(): Promise<void> {
+    this.closed = true;
+    this.fallback.close();
+    try {
+      this.client.destroy();
+    } catch {
+      // never connected
+    }
+  }
+}

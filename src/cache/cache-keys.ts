@@ -1,0 +1,85 @@
+import { Injectable, OnModuleInit } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { randomUUID } from 'node:crypto';
+import { DataSource } from 'typeorm';
+
+/** Row of `auth_secrets` holding this deployment's cache scope (shared by its nodes). */
+const SCOPE_ROW = 'cache-scope';
+
+/**
+ * Keys of the identity and permission facts kept in the CacheService (which prefixes them with
+ * `aerugo:`). Each key holds one fact that one kind of write changes, so that every write path
+ * invalidates exactly the keys it affects:
+ *
+ * - `acl:<scope>:repo:<name>`: a repository's id, namespace, visibility and user/team grants.
+ *   Visibility and description changes, grant changes, repository and team deletion invalidate it.
+ * - `acl:<scope>:ns:<name>`: the kind of a held name (user, org, reserved). Deleting the user or
+ *   the organization invalidates it (a held name never changes kind).
+ * - `acl:<scope>:user:<id>`: a user's name, admin and active flags, organization roles and team
+ *   ids. Administrator changes, deletion, organization membership and role changes, team
+ *   membership changes, and team or organization deletion invalidate it.
+ * - `acl:<scope>:apikey:hash:<sha256>` and `acl:<scope>:apikey:id:<id>`: an unrevoked API key's
+ *   owner and expiry. Revocation, and deactivation or deletion of the owner, invalidate both.
+ *
+ * `auth-limit:<scope>:<account or address>` are not cache entries but the shared sign-in failure
+ * counters (RedisAttemptLimiter), named here so that they are scoped alike.
+ *
+ * Only facts that exist are cached: a missing repository, name, user or key is read from
+ * PostgreSQL every time, so creating one never needs an invalidation.
+ *
+ * `<scope>` is a random id made once per database (kept in it, so every node of a deployment
+ * shares it): deployments or test databases sharing one Redis never read each other's facts,
+ * though their repositories and names may be the same.
+ */
+@Injectable()
+export class CacheKeys implements OnModuleInit {
+  private scope: string | undefined;
+
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  async onModuleInit(): Promise<void> {
+    await this.db.query(
+      'INSERT INTO auth_secrets (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING',
+      [SCOPE_ROW, randomUUID()],
+    );
+    const rows: { value: string }[] = await this.db.query(
+      'SELECT value FROM auth_secrets WHERE name = $1',
+      [SCOPE_ROW],
+    );
+    this.scope = rows[0].value;
+  }
+
+  private scoped(kind: string, rest: string): string {
+    if (this.scope === undefined) throw new Error('cache scope not loaded yet');
+    return `${kind}:${this.scope}:${rest}`;
+  }
+
+  private key(rest: string): string {
+    return this.scoped('acl', rest);
+  }
+
+  repoFacts(name: string): string {
+    return this.key(`repo:${name}`);
+  }
+
+  namespaceKind(name: string): string {
+    return this.key(`ns:${name}`);
+  }
+
+  userFacts(userId: string): string {
+    return this.key(`user:${userId}`);
+  }
+
+  apiKeyByHash(sha256Hex: string): string {
+    return this.key(`apikey:hash:${sha256Hex}`);
+  }
+
+  apiKeyById(id: string): string {
+    return this.key(`apikey:id:${id}`);
+  }
+
+  /** A sign-in failure counter (without the `aerugo:` prefix the limiter adds). */
+  signInFailures(limitKey: string): string {
+    return this.scoped('auth-limit', limitKey);
+  }
+}

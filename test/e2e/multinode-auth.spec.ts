@@ -1,0 +1,431 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { createHash } from 'node:crypto';
+import pg from 'pg';
+import { redisRequired, TEST_REDIS_URL } from '../support/redis.js';
+import { RegistryClient } from '../support/registry.js';
+import {
+  createTestDatabase,
+  freePort,
+  startServer,
+  tempDir,
+  type TestServer,
+} from '../support/server.js';
+import {
+  ADMIN,
+  api,
+  type Auth,
+  basicHeader,
+  type Json,
+  ok,
+  registryErrorCode,
+  registryToken,
+} from './identity-support.js';
+
+const REDIS_URL = TEST_REDIS_URL;
+const withRedis = (await redisRequired()) ? describe : describe.skip;
+
+const ROOT: Auth = { basic: [ADMIN.username, ADMIN.password] };
+const MANIFEST_ACCEPT = 'application/vnd.oci.image.manifest.v1+json';
+const PER_ACCOUNT = 4;
+const PER_ADDRESS = 6;
+
+/**
+ * The invalidation of a write is repeated 500 ms later (against readers racing the write). A test
+ * that wants node B's cached entry to outlive the writes before it lets that window pass first.
+ */
+const settle = () => new Promise((r) => setTimeout(r, 700));
+
+/** GET of a manifest with the given headers; the status and the registry error code. */
+async function pull(
+  base: string,
+  repo: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; code?: string }> {
+  const res = await fetch(`${base}/v2/${repo}/manifests/v1`, {
+    headers: { accept: MANIFEST_ACCEPT, ...headers },
+  });
+  if (res.status === 200) {
+    await res.arrayBuffer();
+    return { status: 200 };
+  }
+  return { status: res.status, code: await registryErrorCode(res) };
+}
+
+/** A pull through the Docker token flow: a token for the pull scope, then the manifest. */
+async function tokenPull(
+  base: string,
+  repo: string,
+  auth?: Auth,
+): Promise<{ status: number; code?: string; granted: string[] }> {
+  const t = await registryToken(base, [`repository:${repo}:pull`], auth);
+  if (t.status !== 200) return { status: t.status, granted: [] };
+  const claims = JSON.parse(Buffer.from(t.token!.split('.')[1], 'base64url').toString('utf8'));
+  const granted: string[] = (claims.access as { name: string; actions: string[] }[])
+    .filter((a) => a.name === repo)
+    .flatMap((a) => a.actions);
+  return { ...(await pull(base, repo, { authorization: `Bearer ${t.token}` })), granted };
+}
+
+function login(base: string, username: string, password: string, address: string) {
+  return api(base, 'POST', '/auth/login', {
+    body: { username, password },
+    headers: { 'x-forwarded-for': address },
+  });
+}
+
+withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits', () => {
+  let a: TestServer;
+  let b: TestServer;
+  let db: pg.Client;
+  let redis: Awaited<ReturnType<typeof connectRedis>>;
+  let scope: string;
+  let pusher: RegistryClient;
+  const ids: Record<string, string> = {};
+
+  async function connectRedis() {
+    const { createClient } = await import('@keyv/redis');
+    const client = createClient({ url: REDIS_URL });
+    await client.connect();
+    return client;
+  }
+
+  /** Whether node-shared Redis holds the fact (key without `aerugo:acl:<scope>:`). */
+  async function cached(fact: string): Promise<boolean> {
+    return (await redis.exists(`aerugo:acl:${scope}:${fact}`)) === 1;
+  }
+
+  async function createUser(username: string): Promise<void> {
+    const u = await ok(a.url, 'POST', '/users', {
+      auth: ROOT,
+      body: { username, password: `${username}-password` },
+    });
+    ids[username] = u.id;
+  }
+
+  const basicOf = (username: string) => ({
+    authorization: basicHeader(username, `${username}-password`),
+  });
+
+  beforeAll(async () => {
+    const databaseUrl = await createTestDatabase();
+    const dataDir = tempDir();
+    const env = {
+      REDIS_URL,
+      REDIS_TTL_SECONDS: '3600',
+      ADMIN_USERNAME: ADMIN.username,
+      ADMIN_PASSWORD: ADMIN.password,
+      AUTH_RATE_LIMIT_PER_ACCOUNT: String(PER_ACCOUNT),
+      AUTH_RATE_LIMIT_PER_ADDRESS: String(PER_ADDRESS),
+      AUTH_RATE_LIMIT_WINDOW_SECONDS: '3600',
+      TRUST_PROXY: '1',
+    };
+    [a, b] = await Promise.all([
+      startServer({ databaseUrl, dataDir, env }),
+      startServer({ databaseUrl, dataDir, env }),
+    ]);
+    db = new pg.Client({ connectionString: databaseUrl });
+    await db.connect();
+    scope = (await db.query(`SELECT value FROM auth_secrets WHERE name = 'cache-scope'`)).rows[0]
+      .value;
+    redis = await connectRedis();
+
+    const key = await ok(a.url, 'POST', '/api-keys', { auth: ROOT, body: { name: 'pusher' } });
+    pusher = new RegistryClient(a.url, { 'x-api-key': key.key });
+    for (const name of ['alice', 'bob', 'carol', 'dave', 'erin', 'frank']) await createUser(name);
+    await ok(a.url, 'POST', '/orgs', { auth: ROOT, body: { name: 'acme' } });
+    await ok(a.url, 'POST', '/orgs/acme/members', {
+      auth: ROOT,
+      body: { username: 'bob', role: 'member' },
+    });
+    await ok(a.url, 'POST', '/orgs/acme/members', {
+      auth: ROOT,
+      body: { username: 'carol', role: 'admin' },
+    });
+    await ok(a.url, 'POST', '/orgs/acme/teams', { auth: ROOT, body: { name: 'devs' } });
+    await ok(a.url, 'PUT', '/orgs/acme/teams/devs/members/bob', { auth: ROOT });
+    for (const repo of ['acme/granted', 'acme/visible', 'acme/team-app'])
+      await pusher.pushImage(repo, 'v1', [`layer of ${repo}`]);
+    await ok(a.url, 'PUT', '/repos/acme/granted/permissions', {
+      auth: ROOT,
+      body: { users: [{ username: 'alice', level: 'read' }], teams: [] },
+    });
+    await ok(a.url, 'PUT', '/repos/acme/team-app/permissions', {
+      auth: ROOT,
+      body: { users: [], teams: [{ team: 'devs', level: 'read' }] },
+    });
+    await settle();
+  }, 180_000);
+
+  afterAll(async () => {
+    await redis?.quit().catch(() => undefined);
+    await db?.end().catch(() => undefined);
+    await Promise.all([a?.stop(), b?.stop()]);
+  });
+
+  it('repositories are private by default here', async () => {
+    const repo = await ok(a.url, 'GET', '/repos/acme/granted', { auth: ROOT });
+    expect(repo.visibility).toBe('private');
+  });
+
+  it('(a) a grant revoked on A refuses the very next pull on B, which had cached it', async () => {
+    expect(await pull(b.url, 'acme/granted', basicOf('alice'))).toEqual({ status: 200 });
+    expect(await tokenPull(b.url, 'acme/granted', { basic: ['alice', 'alice-password'] })).toEqual({
+      status: 200,
+      granted: ['pull'],
+    });
+    // B's decision came from facts now kept in the shared Redis ...
+    expect(await cached('repo:acme/granted')).toBe(true);
+    expect(await cached(`user:${ids.alice}`)).toBe(true);
+    expect(await cached('ns:acme')).toBe(true);
+    // ... and is served from there: a grant removed behind the application's back (no
+    // invalidation) is still honoured, which only the cache can explain.
+    await db.query(
+      `DELETE FROM repository_user_permissions
+        WHERE user_id = $1 AND repository_id = (SELECT id FROM repositories WHERE name = $2)`,
+      [ids.alice, 'acme/granted'],
+    );
+    expect(await pull(b.url, 'acme/granted', basicOf('alice'))).toEqual({ status: 200 });
+    // Restored, then revoked through node A's API: B refuses at once, on every path.
+    await ok(a.url, 'PUT', '/repos/acme/granted/permissions', {
+      auth: ROOT,
+      body: { users: [{ username: 'alice', level: 'read' }], teams: [] },
+    });
+    await settle();
+    expect(await pull(b.url, 'acme/granted', basicOf('alice'))).toEqual({ status: 200 });
+    expect(await cached('repo:acme/granted')).toBe(true);
+    await ok(a.url, 'PUT', '/repos/acme/granted/permissions', {
+      auth: ROOT,
+      body: { users: [], teams: [] },
+    });
+    expect(await pull(b.url, 'acme/granted', basicOf('alice'))).toEqual({
+      status: 403,
+      code: 'DENIED',
+    });
+    expect(await tokenPull(b.url, 'acme/granted', { basic: ['alice', 'alice-password'] })).toEqual({
+      status: 403,
+      code: 'DENIED',
+      granted: [],
+    });
+  });
+
+  it('(b) an API key revoked on A gets 401 on B at once, also through tokens made with it', async () => {
+    const alice = await ok(a.url, 'POST', '/auth/login', {
+      body: { username: 'alice', password: 'alice-password' },
+      expect: 200,
+    });
+    const created = await ok(a.url, 'POST', '/api-keys', {
+      auth: { bearer: alice.accessToken },
+      body: { name: 'ci' },
+    });
+    const key: string = created.key;
+    await settle();
+    for (let i = 0; i < 2; i++) {
+      expect((await ok(b.url, 'GET', '/auth/me', { auth: { apiKey: key } })).username).toBe(
+        'alice',
+      );
+    }
+    expect((await fetch(`${b.url}/v2/`, { headers: { 'x-api-key': key } })).status).toBe(200);
+    const viaKey = await registryToken(b.url, ['repository:alice/app:pull'], {
+      basic: ['alice', key],
+    });
+    expect(viaKey.status).toBe(200);
+    const bearer = { authorization: `Bearer ${viaKey.token}` };
+    expect((await fetch(`${b.url}/v2/`, { headers: bearer })).status).toBe(200);
+    const hash = createHash('sha256').update(key).digest('hex');
+    expect(await cached(`apikey:hash:${hash}`)).toBe(true);
+    expect(await cached(`apikey:id:${created.id}`)).toBe(true);
+
+    await ok(a.url, 'DELETE', `/api-keys/${created.id}`, { auth: { bearer: alice.accessToken } });
+    expect((await api(b.url, 'GET', '/auth/me', { auth: { apiKey: key } })).status).toBe(401);
+    expect((await fetch(`${b.url}/v2/`, { headers: { 'x-api-key': key } })).status).toBe(401);
+    expect((await fetch(`${b.url}/v2/`, { headers: bearer })).status).toBe(401);
+    expect(
+      (await registryToken(b.url, ['repository:alice/app:pull'], { basic: ['alice', key] })).status,
+    ).toBe(401);
+    expect(await cached(`apikey:hash:${hash}`)).toBe(false);
+  });
+
+  it('(b) deactivating the owner on A stops their key on B at once', async () => {
+    const erin = await ok(a.url, 'POST', '/auth/login', {
+      body: { username: 'erin', password: 'erin-password' },
+      expect: 200,
+    });
+    const created = await ok(a.url, 'POST', '/api-keys', {
+      auth: { bearer: erin.accessToken },
+      body: { name: 'laptop' },
+    });
+    await settle();
+    expect((await api(b.url, 'GET', '/auth/me', { auth: { apiKey: created.key } })).status).toBe(
+      200,
+    );
+    expect(await cached(`user:${ids.erin}`)).toBe(true);
+    await ok(a.url, 'PATCH', '/users/erin', { auth: ROOT, body: { active: false } });
+    expect((await api(b.url, 'GET', '/auth/me', { auth: { apiKey: created.key } })).status).toBe(
+      401,
+    );
+    await ok(a.url, 'PATCH', '/users/erin', { auth: ROOT, body: { active: true } });
+    expect((await api(b.url, 'GET', '/auth/me', { auth: { apiKey: created.key } })).status).toBe(
+      200,
+    );
+  });
+
+  it('(c) visibility changed on A applies to anonymous pulls on B at once, both ways', async () => {
+    expect(await tokenPull(b.url, 'acme/visible')).toEqual({
+      status: 401,
+      code: 'UNAUTHORIZED',
+      granted: [],
+    });
+    expect(await cached('repo:acme/visible')).toBe(true);
+    await ok(a.url, 'PATCH', '/repos/acme/visible', { auth: ROOT, body: { visibility: 'public' } });
+    expect(await tokenPull(b.url, 'acme/visible')).toEqual({ status: 200, granted: ['pull'] });
+    expect(await pull(b.url, 'acme/visible', {})).toEqual({ status: 200 });
+
+    await settle();
+    expect(await tokenPull(b.url, 'acme/visible')).toEqual({ status: 200, granted: ['pull'] });
+    expect(await cached('repo:acme/visible')).toBe(true);
+    await ok(a.url, 'PATCH', '/repos/acme/visible', {
+      auth: ROOT,
+      body: { visibility: 'private' },
+    });
+    expect(await tokenPull(b.url, 'acme/visible')).toEqual({
+      status: 401,
+      code: 'UNAUTHORIZED',
+      granted: [],
+    });
+    expect((await pull(b.url, 'acme/visible', {})).status).toBe(401);
+  });
+
+  it('(d) a team membership removed on A takes the team grant away on B at once', async () => {
+    expect(await pull(b.url, 'acme/team-app', basicOf('bob'))).toEqual({ status: 200 });
+    expect(await cached(`user:${ids.bob}`)).toBe(true);
+    await ok(a.url, 'DELETE', '/orgs/acme/teams/devs/members/bob', { auth: ROOT });
+    expect(await pull(b.url, 'acme/team-app', basicOf('bob'))).toEqual({
+      status: 403,
+      code: 'DENIED',
+    });
+    expect(
+      (await tokenPull(b.url, 'acme/team-app', { basic: ['bob', 'bob-password'] })).granted,
+    ).toEqual([]);
+  });
+
+  it('(d) an organization role lowered on A takes the implied rights away on B at once', async () => {
+    expect(await pull(b.url, 'acme/team-app', basicOf('carol'))).toEqual({ status: 200 });
+    expect(
+      (await tokenPull(b.url, 'acme/team-app', { basic: ['carol', 'carol-password'] })).granted,
+    ).toEqual(['pull']);
+    await ok(a.url, 'PATCH', '/orgs/acme/members/carol', { auth: ROOT, body: { role: 'member' } });
+    expect(await pull(b.url, 'acme/team-app', basicOf('carol'))).toEqual({
+      status: 403,
+      code: 'DENIED',
+    });
+  });
+
+  it('(d) a team deleted on A takes its grants away on B at once', async () => {
+    await ok(a.url, 'POST', '/orgs/acme/members', {
+      auth: ROOT,
+      body: { username: 'frank', role: 'member' },
+    });
+    await ok(a.url, 'POST', '/orgs/acme/teams', { auth: ROOT, body: { name: 'ops' } });
+    await ok(a.url, 'PUT', '/orgs/acme/teams/ops/members/frank', { auth: ROOT });
+    await ok(a.url, 'PUT', '/repos/acme/team-app/permissions', {
+      auth: ROOT,
+      body: { users: [], teams: [{ team: 'ops', level: 'read' }] },
+    });
+    await settle();
+    expect(await pull(b.url, 'acme/team-app', basicOf('frank'))).toEqual({ status: 200 });
+    expect(await cached('repo:acme/team-app')).toBe(true);
+    await ok(a.url, 'DELETE', '/orgs/acme/teams/ops', { auth: ROOT });
+    expect(await cached('repo:acme/team-app')).toBe(false);
+    expect(await cached(`user:${ids.frank}`)).toBe(false);
+    expect(await pull(b.url, 'acme/team-app', basicOf('frank'))).toEqual({
+      status: 403,
+      code: 'DENIED',
+    });
+  });
+
+  it('(a) a repository deleted on A is gone for pulls on B, and a new one of that name starts bare', async () => {
+    await pusher.pushImage('acme/doomed', 'v1', ['doomed layer']);
+    await ok(a.url, 'PATCH', '/repos/acme/doomed', { auth: ROOT, body: { visibility: 'public' } });
+    await settle();
+    expect(await pull(b.url, 'acme/doomed', {})).toEqual({ status: 200 });
+    expect(await cached('repo:acme/doomed')).toBe(true);
+    await ok(a.url, 'DELETE', '/repos/acme/doomed', { auth: ROOT });
+    expect(await cached('repo:acme/doomed')).toBe(false);
+    // Recreated (private by default): anonymous callers get nothing on B.
+    await pusher.pushImage('acme/doomed', 'v1', ['reborn layer']);
+    expect((await pull(b.url, 'acme/doomed', {})).status).toBe(401);
+  });
+
+  it('(e) failed sign-ins on both nodes add up to the per-account limit', async () => {
+    const from = '198.51.100.20';
+    for (const node of [a, a, b, b])
+      expect((await login(node.url, 'dave', 'wrong-password', from)).status).toBe(401);
+    const blocked = await login(a.url, 'dave', 'dave-password', from);
+    expect(blocked.status).toBe(429);
+    const onB = await fetch(`${b.url}/auth/token?service=aerugo`, {
+      headers: { ...basicOf('dave'), 'x-forwarded-for': from },
+    });
+    expect(onB.status).toBe(429);
+    expect(Number(onB.headers.get('retry-after'))).toBeGreaterThan(0);
+    // One counter in Redis holds the four failures.
+    expect(await redis.get(`aerugo:auth-limit:${scope}:account:dave`)).toBe(String(PER_ACCOUNT));
+  });
+
+  it('(e) behind a proxy (TRUST_PROXY=1) the per-address limit counts the forwarded client address', async () => {
+    const attacker = '203.0.113.7';
+    // Failures for different accounts from one client, spread over both nodes.
+    for (let i = 0; i < PER_ADDRESS; i++) {
+      const node = i % 2 ? b : a;
+      expect((await login(node.url, `nobody${i}`, 'wrong-password', attacker)).status).toBe(401);
+    }
+    expect((await login(b.url, 'alice', 'alice-password', attacker)).status).toBe(429);
+    // Another client behind the same proxy is not affected.
+    expect((await login(a.url, 'alice', 'alice-password', '203.0.113.8')).status).toBe(200);
+    expect(await redis.get(`aerugo:auth-limit:${scope}:address:${attacker}`)).toBe(
+      String(PER_ADDRESS),
+    );
+  });
+});
+
+describe('sign-in limits when Redis is unreachable', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    const port = await freePort(); // nothing listens there
+    server = await startServer({
+      env: {
+        REDIS_URL: `redis://127.0.0.1:${port}`,
+        ADMIN_USERNAME: ADMIN.username,
+        ADMIN_PASSWORD: ADMIN.password,
+        AUTH_RATE_LIMIT_PER_ACCOUNT: '2',
+        AUTH_RATE_LIMIT_WINDOW_SECONDS: '3600',
+      },
+    });
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  it('are counted on the node: sign-ins work, and the limit still applies', async () => {
+    const root = (username: string, password: string) =>
+      api(server.url, 'POST', '/auth/login', { body: { username, password } });
+    expect((await root(ADMIN.username, ADMIN.password)).status).toBe(200);
+    await ok(server.url, 'POST', '/users', {
+      auth: ROOT,
+      body: { username: 'gina', password: 'gina-password' },
+    });
+    const key: Json = await ok(server.url, 'POST', '/api-keys', {
+      auth: ROOT,
+      body: { name: 'no-redis' },
+    });
+    expect((await api(server.url, 'GET', '/auth/me', { auth: { apiKey: key.key } })).status).toBe(
+      200,
+    );
+    expect((await root('gina', 'wrong-password')).status).toBe(401);
+    expect((await root('gina', 'wrong-password')).status).toBe(401);
+    expect((await root('gina', 'gina-password')).status).toBe(429);
+    expect((await root(ADMIN.username, ADMIN.password)).status).toBe(200);
+    expect(server.logs()).toContain('counting on this node meanwhile');
+  });
+});
