@@ -3,7 +3,11 @@ import type { Request } from 'express';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { RegistryError } from '../registry/errors.js';
-import type { RegistryAccessRequest, RegistryAuthorizer } from '../registry/registry-access.js';
+import type {
+  RegistryAccessDecision,
+  RegistryAccessRequest,
+  RegistryAuthorizer,
+} from '../registry/registry-access.js';
 import { atLeast } from '../repos/permissions.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { parseCredentials } from './credentials.js';
@@ -118,7 +122,7 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
     return caller;
   }
 
-  async authorize(req: Request, request: RegistryAccessRequest): Promise<void> {
+  async authorize(req: Request, request: RegistryAccessRequest): Promise<RegistryAccessDecision> {
     const caller = await this.caller(req);
     const { repository, actions, mountFrom } = request;
 
@@ -131,63 +135,39 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
       ) {
         throw this.unauthorized(req, 'insufficient scope', CATALOG_SCOPE, 'insufficient_scope');
       }
-      return;
+      return { mountAllowed: false };
     }
     if (repository === undefined) {
       // `/v2/`: tells clients whether (and where) to authenticate.
       if (caller.kind === 'anonymous') throw this.unauthorized(req, 'authentication required');
-      return;
+      return { mountAllowed: false };
     }
 
     const scope = formatScope('repository', repository, actions);
     const detail = actions.map((a) => ({ Type: 'repository', Name: repository, Action: a }));
     const principal = caller.kind === 'anonymous' ? null : caller.principal;
-    if (caller.kind === 'token') {
-      const granted = grantedActions(caller.access, 'repository', repository);
-      if (!actions.every((a) => granted.has(a))) {
-        // Would a fresh token help? Only then is it worth asking the client to get one.
-        const live = principal ? await this.access.actions(principal, repository) : [];
-        if (principal && !actions.every((a) => live.includes(a)))
-          throw new RegistryError('DENIED', DENIED, detail);
-        throw this.unauthorized(req, 'insufficient scope', scope, 'insufficient_scope', detail);
-      }
-      if (
-        mountFrom !== undefined &&
-        !grantedActions(caller.access, 'repository', mountFrom).has('pull')
-      ) {
-        this.dropMount(req);
-      }
-      return;
-    }
-
+    // Tokens carry what was granted when they were issued; permissions are checked live too
+    // (from cached facts), so a revoked grant or a repository made private stops an issued token.
     const live = await this.access.actions(principal, repository);
-    if (!actions.every((a) => live.includes(a))) {
-      if (!principal)
-        throw this.unauthorized(req, 'authentication required', scope, undefined, detail);
-      throw new RegistryError('DENIED', DENIED, detail);
+    const granted =
+      caller.kind === 'token' ? grantedActions(caller.access, 'repository', repository) : undefined;
+    if (!actions.every((a) => live.includes(a) && (granted?.has(a) ?? true))) {
+      if (principal && !actions.every((a) => live.includes(a)))
+        throw new RegistryError('DENIED', DENIED, detail);
+      if (granted)
+        throw this.unauthorized(req, 'insufficient scope', scope, 'insufficient_scope', detail);
+      throw this.unauthorized(req, 'authentication required', scope, undefined, detail);
     }
-    if (
-      mountFrom !== undefined &&
-      !(await this.access.actions(principal, mountFrom)).includes('pull')
-    ) {
-      this.dropMount(req);
-    }
-  }
-
-  /**
-   * A mount from a repository the caller cannot pull must behave as if that repository did not
-   * exist: the registry then starts an ordinary upload. Removing `mount` and `from` from the
-   * query gives exactly that.
-   */
-  private dropMount(req: Request): void {
-    const i = req.url.indexOf('?');
-    if (i < 0) return;
-    const params = new URLSearchParams(req.url.slice(i + 1));
-    params.delete('mount');
-    params.delete('from');
-    const query = params.toString();
-    req.url = req.url.slice(0, i) + (query ? `?${query}` : '');
-    this.logger.debug('cross-repository mount refused: no pull access to the source');
+    if (mountFrom === undefined) return { mountAllowed: false };
+    // A mount from a repository the caller cannot pull behaves as if that repository did not
+    // exist: the registry starts an ordinary upload instead.
+    const mountAllowed =
+      (caller.kind !== 'token' ||
+        grantedActions(caller.access, 'repository', mountFrom).has('pull')) &&
+      (await this.access.actions(principal, mountFrom)).includes('pull');
+    if (!mountAllowed)
+      this.logger.debug('cross-repository mount refused: no pull access to the source');
+    return { mountAllowed };
   }
 
   async filterCatalog(req: Request, names: string[]): Promise<string[]> {

@@ -4,7 +4,11 @@ import { REGISTRY_AUTHORIZER, type RegistryAuthorizer } from './registry-access.
 import { parseRegistryPath, requiredActions, type RegistryRoute } from './routes.js';
 import { assertRepositoryName } from './names.js';
 
-export type RegistryRequest = Request & { registryRoute?: RegistryRoute };
+export type RegistryRequest = Request & {
+  registryRoute?: RegistryRoute;
+  /** Set by the guard: whether `?mount=&from=` may be honoured. */
+  registryMountAllowed?: boolean;
+};
 
 /** Parses the registry route once and asks the bound authorizer whether the caller may proceed. */
 @Injectable()
@@ -22,12 +26,13 @@ export class RegistryAccessGuard implements CanActivate {
         ? req.query.from
         : undefined;
     if (mountFrom !== undefined) assertRepositoryName(mountFrom);
-    await this.authorizer.authorize(req, {
+    const decision = await this.authorizer.authorize(req, {
       repository: 'name' in route ? route.name : undefined,
       actions: requiredActions(route, req.method),
       mountFrom,
       catalog: route.kind === 'catalog',
     });
+    req.registryMountAllowed = mountFrom !== undefined && decision.mountAllowed;
     return true;
   }
 }

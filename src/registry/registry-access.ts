@@ -11,9 +11,17 @@ export interface RegistryAccessRequest {
   catalog?: boolean;
 }
 
+export interface RegistryAccessDecision {
+  /**
+   * Whether a requested cross-repository mount may use its source. When false the upload POST
+   * starts an ordinary session, exactly as if the source did not exist.
+   */
+  mountAllowed: boolean;
+}
+
 export interface RegistryAuthorizer {
   /** Throws a RegistryError (401 with WWW-Authenticate, or 403 DENIED) when access is refused. */
-  authorize(req: Request, access: RegistryAccessRequest): Promise<void>;
+  authorize(req: Request, access: RegistryAccessRequest): Promise<RegistryAccessDecision>;
   /** Filters catalog entries down to what the caller may pull. */
   filterCatalog(req: Request, names: string[]): Promise<string[]>;
 }
@@ -22,7 +30,9 @@ export const REGISTRY_AUTHORIZER = Symbol('REGISTRY_AUTHORIZER');
 
 /** Open registry: every request is allowed. Used until an authorizer is bound. */
 export class AllowAllAuthorizer implements RegistryAuthorizer {
-  async authorize(): Promise<void> {}
+  async authorize(): Promise<RegistryAccessDecision> {
+    return { mountAllowed: true };
+  }
   async filterCatalog(_req: Request, names: string[]): Promise<string[]> {
     return names;
   }

@@ -241,7 +241,8 @@ export class RegistryController {
 
     if (mount !== undefined) {
       parseDigest(mount);
-      const source = from !== undefined ? await this.repos.findByName(from) : null;
+      const source =
+        from !== undefined && req.registryMountAllowed ? await this.repos.findByName(from) : null;
       if (source && (await this.blobs.mount(repo.id, source.id, mount))) {
         res.setHeader('Location', `/v2/${route.name}/blobs/${mount}`);
         res.setHeader('Docker-Content-Digest', mount);

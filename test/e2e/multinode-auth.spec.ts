@@ -208,6 +208,26 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
     });
   });
 
+  it('(a) a registry token issued before the revocation stops working on B at once', async () => {
+    await ok(a.url, 'PUT', '/repos/acme/granted/permissions', {
+      auth: ROOT,
+      body: { users: [{ username: 'alice', level: 'read' }], teams: [] },
+    });
+    await settle();
+    const t = await registryToken(b.url, ['repository:acme/granted:pull'], {
+      basic: ['alice', 'alice-password'],
+    });
+    expect(t.status).toBe(200);
+    const bearer = { authorization: `Bearer ${t.token}` };
+    expect(await pull(b.url, 'acme/granted', bearer)).toEqual({ status: 200 });
+    await ok(a.url, 'PUT', '/repos/acme/granted/permissions', {
+      auth: ROOT,
+      body: { users: [], teams: [] },
+    });
+    // The token still carries `pull`, but the live (cached, invalidated) permission wins.
+    expect(await pull(b.url, 'acme/granted', bearer)).toEqual({ status: 403, code: 'DENIED' });
+  });
+
   it('(b) an API key revoked on A gets 401 on B at once, also through tokens made with it', async () => {
     const alice = await ok(a.url, 'POST', '/auth/login', {
       body: { username: 'alice', password: 'alice-password' },
