@@ -8,13 +8,12 @@ import { PROJECT_ROOT } from '../support/test-env.js';
 const run = promisify(execFile);
 const read = (f: string) => readFileSync(join(PROJECT_ROOT, f), 'utf8');
 
-/** Every variable the config module reads, from its source. */
+/** Every variable the configuration reads: the upper-case names quoted in its source. */
 function configVariables(): string[] {
   const src = ['src/config/config.ts', 'src/main.ts'].map(read).join('\n');
   const names = new Set<string>();
-  for (const m of src.matchAll(/\(\s*env,\s*'([A-Z0-9_]+)'/g)) names.add(m[1]);
+  for (const m of src.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g)) names.add(m[1]);
   for (const m of src.matchAll(/process\.env\.([A-Z0-9_]+)/g)) names.add(m[1]);
-  names.add('LISTEN_ADDRESS');
   return [...names].sort();
 }
 

@@ -604,3 +604,39 @@ describe('tags and catalog pagination', () => {
     ).toEqual(['v1']);
   });
 });
+
+describe('repository details through the management API', () => {
+  it('list each tag with digest, media type, stored bytes and push time', async () => {
+    const before = Date.now();
+    const layers = ['x'.repeat(1000), 'y'.repeat(234)];
+    const image = await c.pushImage('details/app', 'v1', layers);
+    const config = JSON.stringify({
+      architecture: 'amd64',
+      os: 'linux',
+      rootfs: { type: 'layers', diff_ids: [] },
+    });
+    const imageBytes = Buffer.byteLength(image.body) + config.length + 1000 + 234;
+    const index = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: OCI_INDEX,
+      manifests: [
+        { mediaType: OCI_MANIFEST, digest: image.digest, size: Buffer.byteLength(image.body) },
+      ],
+    });
+    expect((await c.putManifest('details/app', 'multi', index, OCI_INDEX)).status).toBe(201);
+
+    const res = await c.fetch('/api/v1/repos/details/app');
+    expect(res.status).toBe(200);
+    const details = (await res.json()) as {
+      tags: { name: string; digest: string; mediaType: string; size: number; pushedAt: string }[];
+    };
+    expect(details.tags.map((t) => [t.name, t.digest, t.mediaType, t.size])).toEqual([
+      ['multi', sha256(index), OCI_INDEX, index.length + imageBytes],
+      ['v1', image.digest, OCI_MANIFEST, imageBytes],
+    ]);
+    for (const t of details.tags) {
+      expect(Date.parse(t.pushedAt)).toBeGreaterThanOrEqual(before - 5000);
+      expect(Date.parse(t.pushedAt)).toBeLessThanOrEqual(Date.now() + 5000);
+    }
+  });
+});

@@ -143,9 +143,16 @@ export class TagDto {
 
   @ApiProperty({
     description:
-      'Bytes of the manifest plus the config and layers it references (all platforms of an index)',
+      'Bytes stored for the image: the manifest plus the config and layers it references (all platforms of an index)',
   })
   size: number;
+
+  @ApiProperty({
+    description: 'When the tag was last pushed or moved',
+    type: String,
+    format: 'date-time',
+  })
+  pushedAt: Date;
 }
 
 export class RepoDetailsDto extends RepoDto {
