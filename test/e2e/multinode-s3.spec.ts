@@ -140,6 +140,45 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
     ).toBe(v2.digest);
   });
 
+  it('a permission revoked through node A is refused through node B immediately', async () => {
+    const admin = {
+      authorization: `Basic ${Buffer.from(`${TEST_ADMIN.username}:${TEST_ADMIN.password}`).toString('base64')}`,
+    };
+    const json = { ...admin, 'content-type': 'application/json' };
+    const api = (node: TestServer, method: string, path: string, body?: unknown) =>
+      fetch(`${node.url}/api/v1${path}`, {
+        method,
+        headers: json,
+        body: body === undefined ? undefined : JSON.stringify(body),
+      });
+    expect(
+      (await api(a, 'POST', '/users', { username: 'reader', password: 'reader-password' })).status,
+    ).toBe(201);
+    const ca = await adminClient(a.url);
+    await ca.pushImage('registry-admin/shared', 'v1', ['shared layer']);
+    expect(
+      (
+        await api(a, 'PUT', '/repos/registry-admin/shared/permissions', {
+          users: [{ username: 'reader', level: 'read' }],
+          teams: [],
+        })
+      ).status,
+    ).toBe(200);
+    const reader = new RegistryClient(b.url, {
+      authorization: `Basic ${Buffer.from('reader:reader-password').toString('base64')}`,
+    });
+    expect((await reader.fetch('/v2/registry-admin/shared/manifests/v1')).status).toBe(200);
+    expect(
+      (await api(a, 'PUT', '/repos/registry-admin/shared/permissions', { users: [], teams: [] }))
+        .status,
+    ).toBe(200);
+    const refused = await reader.fetch('/v2/registry-admin/shared/manifests/v1');
+    expect(refused.status).toBe(403);
+    expect(((await refused.json()) as { errors: { code: string }[] }).errors[0].code).toBe(
+      'DENIED',
+    );
+  });
+
   it('a node killed with SIGKILL mid-PATCH leaves an upload the client resumes on the other node; no partial blob is served', async () => {
     const ca = await adminClient(a.url);
     const cb = await adminClient(b.url);
@@ -222,9 +261,18 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
             ),
           ) as { layers: { digest: string }[] }
         ).layers[0].digest;
-        const res = await (await adminClient(proxied.url)).fetch(`/v2/s3/app/blobs/${layer}`);
+        const proxiedClient = await adminClient(proxied.url);
+        const res = await proxiedClient.fetch(`/v2/s3/app/blobs/${layer}`);
         expect(res.status).toBe(200);
-        expect(sha256(Buffer.from(await res.arrayBuffer()))).toBe(layer);
+        const whole = Buffer.from(await res.arrayBuffer());
+        expect(sha256(whole)).toBe(layer);
+        // Range requests work when the node proxies S3, too.
+        const part = await proxiedClient.fetch(`/v2/s3/app/blobs/${layer}`, {
+          headers: { Range: 'bytes=1000-1999' },
+        });
+        expect(part.status).toBe(206);
+        expect(part.headers.get('content-range')).toBe(`bytes 1000-1999/${whole.length}`);
+        expect(Buffer.from(await part.arrayBuffer()).equals(whole.subarray(1000, 2000))).toBe(true);
         const redirected = await (await adminClient(b.url)).fetch(`/v2/s3/app/blobs/${layer}`);
         expect(redirected.status).toBe(307);
         // HEAD is redirected too, to a URL presigned for HEAD, which answers with the blob's size.
