@@ -177,7 +177,6 @@ export class RegistryController {
   }
 
   private async getBlob(route: Route<'blob'>, req: RegistryRequest, res: Response): Promise<void> {
-    parseDigest(route.digest);
     const repositoryId = await this.repositoryId(route.name);
     const size = await this.blobs.requireInRepository(repositoryId, route.digest);
     const head = req.method === 'HEAD';
@@ -214,7 +213,6 @@ export class RegistryController {
   }
 
   private async deleteBlob(route: Route<'blob'>, res: Response): Promise<void> {
-    parseDigest(route.digest);
     const repositoryId = await this.repositoryId(route.name);
     await this.blobs.unlink(repositoryId, route.digest);
     res.status(202).end();
@@ -357,7 +355,6 @@ export class RegistryController {
     req: RegistryRequest,
     res: Response,
   ): Promise<void> {
-    parseDigest(route.digest);
     const repo = await this.repos.findByName(route.name);
     const artifactType = queryString(req.query.artifactType);
     const body = await this.manifests.referrers(repo?.id, route.digest, artifactType);

@@ -104,34 +104,15 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     chunk: ChunkInfo,
   ): Promise<{ digest: string; size: number }> {
     const expected = parseDigest(expectedDigest);
-    let mismatch: RegistryError | undefined;
     const result = await this.withLockedUpload(repositoryId, id, async (q, row) => {
       let size = Number(row.offset);
       if (body) size = await this.writeChunk(q, row, body, chunk);
-      if (expected.algorithm !== row.hash_algorithm) {
-        mismatch = new RegistryError(
-          'DIGEST_INVALID',
-          `upload was hashed with ${row.hash_algorithm}; start it with ?digest-algorithm=${expected.algorithm}`,
-          { digest: expectedDigest },
-        );
-      } else {
-        const hash = await ResumableHash.create(row.hash_algorithm, row.hash_state);
-        const actual = hash.digest();
-        if (actual !== expectedDigest) {
-          mismatch = new RegistryError(
-            'DIGEST_INVALID',
-            'provided digest did not match uploaded content',
-            {
-              expected: expectedDigest,
-              actual,
-            },
-          );
-        }
-      }
+      const mismatch = await this.digestMismatch(row, expected.algorithm, expectedDigest);
       if (mismatch) {
+        // Nothing is stored: the session and its bytes go, then the error is raised after commit.
         await q.query(`DELETE FROM uploads WHERE id = $1`, [id]);
         await this.storage.abortUpload(id, row.driver_state).catch(() => undefined);
-        return { digest: expectedDigest, size };
+        return mismatch;
       }
       const known: unknown[] = await q.query(`SELECT 1 FROM blobs WHERE digest = $1`, [
         expectedDigest,
@@ -152,8 +133,29 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       await q.query(`DELETE FROM uploads WHERE id = $1`, [id]);
       return { digest: expectedDigest, size };
     });
-    if (mismatch) throw mismatch;
+    if (result instanceof RegistryError) throw result;
     return result;
+  }
+
+  /** DIGEST_INVALID when the bytes received do not hash to `expectedDigest`, else undefined. */
+  private async digestMismatch(
+    row: UploadRow,
+    algorithm: DigestAlgorithm,
+    expectedDigest: string,
+  ): Promise<RegistryError | undefined> {
+    if (algorithm !== row.hash_algorithm) {
+      return new RegistryError(
+        'DIGEST_INVALID',
+        `upload was hashed with ${row.hash_algorithm}; start it with ?digest-algorithm=${algorithm}`,
+        { digest: expectedDigest },
+      );
+    }
+    const actual = (await ResumableHash.create(row.hash_algorithm, row.hash_state)).digest();
+    if (actual === expectedDigest) return undefined;
+    return new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+      expected: expectedDigest,
+      actual,
+    });
   }
 
   async cancel(repositoryId: string, id: string): Promise<void> {
