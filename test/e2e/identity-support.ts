@@ -1,5 +1,6 @@
 // Helpers shared by the identity, tenancy, swagger and skopeo-auth e2e suites: plain fetch only.
 import { createHmac } from 'node:crypto';
+import { basicHeader } from '../support/registry.js';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies; the tests check their shape
 export type Json = any;
@@ -21,9 +22,7 @@ export type Auth =
   | { headers: Record<string, string> }
   | undefined;
 
-export function basicHeader(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
-}
+export { basicHeader };
 
 export function authHeaders(auth: Auth): Record<string, string> {
   if (!auth) return {};

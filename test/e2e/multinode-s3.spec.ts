@@ -6,6 +6,7 @@ import { redisRequired, TEST_REDIS_URL } from '../support/redis.js';
 import {
   adminApiKey,
   adminClient,
+  basicHeader,
   RegistryClient,
   randomBytesSeeded,
   sha256,
@@ -142,7 +143,7 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
 
   it('a permission revoked through node A is refused through node B immediately', async () => {
     const admin = {
-      authorization: `Basic ${Buffer.from(`${TEST_ADMIN.username}:${TEST_ADMIN.password}`).toString('base64')}`,
+      authorization: basicHeader(TEST_ADMIN.username, TEST_ADMIN.password),
     };
     const json = { ...admin, 'content-type': 'application/json' };
     const api = (node: TestServer, method: string, path: string, body?: unknown) =>
@@ -165,7 +166,7 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
       ).status,
     ).toBe(200);
     const reader = new RegistryClient(b.url, {
-      authorization: `Basic ${Buffer.from('reader:reader-password').toString('base64')}`,
+      authorization: basicHeader('reader', 'reader-password'),
     });
     expect((await reader.fetch('/v2/registry-admin/shared/manifests/v1')).status).toBe(200);
     expect(

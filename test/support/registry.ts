@@ -1,6 +1,10 @@
 import { createHash } from 'node:crypto';
 
 /** Small helpers that speak the OCI Distribution API with plain fetch, for e2e tests. */
+export function basicHeader(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
 export function sha256(data: Uint8Array | string): string {
   return `sha256:${createHash('sha256').update(data).digest('hex')}`;
 }
@@ -136,10 +140,12 @@ export function adminEnv(
  * send it as X-API-Key: checking it costs one SHA-256, where Basic costs an argon2id per request.
  */
 export async function adminApiKey(base: string): Promise<string> {
-  const basic = Buffer.from(`${TEST_ADMIN.username}:${TEST_ADMIN.password}`).toString('base64');
   const res = await fetch(`${base}/api/v1/api-keys`, {
     method: 'POST',
-    headers: { authorization: `Basic ${basic}`, 'content-type': 'application/json' },
+    headers: {
+      authorization: basicHeader(TEST_ADMIN.username, TEST_ADMIN.password),
+      'content-type': 'application/json',
+    },
     body: JSON.stringify({ name: `tests-${Date.now()}` }),
   });
   if (res.status !== 201)

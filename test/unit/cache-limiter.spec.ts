@@ -1,22 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import type { DataSource } from 'typeorm';
 import { RedisAttemptLimiter } from '../../src/auth/redis-attempt-limiter.js';
 import { CacheKeys } from '../../src/cache/cache-keys.js';
 import { ConfigError, loadConfig } from '../../src/config/config.js';
 import { redisReachable, TEST_REDIS_URL } from '../support/redis.js';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const a = srv.address();
-      srv.close(() => resolve(typeof a === 'object' && a ? a.port : 0));
-    });
-  });
-}
+import { freePort } from '../support/server.js';
 
 /** CacheKeys as a deployment's nodes share it (the scope row is read from a stand-in database). */
 async function keysWithScope(scope: string): Promise<CacheKeys> {
