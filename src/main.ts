@@ -5,6 +5,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { AppModule } from './app.module.js';
+import { applyHttpLimits, bodyDeadline } from './http-limits.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
 import {
   startEmbeddedPostgres,
@@ -28,6 +29,7 @@ export async function createApp(
       req.url = `/${API_PREFIX}${req.url}`;
     next();
   });
+  app.use(bodyDeadline(config.http));
   // Registry bodies (blobs, manifests) are streamed or read raw; only the REST API parses JSON/forms.
   app.use(`/${API_PREFIX}`, express.json({ limit: '1mb' }));
   app.use(`/${API_PREFIX}`, express.urlencoded({ extended: false, limit: '64kb' }));
@@ -106,6 +108,7 @@ async function main(): Promise<void> {
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   await app.listen(config.listenPort, config.listenHost);
+  applyHttpLimits(app.getHttpServer(), config.http);
   logger.log(
     `Aerugo listening on ${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
   );

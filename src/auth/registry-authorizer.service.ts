@@ -6,9 +6,9 @@ import { RegistryError } from '../registry/errors.js';
 import type {
   RegistryAccessDecision,
   RegistryAccessRequest,
+  RegistryActor,
   RegistryAuthorizer,
 } from '../registry/registry-access.js';
-import { atLeast } from '../repos/permissions.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { parseCredentials } from './credentials.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
@@ -122,8 +122,28 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
     return caller;
   }
 
+  private static actor(caller: Caller, req: Request): RegistryActor {
+    const p = caller.kind === 'anonymous' ? null : caller.principal;
+    return {
+      userId: p?.userId ?? null,
+      username: p?.username ?? null,
+      isAdmin: p?.isAdmin ?? false,
+      credential:
+        caller.kind === 'anonymous'
+          ? 'anonymous'
+          : caller.kind === 'token'
+            ? 'token'
+            : p?.method === 'api-key'
+              ? 'api-key'
+              : 'password',
+      ...(p?.apiKeyId ? { apiKeyId: p.apiKeyId } : {}),
+      address: req.ip,
+    };
+  }
+
   async authorize(req: Request, request: RegistryAccessRequest): Promise<RegistryAccessDecision> {
     const caller = await this.caller(req);
+    const actor = TokenRegistryAuthorizer.actor(caller, req);
     const { repository, actions, mountFrom } = request;
 
     if (request.catalog) {
@@ -135,15 +155,19 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
       ) {
         throw this.unauthorized(req, 'insufficient scope', CATALOG_SCOPE, 'insufficient_scope');
       }
-      return { mountAllowed: false };
+      return { actor, mountAllowed: false };
     }
     if (repository === undefined) {
       // `/v2/`: tells clients whether (and where) to authenticate.
       if (caller.kind === 'anonymous') throw this.unauthorized(req, 'authentication required');
-      return { mountAllowed: false };
+      return { actor, mountAllowed: false };
     }
 
-    const scope = formatScope('repository', repository, actions);
+    // A mount also needs pull on its source: the challenge names both scopes, so a token client
+    // comes back with a token that allows the mount.
+    let scope = formatScope('repository', repository, actions);
+    if (mountFrom !== undefined && mountFrom !== repository)
+      scope += ` ${formatScope('repository', mountFrom, ['pull'])}`;
     const detail = actions.map((a) => ({ Type: 'repository', Name: repository, Action: a }));
     const principal = caller.kind === 'anonymous' ? null : caller.principal;
     // Tokens carry what was granted when they were issued; permissions are checked live too
@@ -158,24 +182,24 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
         throw this.unauthorized(req, 'insufficient scope', scope, 'insufficient_scope', detail);
       throw this.unauthorized(req, 'authentication required', scope, undefined, detail);
     }
-    if (mountFrom === undefined) return { mountAllowed: false };
+    if (mountFrom === undefined) return { actor, mountAllowed: false };
     // A mount from a repository the caller cannot pull behaves as if that repository did not
-    // exist: the registry starts an ordinary upload instead.
-    const mountAllowed =
-      (caller.kind !== 'token' ||
-        grantedActions(caller.access, 'repository', mountFrom).has('pull')) &&
-      (await this.access.actions(principal, mountFrom)).includes('pull');
-    if (!mountAllowed)
+    // exist: the registry starts an ordinary upload instead. A token that only lacks the scope
+    // the caller could have is answered with the challenge for it.
+    const livePull = (await this.access.actions(principal, mountFrom)).includes('pull');
+    if (!livePull) {
       this.logger.debug('cross-repository mount refused: no pull access to the source');
-    return { mountAllowed };
-  }
-
-  async filterCatalog(req: Request, names: string[]): Promise<string[]> {
-    const caller = await this.caller(req);
-    const levels = await this.access.levels(
-      caller.kind === 'anonymous' ? null : caller.principal,
-      names,
-    );
-    return names.filter((n) => atLeast(levels.get(n) ?? 'none', 'read'));
+      return { actor, mountAllowed: false };
+    }
+    if (
+      caller.kind === 'token' &&
+      !grantedActions(caller.access, 'repository', mountFrom).has('pull')
+    ) {
+      throw this.unauthorized(req, 'insufficient scope', scope, 'insufficient_scope', [
+        ...detail,
+        { Type: 'repository', Name: mountFrom, Action: 'pull' },
+      ]);
+    }
+    return { actor, mountAllowed: true };
   }
 }

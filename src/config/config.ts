@@ -56,6 +56,30 @@ export interface AppConfig {
   auth: AuthConfig;
   /** Visibility of repositories created by a push or without an explicit choice. */
   defaultRepositoryVisibility: 'public' | 'private';
+  http: HttpLimitsConfig;
+  uploads: UploadLimitsConfig;
+}
+
+/** How long a node waits for slow or idle clients. */
+export interface HttpLimitsConfig {
+  /** Time to receive a request's headers. */
+  headersTimeoutSeconds: number;
+  /** A connection with no bytes moving either way for this long is closed (stalled bodies too). */
+  idleTimeoutSeconds: number;
+  /** Time to receive a whole request body, except blob upload bodies (which may be huge). */
+  requestTimeoutSeconds: number;
+}
+
+/** Bounds on blob uploads. */
+export interface UploadLimitsConfig {
+  /** Lease a request holds on an upload session while it writes (renewed while bytes flow). */
+  leaseSeconds: number;
+  /** Upload bodies streaming into one node at once, and per user. */
+  maxConcurrent: number;
+  maxConcurrentPerUser: number;
+  /** Open upload sessions per user and per repository. */
+  maxSessionsPerUser: number;
+  maxSessionsPerRepository: number;
 }
 
 export interface AuthConfig {
@@ -281,5 +305,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
       rateLimitPerAddress: int(env, 'AUTH_RATE_LIMIT_PER_ADDRESS', 50, 1, 1000000),
     },
     defaultRepositoryVisibility: visibility,
+    http: {
+      headersTimeoutSeconds: int(env, 'HTTP_HEADERS_TIMEOUT_SECONDS', 30, 1, 3600),
+      idleTimeoutSeconds: int(env, 'HTTP_IDLE_TIMEOUT_SECONDS', 60, 1, 3600),
+      requestTimeoutSeconds: int(env, 'HTTP_REQUEST_TIMEOUT_SECONDS', 120, 1, 24 * 3600),
+    },
+    uploads: {
+      leaseSeconds: int(env, 'UPLOAD_LEASE_SECONDS', 60, 1, 3600),
+      maxConcurrent: int(env, 'UPLOAD_MAX_CONCURRENT', 256, 1, 100000),
+      maxConcurrentPerUser: int(env, 'UPLOAD_MAX_CONCURRENT_PER_USER', 64, 1, 100000),
+      maxSessionsPerUser: int(env, 'UPLOAD_MAX_SESSIONS_PER_USER', 1000, 1, 10000000),
+      maxSessionsPerRepository: int(env, 'UPLOAD_MAX_SESSIONS_PER_REPOSITORY', 1000, 1, 10000000),
+    },
   };
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
 import { STORAGE_DRIVER, type ByteRange, type StorageDriver } from '../storage/storage-driver.js';
+import { ReposService, type VisibilityScope } from '../repos/repos.service.js';
 import { RegistryError } from './errors.js';
 
 @Injectable()
@@ -10,6 +11,7 @@ export class BlobsService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
+    private readonly repos: ReposService,
   ) {}
 
   /** Size of a blob linked into the repository, or null when the repository cannot see it. */
@@ -32,6 +34,30 @@ export class BlobsService {
   /** Makes a blob that `fromRepositoryId` can see visible in `repositoryId` too, without copying. */
   async mount(repositoryId: string, fromRepositoryId: string, digest: string): Promise<boolean> {
     if ((await this.sizeInRepository(fromRepositoryId, digest)) === null) return false;
+    await this.link(repositoryId, digest);
+    return true;
+  }
+
+  /**
+   * Mounts a blob without a named source (`?mount=` without `from`): when one of the repositories
+   * holding it is visible to the caller, the blob is linked here too. A blob held only where the
+   * caller cannot read is never mounted, so knowing a digest grants nothing.
+   */
+  async mountVisible(
+    repositoryId: string,
+    digest: string,
+    scope: VisibilityScope,
+  ): Promise<boolean> {
+    const rows: { repository_id: string }[] = await this.db.query(
+      `SELECT repository_id FROM repository_blobs WHERE digest = $1 AND repository_id <> $2 LIMIT 100`,
+      [digest, repositoryId],
+    );
+    if (!rows.length) return false;
+    const visible = await this.repos.visibleAmong(
+      scope,
+      rows.map((r) => r.repository_id),
+    );
+    if (!visible.length) return false;
     await this.link(repositoryId, digest);
     return true;
   }

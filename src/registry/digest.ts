@@ -1,4 +1,4 @@
-import { createSHA256, createSHA512, type IHasher } from 'hash-wasm';
+import { createHash, type Hash } from 'node:crypto';
 import { RegistryError } from './errors.js';
 
 export type DigestAlgorithm = 'sha256' | 'sha512';
@@ -45,42 +45,31 @@ export function looksLikeDigest(ref: string): boolean {
   return ref.includes(':');
 }
 
-/**
- * An incremental hash whose state can be saved to the database between requests, so that the next
- * chunk of an upload can be hashed on any node without re-reading what was already received.
- */
-export class ResumableHash {
-  private constructor(
-    readonly algorithm: DigestAlgorithm,
-    private readonly hasher: IHasher,
-  ) {}
+/** A streaming hash of one of the supported algorithms (native, node:crypto). */
+export function createDigestHash(algorithm: DigestAlgorithm): Hash {
+  return createHash(algorithm);
+}
 
-  static async create(
-    algorithm: DigestAlgorithm,
-    state?: Uint8Array | null,
-  ): Promise<ResumableHash> {
-    const hasher = algorithm === 'sha256' ? await createSHA256() : await createSHA512();
-    hasher.init();
-    if (state && state.length) hasher.load(state);
-    return new ResumableHash(algorithm, hasher);
-  }
-
-  update(chunk: Uint8Array): void {
-    this.hasher.update(chunk);
-  }
-
-  save(): Buffer {
-    return Buffer.from(this.hasher.save());
-  }
-
-  digest(): string {
-    return `${this.algorithm}:${this.hasher.digest('hex')}`;
-  }
+/** `algorithm:hex` of a finished hash. */
+export function finishDigest(algorithm: DigestAlgorithm, hash: Hash): string {
+  return `${algorithm}:${hash.digest('hex')}`;
 }
 
 /** Digest of a small in-memory document such as a manifest. */
-export async function digestOf(algorithm: DigestAlgorithm, bytes: Uint8Array): Promise<string> {
-  const h = await ResumableHash.create(algorithm);
-  h.update(bytes);
-  return h.digest();
+export function digestOf(algorithm: DigestAlgorithm, bytes: Uint8Array): string {
+  return finishDigest(algorithm, createHash(algorithm).update(bytes));
+}
+
+/** Digest of everything a stream yields (used when a digest was not computed as bytes arrived). */
+export async function digestOfStream(
+  algorithm: DigestAlgorithm,
+  stream: AsyncIterable<Buffer>,
+): Promise<{ digest: string; size: number }> {
+  const hash = createHash(algorithm);
+  let size = 0;
+  for await (const chunk of stream) {
+    size += chunk.length;
+    hash.update(chunk);
+  }
+  return { digest: finishDigest(algorithm, hash), size };
 }

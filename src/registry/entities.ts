@@ -40,20 +40,36 @@ export class UploadEntity {
   @PrimaryColumn({ type: 'uuid' })
   id: string;
 
-  @Column({ name: 'repository_id', type: 'uuid' })
-  repositoryId: string;
+  /** Null once the repository is deleted: the sweeper then removes the session and its bytes. */
+  @Column({ name: 'repository_id', type: 'uuid', nullable: true })
+  repositoryId: string | null;
 
   @Column({ type: 'bigint', transformer: bigintNumber })
   offset: number;
 
+  /** The algorithm hashed while bytes arrive (`digest-algorithm`, or the POST's digest). */
   @Column({ name: 'hash_algorithm', type: 'varchar', length: 16 })
   hashAlgorithm: string;
 
-  @Column({ name: 'hash_state', type: 'bytea', nullable: true })
-  hashState: Buffer | null;
-
   @Column({ name: 'driver_state', type: 'jsonb' })
   driverState: Record<string, unknown>;
+
+  /** The lease of the request writing now (see UploadsService). */
+  @Column({ name: 'lease_token', type: 'uuid', nullable: true })
+  leaseToken: string | null;
+
+  @Column({ name: 'lease_node', type: 'integer', nullable: true })
+  leaseNode: number | null;
+
+  @Column({ name: 'lease_expires_at', type: 'timestamptz', nullable: true })
+  leaseExpiresAt: Date | null;
+
+  /** Set once the digest was verified, before the blob is published. */
+  @Column({ name: 'publishing_digest', type: 'varchar', length: 150, nullable: true })
+  publishingDigest: string | null;
+
+  @Column({ name: 'created_by', type: 'uuid', nullable: true })
+  createdBy: string | null;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
@@ -123,6 +139,10 @@ export class TagEntity {
 
   @Column({ name: 'manifest_digest', type: 'varchar', length: 150 })
   manifestDigest: string;
+
+  /** The algorithm the tag was pushed with, which its digest is reported in. */
+  @Column({ name: 'digest_algorithm', type: 'varchar', length: 8 })
+  digestAlgorithm: 'sha256' | 'sha512';
 
   @UpdateDateColumn({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;

@@ -30,6 +30,8 @@ export interface ParsedManifest {
   blobs: string[];
   /** Child manifests that must exist in the repository (index entries). */
   manifests: string[];
+  /** The sizes the manifest declares for its blobs and child manifests, by digest. */
+  sizes: Map<string, number>;
   subject?: Descriptor;
   /** artifactType, else the config media type for image manifests (as the referrers API reports). */
   artifactType?: string;
@@ -161,11 +163,13 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     if (mediaType === MEDIA_TYPES.dockerManifest && (artifactType || subject)) {
       throw invalid('Docker schema 2 manifests cannot carry artifactType or subject');
     }
+    const required = [config, ...layers.filter((l) => !isForeignLayer(l))];
     return {
       mediaType,
       kind: 'image',
-      blobs: [config.digest, ...layers.filter((l) => !isForeignLayer(l)).map((l) => l.digest)],
+      blobs: required.map((d) => d.digest),
       manifests: [],
+      sizes: declaredSizes(required),
       subject,
       artifactType: artifactType ?? config.mediaType,
       annotations,
@@ -178,8 +182,21 @@ export function parseManifest(bytes: Buffer, contentType: string | undefined): P
     kind: 'index',
     blobs: [],
     manifests: children.map((c) => c.digest),
+    sizes: declaredSizes(children),
     subject,
     artifactType,
     annotations,
   };
+}
+
+/** Digest → declared size; one digest declared with two sizes is itself invalid. */
+function declaredSizes(descriptors: Descriptor[]): Map<string, number> {
+  const sizes = new Map<string, number>();
+  for (const d of descriptors) {
+    const seen = sizes.get(d.digest);
+    if (seen !== undefined && seen !== d.size)
+      throw invalid('one digest is declared with two different sizes', { digest: d.digest });
+    sizes.set(d.digest, d.size);
+  }
+  return sizes;
 }

@@ -28,7 +28,22 @@ export interface TagDetails {
 export interface PutManifestResult {
   /** Digest in the algorithm the client asked for (sha256 unless it pushed by a sha512 digest). */
   digest: string;
+  /** The tags the manifest now answers to (the reference when it is a tag, and `?tag=`s). */
+  tags: string[];
   subject?: string;
+}
+
+/** A manifest found by a reference, with the digest to report for that reference. */
+export interface ResolvedManifest {
+  manifest: StoredManifest;
+  /** For a digest, that digest; for a tag, the manifest's digest in the algorithm it was pushed by. */
+  digest: string;
+}
+
+/** What a tag points at, as cached. */
+interface TagTarget {
+  digest: string;
+  algorithm: DigestAlgorithm;
 }
 
 interface ManifestRow {
@@ -51,6 +66,24 @@ function toStored(r: ManifestRow): StoredManifest {
   };
 }
 
+/** Every declared size must be the stored size: a wrong size would make clients fail to verify. */
+function assertSizes(
+  declared: Map<string, number>,
+  stored: Map<string, number>,
+  kind: 'blob' | 'manifest',
+): void {
+  for (const [digest, size] of declared) {
+    const actual = stored.get(digest);
+    if (actual !== undefined && actual !== size) {
+      throw new RegistryError(
+        'MANIFEST_INVALID',
+        `the manifest declares ${size} bytes for ${kind} ${digest}, which has ${actual}`,
+        { digest, declared: size, actual },
+      );
+    }
+  }
+}
+
 function manifestUnknown(reference: string): RegistryError {
   return new RegistryError('MANIFEST_UNKNOWN', 'manifest unknown to registry', { reference });
 }
@@ -63,7 +96,7 @@ export class ManifestsService {
   ) {}
 
   private static tagKey(repositoryId: string, tag: string): string {
-    return `tag:${repositoryId}:${tag}`;
+    return `tagref:${repositoryId}:${tag}`;
   }
 
   private static manifestKey(repositoryId: string, sha256: string): string {
@@ -82,8 +115,8 @@ export class ManifestsService {
     const requested = byDigest ? parseDigest(reference) : undefined;
     if (!byDigest) assertTag(reference);
     extraTags.forEach(assertTag);
-    const sha256 = await digestOf('sha256', bytes);
-    const sha512 = await digestOf('sha512', bytes);
+    const sha256 = digestOf('sha256', bytes);
+    const sha512 = digestOf('sha512', bytes);
     if (requested && (requested.algorithm === 'sha256' ? sha256 : sha512) !== reference) {
       throw new RegistryError('DIGEST_INVALID', 'manifest digest does not match its content', {
         reference,
@@ -93,31 +126,40 @@ export class ManifestsService {
     const parsed = parseManifest(bytes, contentType);
     const tags = [...new Set([...(byDigest ? [] : [reference]), ...extraTags])];
 
+    const algorithm: DigestAlgorithm = requested?.algorithm ?? 'sha256';
     await this.db.transaction(async (m) => {
       if (parsed.blobs.length) {
-        const found: { digest: string }[] = await m.query(
-          `SELECT digest FROM repository_blobs WHERE repository_id = $1 AND digest = ANY($2)`,
+        const found: { digest: string; size: string }[] = await m.query(
+          `SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+            WHERE rb.repository_id = $1 AND rb.digest = ANY($2)`,
           [repositoryId, parsed.blobs],
         );
-        const have = new Set(found.map((f) => f.digest));
+        const have = new Map(found.map((f) => [f.digest, Number(f.size)]));
         const missing = parsed.blobs.find((d) => !have.has(d));
         if (missing)
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', {
             digest: missing,
           });
+        assertSizes(parsed.sizes, have, 'blob');
       }
       if (parsed.manifests.length) {
-        const found: { digest: string; digest_sha512: string }[] = await m.query(
-          `SELECT digest, digest_sha512 FROM manifests
+        const found: { digest: string; digest_sha512: string; size: number }[] = await m.query(
+          `SELECT digest, digest_sha512, size FROM manifests
             WHERE repository_id = $1 AND (digest = ANY($2) OR digest_sha512 = ANY($2))`,
           [repositoryId, parsed.manifests],
         );
-        const have = new Set(found.flatMap((f) => [f.digest, f.digest_sha512]));
+        const have = new Map(
+          found.flatMap((f) => [
+            [f.digest, f.size],
+            [f.digest_sha512, f.size],
+          ]),
+        );
         const missing = parsed.manifests.find((d) => !have.has(d));
         if (missing)
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest unknown to registry', {
             digest: missing,
           });
+        assertSizes(parsed.sizes, have, 'manifest');
       }
       const inserted: { id: string }[] = await m.query(
         `INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, content, size, subject_digest, artifact_type, annotations)
@@ -148,37 +190,51 @@ export class ManifestsService {
           );
         }
       }
-      for (const tag of tags) {
+      if (tags.length) {
         await m.query(
-          `INSERT INTO tags (repository_id, name, manifest_digest) VALUES ($1, $2, $3)
-           ON CONFLICT (repository_id, name) DO UPDATE SET manifest_digest = EXCLUDED.manifest_digest, updated_at = now()`,
-          [repositoryId, tag, sha256],
+          `INSERT INTO tags (repository_id, name, manifest_digest, digest_algorithm)
+           SELECT $1, t, $3, $4 FROM unnest($2::text[]) AS t
+           ON CONFLICT (repository_id, name) DO UPDATE
+             SET manifest_digest = EXCLUDED.manifest_digest,
+                 digest_algorithm = EXCLUDED.digest_algorithm, updated_at = now()`,
+          [repositoryId, tags, sha256, algorithm],
         );
       }
     });
     await this.cache.invalidate(...tags.map((t) => ManifestsService.tagKey(repositoryId, t)));
     return {
-      digest: requested?.algorithm === 'sha512' ? sha512 : sha256,
+      digest: algorithm === 'sha512' ? sha512 : sha256,
+      tags,
       subject: parsed.subject?.digest,
     };
   }
 
-  async find(repositoryId: string, reference: string): Promise<StoredManifest | null> {
+  async find(repositoryId: string, reference: string): Promise<ResolvedManifest | null> {
     if (!looksLikeDigest(reference)) {
       assertTag(reference);
-      const digest = await this.cache.getOrLoad(
+      const target = await this.cache.getOrLoad<TagTarget>(
         ManifestsService.tagKey(repositoryId, reference),
         async () => {
-          const rows: { manifest_digest: string }[] = await this.db.query(
-            `SELECT manifest_digest FROM tags WHERE repository_id = $1 AND name = $2`,
-            [repositoryId, reference],
-          );
-          return rows.length ? rows[0].manifest_digest : null;
+          const rows: { manifest_digest: string; digest_algorithm: DigestAlgorithm }[] =
+            await this.db.query(
+              `SELECT manifest_digest, digest_algorithm FROM tags WHERE repository_id = $1 AND name = $2`,
+              [repositoryId, reference],
+            );
+          return rows.length
+            ? { digest: rows[0].manifest_digest, algorithm: rows[0].digest_algorithm }
+            : null;
         },
       );
-      return digest === null ? null : this.findByDigest(repositoryId, digest);
+      if (target === null) return null;
+      const manifest = await this.findByDigest(repositoryId, target.digest);
+      if (!manifest) return null;
+      return {
+        manifest,
+        digest: target.algorithm === 'sha512' ? manifest.digestSha512 : manifest.digest,
+      };
     }
-    return this.findByDigest(repositoryId, reference);
+    const manifest = await this.findByDigest(repositoryId, reference);
+    return manifest && { manifest, digest: reference };
   }
 
   /** Manifests by sha256 digest are immutable while they exist: cached until deleted. */
@@ -203,23 +259,19 @@ export class ManifestsService {
     return cached && { ...cached, content: Buffer.from(cached.content, 'base64') };
   }
 
-  async get(repositoryId: string, reference: string): Promise<StoredManifest> {
+  async get(repositoryId: string, reference: string): Promise<ResolvedManifest> {
     const found = await this.find(repositoryId, reference);
     if (!found) throw manifestUnknown(reference);
     return found;
   }
 
-  /** The digest to report for a reference: the requested algorithm for digests, sha256 for tags. */
-  static reportedDigest(m: StoredManifest, reference: string): string {
-    return reference.startsWith('sha512:') ? m.digestSha512 : m.digest;
-  }
-
   /** Deletes a tag, or a manifest by digest together with every tag pointing at it. */
   async delete(repositoryId: string, reference: string): Promise<void> {
     if (looksLikeDigest(reference)) {
-      const m = await this.get(repositoryId, reference);
+      const { manifest: m } = await this.get(repositoryId, reference);
       const tags = await this.db.transaction(async (q) => {
-        const removed: { name: string }[] = await q.query(
+        // DELETE … RETURNING answers [rows, count].
+        const [removed]: [{ name: string }[], number] = await q.query(
           `DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2 RETURNING name`,
           [repositoryId, m.digest],
         );

@@ -1,11 +1,17 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
-import { REGISTRY_AUTHORIZER, type RegistryAuthorizer } from './registry-access.js';
+import {
+  REGISTRY_AUTHORIZER,
+  type RegistryActor,
+  type RegistryAuthorizer,
+} from './registry-access.js';
 import { parseRegistryPath, requiredActions, type RegistryRoute } from './routes.js';
 import { assertRepositoryName } from './names.js';
 
 export type RegistryRequest = Request & {
   registryRoute?: RegistryRoute;
+  /** Set by the guard: who is calling. */
+  registryActor?: RegistryActor;
   /** Set by the guard: whether `?mount=&from=` may be honoured. */
   registryMountAllowed?: boolean;
 };
@@ -32,6 +38,7 @@ export class RegistryAccessGuard implements CanActivate {
       mountFrom,
       catalog: route.kind === 'catalog',
     });
+    req.registryActor = decision.actor;
     req.registryMountAllowed = mountFrom !== undefined && decision.mountAllowed;
     return true;
   }

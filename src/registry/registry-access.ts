@@ -1,7 +1,7 @@
 import type { Request } from 'express';
 import type { RegistryAction } from './routes.js';
 
-/** What a registry request asks for; the Auth module decides (issue 3 plugs in here). */
+/** What a registry request asks for; the Auth module decides. */
 export interface RegistryAccessRequest {
   /** Repository the request targets; undefined for `/v2/` and `/v2/_catalog`. */
   repository?: string;
@@ -11,7 +11,22 @@ export interface RegistryAccessRequest {
   catalog?: boolean;
 }
 
+/** Who made a registry request, resolved once by the access guard and passed to every write. */
+export interface RegistryActor {
+  /** The authenticated user; null for anonymous callers. */
+  userId: string | null;
+  username: string | null;
+  isAdmin: boolean;
+  /** How the caller authenticated. */
+  credential: 'anonymous' | 'password' | 'api-key' | 'token';
+  /** The API key used, directly or through a registry token obtained with it. */
+  apiKeyId?: string;
+  /** The client address (honouring TRUST_PROXY). */
+  address?: string;
+}
+
 export interface RegistryAccessDecision {
+  actor: RegistryActor;
   /**
    * Whether a requested cross-repository mount may use its source. When false the upload POST
    * starts an ordinary session, exactly as if the source did not exist.
@@ -22,18 +37,6 @@ export interface RegistryAccessDecision {
 export interface RegistryAuthorizer {
   /** Throws a RegistryError (401 with WWW-Authenticate, or 403 DENIED) when access is refused. */
   authorize(req: Request, access: RegistryAccessRequest): Promise<RegistryAccessDecision>;
-  /** Filters catalog entries down to what the caller may pull. */
-  filterCatalog(req: Request, names: string[]): Promise<string[]>;
 }
 
 export const REGISTRY_AUTHORIZER = Symbol('REGISTRY_AUTHORIZER');
-
-/** Open registry: every request is allowed. Used until an authorizer is bound. */
-export class AllowAllAuthorizer implements RegistryAuthorizer {
-  async authorize(): Promise<RegistryAccessDecision> {
-    return { mountAllowed: true };
-  }
-  async filterCatalog(_req: Request, names: string[]): Promise<string[]> {
-    return names;
-  }
-}

@@ -4,7 +4,10 @@ import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import type { AccessSubject } from '../repos/permissions.js';
+import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
+import { suspendIdleTimeout } from '../http-limits.js';
 import { BlobsService } from './blobs.service.js';
 import { isDigestAlgorithm, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
@@ -19,13 +22,19 @@ import {
   readSmallBody,
 } from './http-util.js';
 import { ManifestsService } from './manifests.service.js';
-import { REGISTRY_AUTHORIZER, type RegistryAuthorizer } from './registry-access.js';
+import type { RegistryActor } from './registry-access.js';
 import { RegistryAccessGuard, type RegistryRequest } from './registry-access.guard.js';
 import { RegistryErrorFilter } from './registry-error.filter.js';
 import type { RegistryRoute } from './routes.js';
 import { UploadsService } from './uploads.service.js';
 
 type Route<K extends RegistryRoute['kind']> = Extract<RegistryRoute, { kind: K }>;
+
+function subjectOf(actor: RegistryActor): AccessSubject | null {
+  return actor.userId
+    ? { userId: actor.userId, username: actor.username ?? '', isAdmin: actor.isAdmin }
+    : null;
+}
 
 const CATALOG_DEFAULT_PAGE = 100;
 const CATALOG_MAX_PAGE = 1000;
@@ -50,7 +59,7 @@ export class RegistryController {
     private readonly blobs: BlobsService,
     private readonly uploads: UploadsService,
     private readonly manifests: ManifestsService,
-    @Inject(REGISTRY_AUTHORIZER) private readonly authorizer: RegistryAuthorizer,
+    private readonly access: RepoAccessService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -104,21 +113,14 @@ export class RegistryController {
 
   private async catalog(req: RegistryRequest, res: Response): Promise<void> {
     const n = parsePageSize(req.query.n, CATALOG_MAX_PAGE) ?? CATALOG_DEFAULT_PAGE;
-    const repositories: string[] = [];
-    let cursor = queryString(req.query.last);
-    // Pages hold only what the caller may pull, so keep reading until the page is full.
-    while (n > 0 && repositories.length < n) {
-      const batch = await this.repos.listNames(n, cursor);
-      if (!batch.length) break;
-      cursor = batch[batch.length - 1];
-      for (const name of await this.authorizer.filterCatalog(req, batch)) {
-        if (repositories.length < n) repositories.push(name);
-      }
-      if (batch.length < n) break;
-    }
-    const lastName = repositories[repositories.length - 1];
-    if (repositories.length === n && lastName && (await this.repos.listNames(1, lastName)).length) {
-      res.setHeader('Link', nextLink('/v2/_catalog', n, lastName));
+    const last = queryString(req.query.last);
+    let repositories: string[] = [];
+    if (n > 0) {
+      // Filtered in PostgreSQL: only what the caller may pull, one page at a time.
+      const scope = await this.access.visibilityScope(subjectOf(req.registryActor!));
+      const names = await this.repos.listVisibleNames(scope, n + 1, last);
+      repositories = names.slice(0, n);
+      if (names.length > n) res.setHeader('Link', nextLink('/v2/_catalog', n, repositories[n - 1]));
     }
     res.status(200).json({ repositories });
   }
@@ -139,8 +141,7 @@ export class RegistryController {
     res: Response,
   ): Promise<void> {
     const repositoryId = await this.repositoryId(route.name);
-    const m = await this.manifests.get(repositoryId, route.reference);
-    const digest = ManifestsService.reportedDigest(m, route.reference);
+    const { manifest: m, digest } = await this.manifests.get(repositoryId, route.reference);
     res.status(200);
     res.setHeader('Content-Type', m.mediaType);
     res.setHeader('Content-Length', m.content.length);
@@ -157,15 +158,18 @@ export class RegistryController {
   ): Promise<void> {
     const body = await readSmallBody(req, this.config.maxManifestBytes);
     const repo = await this.repos.findOrCreate(route.name);
+    const extraTags = queryList(req.query.tag);
     const result = await this.manifests.put(
       repo.id,
       route.reference,
       body,
       req.headers['content-type'],
-      queryList(req.query.tag),
+      extraTags,
     );
     res.setHeader('Location', `/v2/${route.name}/manifests/${result.digest}`);
     res.setHeader('Docker-Content-Digest', result.digest);
+    // With `?tag=`, one OCI-Tag header for each tag the manifest now answers to.
+    if (extraTags.length) res.setHeader('OCI-Tag', result.tags);
     if (result.subject) res.setHeader('OCI-Subject', result.subject);
     res.status(201).end();
   }
@@ -235,13 +239,22 @@ export class RegistryController {
         400,
       );
     }
+    const actor = req.registryActor!;
     const repo = await this.repos.findOrCreate(route.name);
 
     if (mount !== undefined) {
       parseDigest(mount);
-      const source =
-        from !== undefined && req.registryMountAllowed ? await this.repos.findByName(from) : null;
-      if (source && (await this.blobs.mount(repo.id, source.id, mount))) {
+      let mounted: boolean;
+      if (from !== undefined) {
+        const source = req.registryMountAllowed ? await this.repos.findByName(from) : null;
+        mounted = !!source && (await this.blobs.mount(repo.id, source.id, mount));
+      } else {
+        // No source named: any repository holding the blob that the caller may pull will do.
+        const scope = await this.access.visibilityScope(subjectOf(actor));
+        mounted = await this.blobs.mountVisible(repo.id, mount, scope);
+      }
+      if (mounted) {
+        req.resume();
         res.setHeader('Location', `/v2/${route.name}/blobs/${mount}`);
         res.setHeader('Docker-Content-Digest', mount);
         return void res.status(201).end();
@@ -251,12 +264,18 @@ export class RegistryController {
 
     const algorithm =
       digest !== undefined ? parseDigest(digest).algorithm : (algorithmParam ?? 'sha256');
-    const upload = await this.uploads.start(repo.id, algorithm as 'sha256' | 'sha512');
+    const upload = await this.uploads.start(repo.id, algorithm as 'sha256' | 'sha512', actor);
     if (digest !== undefined && mount === undefined) {
       // Monolithic upload: the whole blob is the body of this POST.
-      const { digest: stored } = await this.uploads.complete(repo.id, upload.id, digest, req, {
-        length: contentLength(req),
-      });
+      suspendIdleTimeout(req, res);
+      const { digest: stored } = await this.uploads.complete(
+        repo.id,
+        upload.id,
+        digest,
+        req,
+        { length: contentLength(req) },
+        actor,
+      );
       res.setHeader('Location', `/v2/${route.name}/blobs/${stored}`);
       res.setHeader('Docker-Content-Digest', stored);
       return void res.status(201).end();
@@ -312,7 +331,13 @@ export class RegistryController {
     const repositoryId = await this.repositoryId(route.name);
     const range = parseContentRange(req.headers['content-range']);
     const s = await this.withRangeOnConflict(route, repositoryId, () =>
-      this.uploads.append(repositoryId, route.uuid, req, { range, length: contentLength(req) }),
+      this.uploads.append(
+        repositoryId,
+        route.uuid,
+        req,
+        { range, length: contentLength(req) },
+        req.registryActor!,
+      ),
     );
     this.setUploadHeaders(res, route.name, s.id, s.offset);
     res.setHeader('Content-Length', '0');
@@ -331,11 +356,17 @@ export class RegistryController {
     const repositoryId = await this.repositoryId(route.name);
     const body = hasBody(req) ? req : undefined;
     const range = parseContentRange(req.headers['content-range']);
+    // Publishing may take a while (reading the bytes back, a server-side copy): not idleness.
+    suspendIdleTimeout(req, res);
     const { digest: stored } = await this.withRangeOnConflict(route, repositoryId, () =>
-      this.uploads.complete(repositoryId, route.uuid, digest, body, {
-        range,
-        length: contentLength(req),
-      }),
+      this.uploads.complete(
+        repositoryId,
+        route.uuid,
+        digest,
+        body,
+        { range, length: contentLength(req) },
+        req.registryActor!,
+      ),
     );
     res.setHeader('Location', `/v2/${route.name}/blobs/${stored}`);
     res.setHeader('Docker-Content-Digest', stored);

@@ -6,6 +6,7 @@ import { ReposModule } from '../repos/repos.module.js';
 import { BlobsService } from './blobs.service.js';
 import { REGISTRY_ENTITIES } from './entities.js';
 import { ManifestsService } from './manifests.service.js';
+import { NodeLivenessService } from './node-liveness.service.js';
 import { REGISTRY_AUTHORIZER } from './registry-access.js';
 import { RegistryAccessGuard } from './registry-access.guard.js';
 import { RegistryController } from './registry.controller.js';
@@ -18,9 +19,10 @@ import { UploadsService } from './uploads.service.js';
     BlobsService,
     UploadsService,
     ManifestsService,
+    NodeLivenessService,
     RegistryAccessGuard,
     { provide: REGISTRY_AUTHORIZER, useExisting: TokenRegistryAuthorizer },
   ],
-  exports: [BlobsService, ManifestsService],
+  exports: [BlobsService, ManifestsService, UploadsService],
 })
 export class RegistryModule {}

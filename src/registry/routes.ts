@@ -67,10 +67,10 @@ export function requiredActions(route: RegistryRoute, method: string): RegistryA
     case 'manifest':
     case 'blob':
       if (m === 'DELETE') return ['delete'];
-      if (m === 'PUT') return ['push', 'pull'];
+      if (m === 'PUT') return ['pull', 'push'];
       return ['pull'];
     case 'uploadStart':
     case 'upload':
-      return ['push', 'pull'];
+      return ['pull', 'push'];
   }
 }

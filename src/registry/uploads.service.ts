@@ -1,25 +1,27 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
-import { randomUUID } from 'node:crypto';
-import { DataSource, QueryRunner } from 'typeorm';
+import { randomUUID, type Hash } from 'node:crypto';
+import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
+import { crashPoint } from '../common/crash-points.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import {
   STORAGE_DRIVER,
   type StorageDriver,
   type UploadDriverState,
 } from '../storage/storage-driver.js';
-import { type DigestAlgorithm, parseDigest, ResumableHash } from './digest.js';
+import {
+  createDigestHash,
+  type DigestAlgorithm,
+  digestOfStream,
+  finishDigest,
+  parseDigest,
+} from './digest.js';
 import { RegistryError } from './errors.js';
-
-export interface UploadRow {
-  id: string;
-  repository_id: string;
-  offset: string;
-  hash_algorithm: DigestAlgorithm;
-  hash_state: Buffer | null;
-  driver_state: UploadDriverState;
-}
+import { LEASE_FREE_SQL, NodeLivenessService } from './node-liveness.service.js';
+import type { RegistryActor } from './registry-access.js';
+import { UploadHashes } from './upload-hashes.js';
+import { UploadSlots } from './upload-slots.js';
 
 export interface UploadStatus {
   id: string;
@@ -34,18 +36,73 @@ export interface ChunkInfo {
   length?: number;
 }
 
-const LOCK_NOT_AVAILABLE = '55P03';
+/** A request body: read as a stream, destroyed to stop it when the lease is lost. */
+export type UploadBody = AsyncIterable<Buffer> & { destroy?(error?: Error): unknown };
 
+/** An upload session whose lease this request holds. */
+interface Lease {
+  id: string;
+  repositoryId: string;
+  token: string;
+  offset: number;
+  algorithm: DigestAlgorithm;
+  driverState: UploadDriverState;
+  publishingDigest: string | null;
+  /** Set once the lease has been given back (or the row deleted) by a commit. */
+  released: boolean;
+  /** Set when the lease was lost while the request ran: nothing more may be committed. */
+  lost?: RegistryError;
+  /** Stops the body being read (the request's stream). */
+  stop(error: RegistryError): void;
+}
+
+interface LeaseRow {
+  offset: string;
+  hash_algorithm: DigestAlgorithm;
+  driver_state: UploadDriverState;
+  publishing_digest: string | null;
+}
+
+/**
+ * Upload sessions: offset, digest algorithm and driver state live in PostgreSQL, so any node can
+ * continue an upload; the bytes live in the storage driver.
+ *
+ * Who may write: a request writes to an upload only while it holds the upload's **lease** — a
+ * random token in the row, with the id of its node's liveness lock and an expiry that is renewed
+ * while bytes flow. Taking the lease, committing a chunk and giving the lease back are each one
+ * short statement; no database connection or transaction is held while the body arrives, so slow
+ * or stalled clients cannot exhaust the pool. A second request for the same upload meanwhile is
+ * refused (416 with the committed Range). A node that dies releases its leases at once (its
+ * liveness lock goes with its connection); a lease whose holder stalls expires.
+ *
+ * Why a chunk is committed at most once: a chunk's new offset and driver state are written with
+ * `WHERE lease_token = <ours> AND offset = <the offset we started from>`, so of two writers only
+ * the lease holder can commit, and only on top of the state it read. Storage writes of a writer
+ * that lost its lease go where no committed state points (see StorageDriver), so they are litter,
+ * never corruption.
+ *
+ * Digests are computed with native hashes while the bytes flow; a node keeps the running hash in
+ * memory (UploadHashes). When the upload is completed on a node without it (a chunk went to
+ * another node, a restart, a failed write, another algorithm asked for), the stored bytes are read
+ * once to compute the digest. A blob is published only after its digest matched.
+ */
 @Injectable()
 export class UploadsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger(UploadsService.name);
   private sweeper?: NodeJS.Timeout;
+  private readonly hashes = new UploadHashes();
+  private readonly slots: UploadSlots;
+  private readonly leases = new Set<Lease>();
+  private unsubscribe?: () => void;
 
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-  ) {}
+    private readonly liveness: NodeLivenessService,
+  ) {
+    this.slots = new UploadSlots(config.uploads.maxConcurrent, config.uploads.maxConcurrentPerUser);
+  }
 
   onModuleInit(): void {
     this.sweeper = setInterval(
@@ -53,27 +110,56 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       this.config.uploadSweepIntervalSeconds * 1000,
     );
     this.sweeper.unref();
+    this.unsubscribe = this.liveness.onLost(() => {
+      for (const lease of this.leases) lease.stop(leaseLost(lease.id));
+    });
   }
 
   onModuleDestroy(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.unsubscribe?.();
   }
 
-  async start(repositoryId: string, algorithm: DigestAlgorithm): Promise<UploadStatus> {
+  /** Upload bodies this node is receiving now. */
+  get streaming(): number {
+    return this.slots.inUse;
+  }
+
+  async start(
+    repositoryId: string,
+    algorithm: DigestAlgorithm,
+    actor: RegistryActor,
+  ): Promise<UploadStatus> {
+    const [counts]: { mine: string; here: string }[] = await this.db.query(
+      `SELECT (SELECT count(*) FROM uploads WHERE created_by = $1) AS mine,
+              (SELECT count(*) FROM uploads WHERE repository_id = $2) AS here`,
+      [actor.userId, repositoryId],
+    );
+    const { maxSessionsPerUser, maxSessionsPerRepository } = this.config.uploads;
+    if (actor.userId && Number(counts.mine) >= maxSessionsPerUser) {
+      throw tooManySessions(
+        `you have ${counts.mine} open upload sessions (at most ${maxSessionsPerUser}); complete or cancel some, or wait for idle ones to expire`,
+      );
+    }
+    if (Number(counts.here) >= maxSessionsPerRepository) {
+      throw tooManySessions(
+        `this repository has ${counts.here} open upload sessions (at most ${maxSessionsPerRepository})`,
+      );
+    }
     const id = randomUUID();
     const driverState = await this.storage.startUpload(id);
     await this.db.query(
-      `INSERT INTO uploads (id, repository_id, "offset", hash_algorithm, hash_state, driver_state)
-       VALUES ($1, $2, 0, $3, NULL, $4)`,
-      [id, repositoryId, algorithm, JSON.stringify(driverState)],
+      `INSERT INTO uploads (id, repository_id, "offset", hash_algorithm, driver_state, created_by)
+       VALUES ($1, $2, 0, $3, $4, $5)`,
+      [id, repositoryId, algorithm, JSON.stringify(driverState), actor.userId],
     );
     return { id, offset: 0 };
   }
 
   async status(repositoryId: string, id: string): Promise<UploadStatus> {
-    const rows: UploadRow[] = await this.db.query(
-      `SELECT id, "offset" FROM uploads WHERE id = $1 AND repository_id = $2`,
-      [isUuid(id) ? id : '00000000-0000-0000-0000-000000000000', repositoryId],
+    const rows: { offset: string }[] = await this.db.query(
+      `SELECT "offset" FROM uploads WHERE id = $1 AND repository_id = $2`,
+      [isUuid(id) ? id : NIL_UUID, repositoryId],
     );
     if (!rows.length) throw unknownUpload(id);
     return { id, offset: Number(rows[0].offset) };
@@ -83,124 +169,242 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   async append(
     repositoryId: string,
     id: string,
-    body: AsyncIterable<Buffer>,
+    body: UploadBody,
     chunk: ChunkInfo,
+    actor: RegistryActor,
   ): Promise<UploadStatus> {
-    return this.withLockedUpload(repositoryId, id, async (q, row) => {
-      const offset = await this.writeChunk(q, row, body, chunk);
-      return { id, offset };
-    });
+    const release = this.slots.acquire(slotKey(actor));
+    try {
+      return await this.withLease(repositoryId, id, body, async (lease) => {
+        const offset = await this.writeChunk(lease, body, chunk, true);
+        return { id, offset };
+      });
+    } finally {
+      release();
+    }
   }
 
   /**
-   * Completes an upload (PUT), with an optional final chunk: verifies the digest computed while the
-   * bytes flowed and publishes the blob, or discards everything on a mismatch.
+   * Completes an upload (PUT, or a monolithic POST), with an optional final chunk: checks the
+   * digest of everything received and publishes the blob, or discards the session on a mismatch.
    */
   async complete(
     repositoryId: string,
     id: string,
     expectedDigest: string,
-    body: AsyncIterable<Buffer> | undefined,
+    body: UploadBody | undefined,
     chunk: ChunkInfo,
+    actor: RegistryActor,
   ): Promise<{ digest: string; size: number }> {
     const expected = parseDigest(expectedDigest);
-    const result = await this.withLockedUpload(repositoryId, id, async (q, row) => {
-      let size = Number(row.offset);
-      if (body) size = await this.writeChunk(q, row, body, chunk);
-      const mismatch = await this.digestMismatch(row, expected.algorithm, expectedDigest);
-      if (mismatch) {
-        // Nothing is stored: the session and its bytes go, then the error is raised after commit.
-        await q.query(`DELETE FROM uploads WHERE id = $1`, [id]);
-        await this.storage.abortUpload(id, row.driver_state).catch(() => undefined);
-        return mismatch;
-      }
-      const known: unknown[] = await q.query(`SELECT 1 FROM blobs WHERE digest = $1`, [
-        expectedDigest,
-      ]);
-      if (known.length) {
-        await this.storage.abortUpload(id, row.driver_state);
-      } else {
-        await this.storage.commitUpload(id, row.driver_state, expectedDigest, size);
-        await q.query(`INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-          expectedDigest,
-          size,
-        ]);
-      }
-      await q.query(
-        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-        [repositoryId, expectedDigest],
-      );
-      await q.query(`DELETE FROM uploads WHERE id = $1`, [id]);
-      return { digest: expectedDigest, size };
-    });
-    if (result instanceof RegistryError) throw result;
-    return result;
-  }
-
-  /** DIGEST_INVALID when the bytes received do not hash to `expectedDigest`, else undefined. */
-  private async digestMismatch(
-    row: UploadRow,
-    algorithm: DigestAlgorithm,
-    expectedDigest: string,
-  ): Promise<RegistryError | undefined> {
-    if (algorithm !== row.hash_algorithm) {
-      return new RegistryError(
-        'DIGEST_INVALID',
-        `upload was hashed with ${row.hash_algorithm}; start it with ?digest-algorithm=${algorithm}`,
-        { digest: expectedDigest },
-      );
+    const release = body ? this.slots.acquire(slotKey(actor)) : () => undefined;
+    try {
+      return await this.withLease(repositoryId, id, body, async (lease) => {
+        if (lease.publishingDigest !== null) return this.resumePublish(lease, expectedDigest, body);
+        let size = lease.offset;
+        if (body) size = await this.writeChunk(lease, body, chunk, false);
+        const actual = await this.digestOf(lease, expected.algorithm, size);
+        if (actual !== expectedDigest) {
+          await this.discard(lease);
+          throw new RegistryError(
+            'DIGEST_INVALID',
+            'provided digest did not match uploaded content',
+            {
+              expected: expectedDigest,
+              actual,
+            },
+          );
+        }
+        // From here on the digest is known to be right: a retry after a crash may publish
+        // without the bytes (see resumePublish).
+        await this.leased(lease, `publishing_digest = $3`, [expectedDigest]);
+        lease.publishingDigest = expectedDigest;
+        return this.publish(lease, expectedDigest, size);
+      });
+    } finally {
+      release();
     }
-    const actual = (await ResumableHash.create(row.hash_algorithm, row.hash_state)).digest();
-    if (actual === expectedDigest) return undefined;
-    return new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
-      expected: expectedDigest,
-      actual,
-    });
   }
 
   async cancel(repositoryId: string, id: string): Promise<void> {
-    await this.withLockedUpload(repositoryId, id, async (q, row) => {
-      await q.query(`DELETE FROM uploads WHERE id = $1`, [id]);
-      await this.storage.abortUpload(id, row.driver_state);
+    await this.withLease(repositoryId, id, undefined, async (lease) => {
+      // Storage first: if it fails the session survives and the client may try again.
+      await this.storage.abortUpload(id, lease.driverState);
+      await this.deleteLeased(lease);
+      this.hashes.forget(id);
     });
   }
 
-  /** Aborts upload sessions idle for longer than UPLOAD_TTL_SECONDS (skipping ones in use). */
+  /**
+   * Aborts upload sessions idle for longer than UPLOAD_TTL_SECONDS and those of deleted
+   * repositories, skipping any a request is writing to (it holds their lease).
+   */
   async sweepExpired(): Promise<number> {
     let count = 0;
     try {
       for (;;) {
-        const done = await this.db.transaction(async (m) => {
-          const rows: UploadRow[] = await m.query(
-            `SELECT id, driver_state FROM uploads
-              WHERE updated_at < now() - make_interval(secs => $1)
-              ORDER BY updated_at LIMIT 50 FOR UPDATE SKIP LOCKED`,
-            [this.config.uploadTtlSeconds],
+        const token = randomUUID();
+        // UPDATE … RETURNING answers [rows, count].
+        const [rows]: [{ id: string; driver_state: UploadDriverState }[], number] =
+          await this.db.query(
+            `UPDATE uploads u SET lease_token = $1, lease_node = $2,
+                  lease_expires_at = now() + make_interval(secs => $3)
+            WHERE u.id IN (
+                    SELECT id FROM uploads u
+                     WHERE (u.repository_id IS NULL OR u.updated_at < now() - make_interval(secs => $4))
+                       AND ${LEASE_FREE_SQL}
+                     ORDER BY u.updated_at LIMIT 50 FOR UPDATE SKIP LOCKED)
+            RETURNING u.id, u.driver_state`,
+            [
+              token,
+              this.liveness.id(),
+              this.config.uploads.leaseSeconds,
+              this.config.uploadTtlSeconds,
+            ],
           );
-          for (const r of rows) {
-            await this.storage.abortUpload(r.id, r.driver_state).catch(() => undefined);
-            await m.query(`DELETE FROM uploads WHERE id = $1`, [r.id]);
-          }
-          return rows.length;
-        });
-        count += done;
-        if (done < 50) break;
+        for (const r of rows) {
+          await this.storage.abortUpload(r.id, r.driver_state).catch(() => undefined);
+          await this.db.query(`DELETE FROM uploads WHERE id = $1 AND lease_token = $2`, [
+            r.id,
+            token,
+          ]);
+          this.hashes.forget(r.id);
+        }
+        count += rows.length;
+        if (rows.length < 50) break;
       }
     } catch (e) {
       this.logger.warn(`Upload sweep failed: ${(e as Error).message}`);
     }
-    if (count) this.logger.log(`Aborted ${count} expired upload(s)`);
+    if (count) this.logger.log(`Aborted ${count} expired or orphaned upload(s)`);
     return count;
   }
 
-  /** Streams one chunk through the hash into the driver and records the new state. */
+  // ---- leases -------------------------------------------------------------------------------
+
+  /**
+   * Runs `fn` while holding the upload's lease, renewing it while `fn` runs. When the lease cannot
+   * be renewed (or this node loses its liveness connection) the body is stopped and nothing more
+   * is committed.
+   */
+  private async withLease<T>(
+    repositoryId: string,
+    id: string,
+    body: UploadBody | undefined,
+    fn: (lease: Lease) => Promise<T>,
+  ): Promise<T> {
+    if (!isUuid(id)) throw unknownUpload(id);
+    const token = randomUUID();
+    const [rows]: [LeaseRow[], number] = await this.db.query(
+      `UPDATE uploads u SET lease_token = $3, lease_node = $4,
+              lease_expires_at = now() + make_interval(secs => $5)
+        WHERE u.id = $1 AND u.repository_id = $2 AND ${LEASE_FREE_SQL}
+        RETURNING u."offset", u.hash_algorithm, u.driver_state, u.publishing_digest`,
+      [id, repositoryId, token, this.liveness.id(), this.config.uploads.leaseSeconds],
+    );
+    if (!rows.length) {
+      await this.status(repositoryId, id); // 404 when the upload does not exist
+      throw new RegistryError(
+        'BLOB_UPLOAD_INVALID',
+        'another request is writing to this upload',
+        { id },
+        416,
+      );
+    }
+    const row = rows[0];
+    const lease: Lease = {
+      id,
+      repositoryId,
+      token,
+      offset: Number(row.offset),
+      algorithm: row.hash_algorithm,
+      driverState: row.driver_state,
+      publishingDigest: row.publishing_digest,
+      released: false,
+      stop: (error) => {
+        if (lease.lost) return;
+        lease.lost = error;
+        body?.destroy?.(error);
+      },
+    };
+    this.leases.add(lease);
+    const renewEvery = Math.max(250, (this.config.uploads.leaseSeconds * 1000) / 3);
+    const renewer = setInterval(() => void this.renew(lease), renewEvery);
+    renewer.unref();
+    try {
+      const result = await fn(lease);
+      if (lease.lost) throw lease.lost;
+      return result;
+    } catch (e) {
+      throw lease.lost && !(e instanceof RegistryError) ? lease.lost : e;
+    } finally {
+      clearInterval(renewer);
+      this.leases.delete(lease);
+      if (!lease.released) {
+        await this.db
+          .query(
+            `UPDATE uploads SET lease_token = NULL, lease_node = NULL, lease_expires_at = NULL
+              WHERE id = $1 AND lease_token = $2`,
+            [id, token],
+          )
+          .catch(() => undefined); // the lease expires by itself
+      }
+    }
+  }
+
+  private async renew(lease: Lease): Promise<void> {
+    if (lease.released || lease.lost) return;
+    try {
+      const res: [unknown[], number] = await this.db.query(
+        `UPDATE uploads SET lease_expires_at = now() + make_interval(secs => $3)
+          WHERE id = $1 AND lease_token = $2`,
+        [lease.id, lease.token, this.config.uploads.leaseSeconds],
+      );
+      if (res[1] === 0 && !lease.released) lease.stop(leaseLost(lease.id));
+    } catch {
+      // Unable to tell whether the lease still holds: stop before it could expire unnoticed.
+      lease.stop(leaseLost(lease.id));
+    }
+  }
+
+  /** Runs an UPDATE of the leased row; fails when the lease is no longer ours. */
+  private async leased(
+    lease: Lease,
+    set: string,
+    params: unknown[],
+    andWhere = 'TRUE',
+  ): Promise<void> {
+    if (lease.lost) throw lease.lost;
+    const res: [unknown[], number] = await this.db.query(
+      `UPDATE uploads SET ${set} WHERE id = $1 AND lease_token = $2 AND ${andWhere}`,
+      [lease.id, lease.token, ...params],
+    );
+    if (res[1] === 0) throw leaseLost(lease.id);
+  }
+
+  private async deleteLeased(lease: Lease): Promise<void> {
+    await this.db.query(`DELETE FROM uploads WHERE id = $1 AND lease_token = $2`, [
+      lease.id,
+      lease.token,
+    ]);
+    lease.released = true;
+  }
+
+  // ---- bytes --------------------------------------------------------------------------------
+
+  /**
+   * Streams one chunk into the driver (hashing it when this node holds the running hash) and
+   * commits the new offset and driver state under the lease (`release` gives the lease back in
+   * the same statement). Returns the new offset.
+   */
   private async writeChunk(
-    q: QueryRunner,
-    row: UploadRow,
-    body: AsyncIterable<Buffer>,
+    lease: Lease,
+    body: UploadBody,
     chunk: ChunkInfo,
+    release: boolean,
   ): Promise<number> {
-    const offset = Number(row.offset);
+    const offset = lease.offset;
+    let limit = chunk.length;
     if (chunk.range) {
       if (chunk.range.start !== offset) {
         throw new RegistryError(
@@ -211,7 +415,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         );
       }
       const rangeLength = chunk.range.end - chunk.range.start + 1;
-      if (chunk.length !== undefined && chunk.length !== rangeLength) {
+      if (limit !== undefined && limit !== rangeLength) {
         throw new RegistryError(
           'BLOB_UPLOAD_INVALID',
           'Content-Length does not match Content-Range',
@@ -219,26 +423,27 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
           416,
         );
       }
-      chunk = { ...chunk, length: rangeLength };
+      limit = rangeLength;
     }
-    const hash = await ResumableHash.create(row.hash_algorithm, row.hash_state);
-    const limit = chunk.length;
+    const hash: Hash | undefined =
+      this.hashes.take(lease.id, offset, lease.algorithm) ??
+      (offset === 0 ? createDigestHash(lease.algorithm) : undefined);
     let seen = 0;
-    async function* hashed(): AsyncGenerator<Buffer> {
+    async function* counted(): AsyncGenerator<Buffer> {
       for await (const piece of body) {
         seen += piece.length;
         if (limit !== undefined && seen > limit) {
           throw new RegistryError('SIZE_INVALID', 'chunk is longer than its declared length');
         }
-        hash.update(piece);
+        hash?.update(piece);
         yield piece;
       }
     }
     const { state, written } = await this.storage.writeUpload(
-      row.id,
-      row.driver_state,
+      lease.id,
+      lease.driverState,
       offset,
-      hashed(),
+      counted(),
     );
     if (written !== seen || (limit !== undefined && seen !== limit)) {
       throw new RegistryError(
@@ -247,67 +452,138 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       );
     }
     const newOffset = offset + written;
-    const hashState = hash.save();
-    await q.query(
-      `UPDATE uploads SET "offset" = $2, hash_state = $3, driver_state = $4, updated_at = now() WHERE id = $1`,
-      [row.id, newOffset, hashState, JSON.stringify(state)],
+    // Check and advance: only on top of the offset this request started from.
+    await this.leased(
+      lease,
+      `"offset" = $3, driver_state = $4, updated_at = now()` +
+        (release ? `, lease_token = NULL, lease_node = NULL, lease_expires_at = NULL` : ''),
+      [newOffset, JSON.stringify(state), offset],
+      `"offset" = $5`,
     );
-    row.offset = String(newOffset);
-    row.hash_state = hashState;
-    row.driver_state = state;
+    if (release) lease.released = true;
+    lease.offset = newOffset;
+    lease.driverState = state;
+    if (hash) this.hashes.put(lease.id, lease.algorithm, newOffset, hash);
     return newOffset;
   }
 
+  /** The digest of the upload's `size` bytes: the running hash, or one read of the stored bytes. */
+  private async digestOf(lease: Lease, algorithm: DigestAlgorithm, size: number): Promise<string> {
+    const running = this.hashes.take(lease.id, size, algorithm);
+    if (running) return finishDigest(algorithm, running);
+    const stream = await this.storage.readUpload(lease.id, lease.driverState, size);
+    const { digest, size: read } = await digestOfStream(algorithm, stream);
+    if (read !== size)
+      throw new Error(`upload ${lease.id}: read ${read} stored bytes, expected ${size}`);
+    return digest;
+  }
+
+  /** Drops a session whose bytes did not match: row and bytes go. */
+  private async discard(lease: Lease): Promise<void> {
+    await this.deleteLeased(lease);
+    this.hashes.forget(lease.id);
+    await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
+  }
+
   /**
-   * Runs `fn` while holding the upload's row lock. A second request for the same upload meanwhile
-   * is refused rather than interleaving bytes; a node that dies releases the lock with its
-   * connection, so the client can resume on any other node.
+   * Puts the verified bytes at their content address (or finds them there already), then links
+   * the blob into the repository and ends the session, in one transaction.
    */
-  private async withLockedUpload<T>(
-    repositoryId: string,
-    id: string,
-    fn: (q: QueryRunner, row: UploadRow) => Promise<T>,
-  ): Promise<T> {
-    if (!isUuid(id)) throw unknownUpload(id);
-    const q = this.db.createQueryRunner();
-    await q.connect();
-    try {
-      await q.startTransaction();
-      let rows: UploadRow[];
+  private async publish(
+    lease: Lease,
+    digest: string,
+    size: number,
+  ): Promise<{ digest: string; size: number }> {
+    const known: { size: string }[] = await this.db.query(
+      `SELECT size FROM blobs WHERE digest = $1`,
+      [digest],
+    );
+    if (known.length) {
+      await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
+    } else {
       try {
-        rows = await q.query(
-          `SELECT id, repository_id, "offset", hash_algorithm, hash_state, driver_state
-             FROM uploads WHERE id = $1 AND repository_id = $2 FOR UPDATE NOWAIT`,
-          [id, repositoryId],
-        );
+        await this.storage.commitUpload(lease.id, lease.driverState, digest, size);
       } catch (e) {
-        if ((e as { code?: string }).code === LOCK_NOT_AVAILABLE) {
+        // An earlier attempt may have published the bytes and died before recording them.
+        const there = await this.storage.statBlob(digest).catch(() => null);
+        if (there?.size !== size) throw e;
+        await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
+      }
+    }
+    crashPoint('upload.published');
+    await this.db.transaction(async (m) => {
+      await m.query(`INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+        digest,
+        size,
+      ]);
+      await m.query(
+        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+        [lease.repositoryId, digest],
+      );
+      const res: [unknown[], number] = await m.query(
+        `DELETE FROM uploads WHERE id = $1 AND lease_token = $2`,
+        [lease.id, lease.token],
+      );
+      if (res[1] === 0) throw leaseLost(lease.id);
+    });
+    lease.released = true;
+    this.hashes.forget(lease.id);
+    return { digest, size };
+  }
+
+  /**
+   * Completes an upload whose digest was verified by an earlier request that then failed
+   * (typically a node dying between publishing the blob and recording it).
+   */
+  private async resumePublish(
+    lease: Lease,
+    expectedDigest: string,
+    body: UploadBody | undefined,
+  ): Promise<{ digest: string; size: number }> {
+    if (body) {
+      for await (const piece of body) {
+        if (piece.length) {
           throw new RegistryError(
             'BLOB_UPLOAD_INVALID',
-            'another request is writing to this upload',
-            { id },
-            416,
+            'this upload was already verified; complete it without a body',
           );
         }
-        throw e;
       }
-      if (!rows.length) throw unknownUpload(id);
-      const result = await fn(q, rows[0]);
-      await q.commitTransaction();
-      return result;
-    } catch (e) {
-      if (q.isTransactionActive) await q.rollbackTransaction().catch(() => undefined);
-      throw e;
-    } finally {
-      await q.release();
     }
+    if (lease.publishingDigest !== expectedDigest) {
+      await this.discard(lease);
+      throw new RegistryError('DIGEST_INVALID', 'provided digest did not match uploaded content', {
+        expected: expectedDigest,
+        actual: lease.publishingDigest,
+      });
+    }
+    return this.publish(lease, expectedDigest, lease.offset);
   }
 }
+
+const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
 function isUuid(id: string): boolean {
   return /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(id);
 }
 
+function slotKey(actor: RegistryActor): string {
+  return actor.userId ? `user:${actor.userId}` : `address:${actor.address ?? 'unknown'}`;
+}
+
 function unknownUpload(id: string): RegistryError {
   return new RegistryError('BLOB_UPLOAD_UNKNOWN', 'blob upload unknown to registry', { id });
+}
+
+function leaseLost(id: string): RegistryError {
+  return new RegistryError(
+    'BLOB_UPLOAD_INVALID',
+    'the upload was interrupted (its lease was lost); check its status and resume',
+    { id },
+    416,
+  );
+}
+
+function tooManySessions(message: string): RegistryError {
+  return new RegistryError('TOOMANYREQUESTS', message, undefined, 429, { 'Retry-After': '60' });
 }

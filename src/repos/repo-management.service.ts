@@ -6,6 +6,7 @@ import {
 } from '@nestjs/common';
 import { OrgsService } from '../orgs/orgs.service.js';
 import { isValidRepositoryName } from '../registry/names.js';
+import { UploadsService } from '../registry/uploads.service.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import { UsersService } from '../users/users.service.js';
 import type { RepoDetailsDto, RepoPermissionsDto } from './dto/repos.dto.js';
@@ -31,6 +32,7 @@ export class RepoManagementService {
     private readonly namespaces: NamespacesService,
     private readonly users: UsersService,
     private readonly orgs: OrgsService,
+    private readonly uploads: UploadsService,
   ) {}
 
   async search(
@@ -82,6 +84,9 @@ export class RepoManagementService {
   async delete(subject: AccessSubject, name: string): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
     await this.repos.delete(repository);
+    // Its upload sessions outlive it (repository_id NULL) until their bytes are removed: now,
+    // or by the next sweep if this fails.
+    void this.uploads.sweepExpired();
   }
 
   private async describeGrants(repository: RepositoryEntity): Promise<RepoPermissionsDto> {

@@ -1,6 +1,6 @@
 import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Brackets, DataSource, In, MoreThan, Repository } from 'typeorm';
+import { Brackets, DataSource, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
@@ -97,15 +97,61 @@ export class ReposService {
     );
   }
 
-  /** Repository names in lexical order after `last`, at most `limit` (the catalog). */
-  async listNames(limit: number, last?: string): Promise<string[]> {
-    const rows = await this.repos.find({
-      select: { name: true },
-      where: last ? { name: MoreThan(last) } : {},
-      order: { name: 'ASC' },
-      take: limit,
-    });
+  /**
+   * The names the scope may see, in byte order after `last`, at most `limit` (the catalog). One
+   * query: each way of seeing a repository (public, an administered namespace, a user grant, a
+   * team grant) reads its own index from `last` on and stops at `limit`, so a page costs the
+   * same however many repositories exist and however few of them the caller may see.
+   */
+  async listVisibleNames(scope: VisibilityScope, limit: number, last?: string): Promise<string[]> {
+    if (limit <= 0) return [];
+    if (scope.all) {
+      const rows: { name: string }[] = await this.db.query(
+        `SELECT name FROM repositories WHERE ($1::text IS NULL OR name > $1::text COLLATE "C")
+          ORDER BY name COLLATE "C" LIMIT $2`,
+        [last ?? null, limit],
+      );
+      return rows.map((r) => r.name);
+    }
+    const rows: { name: string }[] = await this.db.query(
+      `SELECT name FROM (
+          (SELECT name FROM repositories
+            WHERE visibility = 'public' AND ($1::text IS NULL OR name > $1::text COLLATE "C")
+            ORDER BY name COLLATE "C" LIMIT $2)
+          UNION
+          (SELECT name FROM repositories
+            WHERE namespace = ANY($3::text[]) AND ($1::text IS NULL OR name > $1::text COLLATE "C")
+            ORDER BY name COLLATE "C" LIMIT $2)
+          UNION
+          (SELECT r.name FROM repository_user_permissions p JOIN repositories r ON r.id = p.repository_id
+            WHERE p.user_id = $4::uuid AND ($1::text IS NULL OR r.name > $1::text COLLATE "C")
+            ORDER BY r.name COLLATE "C" LIMIT $2)
+          UNION
+          (SELECT r.name FROM repository_team_permissions p JOIN repositories r ON r.id = p.repository_id
+            WHERE p.team_id = ANY($5::uuid[]) AND ($1::text IS NULL OR r.name > $1::text COLLATE "C")
+            ORDER BY r.name COLLATE "C" LIMIT $2)
+        ) visible ORDER BY name COLLATE "C" LIMIT $2`,
+      [last ?? null, limit, scope.namespaces, scope.userId ?? null, scope.teamIds],
+    );
     return rows.map((r) => r.name);
+  }
+
+  /** Which of these repositories the scope may see (at least read), by id. */
+  async visibleAmong(scope: VisibilityScope, repositoryIds: string[]): Promise<string[]> {
+    if (!repositoryIds.length) return [];
+    if (scope.all) return repositoryIds;
+    const rows: { id: string }[] = await this.db.query(
+      `SELECT r.id FROM repositories r
+        WHERE r.id = ANY($1::uuid[])
+          AND (r.visibility = 'public'
+               OR r.namespace = ANY($2::text[])
+               OR EXISTS (SELECT 1 FROM repository_user_permissions p
+                           WHERE p.repository_id = r.id AND p.user_id = $3::uuid)
+               OR EXISTS (SELECT 1 FROM repository_team_permissions p
+                           WHERE p.repository_id = r.id AND p.team_id = ANY($4::uuid[])))`,
+      [repositoryIds, scope.namespaces, scope.userId ?? null, scope.teamIds],
+    );
+    return rows.map((r) => r.id);
   }
 
   /** Creates a repository through the management API; 409 when it exists. */
@@ -144,7 +190,7 @@ export class ReposService {
     return saved;
   }
 
-  /** Deletes the repository; its manifests, tags, blob links, uploads and grants go with it (cascade). */
+  /** Deletes the repository; its manifests, tags, blob links and grants go with it (cascade). */
   async delete(repo: RepositoryEntity): Promise<void> {
     await this.repos.delete({ id: repo.id });
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));

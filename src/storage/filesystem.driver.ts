@@ -1,7 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, open, rename, rm, stat, access } from 'node:fs/promises';
+import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   blobKeyParts,
@@ -12,16 +13,70 @@ import {
 } from './storage-driver.js';
 
 const UPLOAD_ID = /^[a-zA-Z0-9-]{8,64}$/;
+const SEGMENT = /^[0-9]+-[0-9a-f]{16}$/;
 
-/** Blobs as files under `<root>/blobs/<alg>/<xx>/<hex>`; uploads as files under `<root>/uploads`. */
+/**
+ * One committed write of an upload. `name` null is the single file of uploads begun before
+ * segments existed (`uploads/<id>`), whose first `size` bytes are committed.
+ */
+interface Segment {
+  name: string | null;
+  size: number;
+}
+
+interface FsUploadState {
+  v: 2;
+  segments: Segment[];
+}
+
+function parseState(raw: UploadDriverState, offset?: number): FsUploadState {
+  if (raw.v === 2 && Array.isArray(raw.segments)) {
+    for (const s of raw.segments as unknown[]) {
+      const seg = s as Segment;
+      if (
+        typeof seg !== 'object' ||
+        seg === null ||
+        !Number.isSafeInteger(seg.size) ||
+        seg.size < 0 ||
+        !(seg.name === null || (typeof seg.name === 'string' && SEGMENT.test(seg.name)))
+      ) {
+        throw new Error('invalid filesystem upload state');
+      }
+    }
+    return raw as unknown as FsUploadState;
+  }
+  // An upload begun by an earlier version: one file, committed up to the upload's offset.
+  return { v: 2, segments: offset ? [{ name: null, size: offset }] : [] };
+}
+
+function heldBytes(state: FsUploadState): number {
+  return state.segments.reduce((n, s) => n + s.size, 0);
+}
+
+/**
+ * Blobs as files under `<root>/blobs/<alg>/<xx>/<hex>`. An upload is a list of segment files
+ * under `<root>/uploads/<id>.d/`, one per successful write; the list lives in the upload's state.
+ * Every write goes to a new file, so a write that was interrupted, or that lost its lease while
+ * still flushing, can never change bytes that a committed state refers to.
+ */
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
 
   constructor(private readonly root: string) {}
 
-  private uploadPath(uploadId: string): string {
+  private legacyPath(uploadId: string): string {
     if (!UPLOAD_ID.test(uploadId)) throw new Error('invalid upload id');
     return join(this.root, 'uploads', uploadId);
+  }
+
+  private segmentDir(uploadId: string): string {
+    return `${this.legacyPath(uploadId)}.d`;
+  }
+
+  private segmentPath(uploadId: string, seg: Segment): string {
+    return seg.name === null
+      ? this.legacyPath(uploadId)
+      : join(this.segmentDir(uploadId), seg.name);
   }
 
   private blobPath(digest: string): string {
@@ -30,26 +85,25 @@ export class FilesystemDriver implements StorageDriver {
   }
 
   async startUpload(uploadId: string): Promise<UploadDriverState> {
-    await mkdir(join(this.root, 'uploads'), { recursive: true });
-    const fh = await open(this.uploadPath(uploadId), 'w');
-    await fh.close();
-    return {};
+    await mkdir(this.segmentDir(uploadId), { recursive: true });
+    return { v: 2, segments: [] };
   }
 
   async writeUpload(
     uploadId: string,
-    state: UploadDriverState,
+    rawState: UploadDriverState,
     offset: number,
     data: AsyncIterable<Buffer>,
   ): Promise<{ state: UploadDriverState; written: number }> {
-    const path = this.uploadPath(uploadId);
-    // Drop whatever an interrupted earlier write left past the committed offset.
-    const fh = await open(path, 'r+');
-    try {
-      await fh.truncate(offset);
-    } finally {
-      await fh.close();
-    }
+    const state = parseState(rawState, offset);
+    if (heldBytes(state) !== offset)
+      throw new Error(`upload ${uploadId}: offset ${offset} does not match the bytes stored`);
+    const seg: Segment = {
+      name: `${state.segments.length}-${randomBytes(8).toString('hex')}`,
+      size: 0,
+    };
+    const path = this.segmentPath(uploadId, seg);
+    await mkdir(this.segmentDir(uploadId), { recursive: true });
     let written = 0;
     const counted = async function* () {
       for await (const chunk of data) {
@@ -57,35 +111,95 @@ export class FilesystemDriver implements StorageDriver {
         yield chunk;
       }
     };
-    const out = createWriteStream(path, { flags: 'r+', start: offset });
-    await pipeline(Readable.from(counted()), out);
-    const sync = await open(path, 'r');
     try {
-      await sync.sync();
-    } finally {
-      await sync.close();
+      await pipeline(Readable.from(counted()), createWriteStream(path, { flags: 'wx' }));
+      if (written === 0) {
+        await rm(path, { force: true });
+        return { state: rawState, written: 0 };
+      }
+      const fh = await open(path, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    } catch (e) {
+      await rm(path, { force: true }).catch(() => undefined);
+      throw e;
     }
-    return { state, written };
+    seg.size = written;
+    const next: FsUploadState = { v: 2, segments: [...state.segments, seg] };
+    return { state: { ...next }, written };
+  }
+
+  async readUpload(uploadId: string, rawState: UploadDriverState, size: number): Promise<Readable> {
+    const state = parseState(rawState, size);
+    if (heldBytes(state) !== size)
+      throw new Error(`upload ${uploadId} holds ${heldBytes(state)} bytes, expected ${size}`);
+    for (const seg of state.segments) await access(this.segmentPath(uploadId, seg));
+    const out = new PassThrough({ highWaterMark: 1024 * 1024 });
+    void (async () => {
+      try {
+        for (const seg of state.segments) {
+          if (!seg.size) continue;
+          await pipeline(
+            createReadStream(this.segmentPath(uploadId, seg), {
+              start: 0,
+              end: seg.size - 1,
+              highWaterMark: 1024 * 1024,
+            }),
+            out,
+            { end: false },
+          );
+        }
+        out.end();
+      } catch (e) {
+        out.destroy(e as Error);
+      }
+    })();
+    return out;
   }
 
   async commitUpload(
     uploadId: string,
-    _state: UploadDriverState,
+    rawState: UploadDriverState,
     digest: string,
     size: number,
   ): Promise<void> {
-    const src = this.uploadPath(uploadId);
-    const s = await stat(src);
-    if (s.size !== size)
-      throw new Error(`upload ${uploadId} holds ${s.size} bytes, expected ${size}`);
+    const state = parseState(rawState, size);
+    if (heldBytes(state) !== size)
+      throw new Error(`upload ${uploadId} holds ${heldBytes(state)} bytes, expected ${size}`);
     const dest = this.blobPath(digest);
     await mkdir(join(dest, '..'), { recursive: true });
-    // rename is atomic: readers see the whole blob or none of it.
-    await rename(src, dest);
+    const only = state.segments.length === 1 ? state.segments[0] : undefined;
+    if (only && only.name !== null) {
+      const s = await stat(this.segmentPath(uploadId, only));
+      if (s.size !== size)
+        throw new Error(`upload ${uploadId} holds ${s.size} bytes, expected ${size}`);
+      // rename is atomic: readers see the whole blob or none of it.
+      await rename(this.segmentPath(uploadId, only), dest);
+    } else {
+      // Several segments (a chunked upload), a legacy file, or none: join them into one file.
+      const tmp = join(this.segmentDir(uploadId), `join-${randomBytes(8).toString('hex')}`);
+      await mkdir(this.segmentDir(uploadId), { recursive: true });
+      await pipeline(
+        await this.readUpload(uploadId, rawState, size),
+        createWriteStream(tmp, { flags: 'wx' }),
+      );
+      const fh = await open(tmp, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await rename(tmp, dest);
+    }
+    await this.abortUpload(uploadId);
   }
 
   async abortUpload(uploadId: string): Promise<void> {
-    await rm(this.uploadPath(uploadId), { force: true });
+    await rm(this.segmentDir(uploadId), { recursive: true, force: true });
+    await rm(this.legacyPath(uploadId), { force: true });
   }
 
   async statBlob(digest: string): Promise<BlobStat | null> {

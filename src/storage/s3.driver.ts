@@ -528,6 +528,35 @@ export class S3Driver implements StorageDriver {
     });
   }
 
+  async readUpload(uploadId: string, rawState: UploadDriverState, size: number): Promise<Readable> {
+    const state = parseUploadState(rawState);
+    const held = uploadStateSize(state);
+    if (held !== size) {
+      throw new S3StorageError(
+        `upload ${uploadId} holds ${held} bytes, expected ${size}`,
+        'SizeMismatch',
+      );
+    }
+    if (size === 0) return Readable.from([]);
+    let key: string;
+    let ifMatch: string | undefined;
+    if (!state.parts.length && state.tail) {
+      key = this.tailKey(uploadId, state.tail.seq);
+      ifMatch = state.tail.etag;
+    } else {
+      // Parts of an unfinished multipart upload cannot be read: finish it (commitUpload finds it
+      // finished and only publishes it).
+      key = this.dataKey(uploadId);
+      await this.completeMultipart(uploadId, state, key, size);
+    }
+    const out = await this.call('GetObject', () =>
+      this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key, IfMatch: ifMatch })),
+    );
+    if (!(out.Body instanceof Readable))
+      throw new S3StorageError('S3 GetObject returned no readable body', 'NoBody');
+    return out.Body;
+  }
+
   /** Turns the multipart upload (plus the parked tail as its last part) into the object `dataKey`. */
   private async completeMultipart(
     uploadId: string,

@@ -22,6 +22,12 @@ export interface ByteRange {
  * `abortUpload`. A `writeUpload` that fails or is interrupted must leave the committed bytes
  * (`offset` and the state passed in) intact: the next call restarts from that same offset and
  * anything written past it by the failed call is discarded or overwritten.
+ *
+ * Writers are fenced by the upload's lease (UploadsService), but a writer that lost its lease may
+ * still be flushing bytes for a moment: a driver must make sure such a stale write can never alter
+ * bytes that another state refers to, or else make the later commit fail rather than publish them
+ * (the filesystem driver writes every call to a new segment file; the S3 driver's committed parts
+ * and tails are checked by ETag when the upload is completed).
  */
 export interface StorageDriver {
   readonly name: string;
@@ -42,6 +48,13 @@ export interface StorageDriver {
     digest: string,
     size: number,
   ): Promise<void>;
+
+  /**
+   * The `size` bytes of an upload so far, in order, for computing a digest that was not computed
+   * while they arrived (an upload continued on another node, or completed with another algorithm).
+   * After this the upload may only be committed or aborted, not written to.
+   */
+  readUpload(uploadId: string, state: UploadDriverState, size: number): Promise<Readable>;
 
   abortUpload(uploadId: string, state: UploadDriverState): Promise<void>;
 

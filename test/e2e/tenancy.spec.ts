@@ -417,7 +417,7 @@ describe('registry authentication details', () => {
     expect(res.status).toBe(401);
     expect(res.headers.get('www-authenticate')).toContain('error="insufficient_scope"');
     expect(res.headers.get('www-authenticate')).toContain(
-      'scope="repository:alice/priv:push,pull"',
+      'scope="repository:alice/priv:pull,push"',
     );
     const carol = await registryToken(base, ['repository:acme/priv:pull,push'], basic(users.carol));
     const denied = await fetch(`${base}/v2/acme/priv/blobs/uploads/?digest=${sha256(data)}`, {

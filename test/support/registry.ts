@@ -194,3 +194,56 @@ export async function killDuringPatch(
   release();
   return inflight;
 }
+
+/** A PATCH (or PUT) whose body sends `first` and then stalls until closed. */
+export interface StalledRequest {
+  /** The status the server answered, or 'failed' when the connection broke. */
+  result: Promise<number | 'failed'>;
+  /** Sends the rest (`rest`) and ends the body. */
+  finish(rest?: Uint8Array): void;
+  /** Drops the connection. */
+  close(): void;
+}
+
+export async function stalledRequest(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  first: Uint8Array,
+): Promise<StalledRequest> {
+  const { request } = await import('node:http');
+  const url = new URL(path.startsWith('http') ? path : `${base}${path}`);
+  const req = request(url, { method, headers: { ...headers, 'transfer-encoding': 'chunked' } });
+  const result = new Promise<number | 'failed'>((resolve) => {
+    req.on('response', (res) => {
+      res.resume();
+      resolve(res.statusCode ?? 0);
+    });
+    req.on('error', () => resolve('failed'));
+    req.on('close', () => resolve('failed'));
+  });
+  req.flushHeaders();
+  if (first.length) req.write(first);
+  return {
+    result,
+    finish: (rest) => {
+      if (rest?.length) req.write(rest);
+      req.end();
+    },
+    close: () => req.destroy(),
+  };
+}
+
+/** Polls `check` until it returns true (at most `timeoutMs`); throws with `what` otherwise. */
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 20_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}

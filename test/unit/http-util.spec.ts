@@ -59,15 +59,44 @@ describe('registry routes', () => {
     );
   });
 
-  it('maps methods to token scope actions', () => {
-    expect(requiredActions({ kind: 'manifest', name: 'a', reference: 'x' }, 'GET')).toEqual([
-      'pull',
-    ]);
-    expect(requiredActions({ kind: 'manifest', name: 'a', reference: 'x' }, 'PUT')).toEqual([
-      'push',
-      'pull',
-    ]);
-    expect(requiredActions({ kind: 'blob', name: 'a', digest: 'x' }, 'DELETE')).toEqual(['delete']);
-    expect(requiredActions({ kind: 'catalog' }, 'GET')).toEqual([]);
+  // The whole route → action table: every registry route kind with every method it serves.
+  const repoRoutes = {
+    tags: { kind: 'tags', name: 'a' },
+    manifest: { kind: 'manifest', name: 'a', reference: 'x' },
+    blob: { kind: 'blob', name: 'a', digest: 'x' },
+    uploadStart: { kind: 'uploadStart', name: 'a' },
+    upload: { kind: 'upload', name: 'a', uuid: 'u' },
+    referrers: { kind: 'referrers', name: 'a', digest: 'x' },
+  } as const;
+  it.each([
+    ['base', 'GET', []],
+    ['catalog', 'GET', []],
+    ['tags', 'GET', ['pull']],
+    ['tags', 'HEAD', ['pull']],
+    ['manifest', 'GET', ['pull']],
+    ['manifest', 'HEAD', ['pull']],
+    ['manifest', 'PUT', ['pull', 'push']],
+    ['manifest', 'DELETE', ['delete']],
+    ['blob', 'GET', ['pull']],
+    ['blob', 'HEAD', ['pull']],
+    ['blob', 'DELETE', ['delete']],
+    ['uploadStart', 'POST', ['pull', 'push']],
+    ['upload', 'GET', ['pull', 'push']],
+    ['upload', 'HEAD', ['pull', 'push']],
+    ['upload', 'PATCH', ['pull', 'push']],
+    ['upload', 'PUT', ['pull', 'push']],
+    ['upload', 'DELETE', ['pull', 'push']],
+    ['referrers', 'GET', ['pull']],
+  ] as const)('%s %s needs %j', (kind, method, actions) => {
+    const route =
+      kind === 'base' || kind === 'catalog'
+        ? { kind }
+        : (repoRoutes as Record<string, Parameters<typeof requiredActions>[0]>)[kind];
+    expect(requiredActions(route as Parameters<typeof requiredActions>[0], method)).toEqual(
+      actions,
+    );
+    expect(
+      requiredActions(route as Parameters<typeof requiredActions>[0], method.toLowerCase()),
+    ).toEqual(actions);
   });
 });
