@@ -141,6 +141,22 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
     ).toBe(v2.digest);
   });
 
+  it('a tag deleted with its manifest on A stays gone on B when the manifest returns under another tag', async () => {
+    const ca = await adminClient(a.url);
+    const cb = await adminClient(b.url);
+    const img = await ca.pushImage('multi/gone', 'a', ['gone layer']);
+    // Both nodes have read (and cached) tag a.
+    expect((await ca.fetch('/v2/multi/gone/manifests/a', { method: 'HEAD' })).status).toBe(200);
+    expect((await cb.fetch('/v2/multi/gone/manifests/a', { method: 'HEAD' })).status).toBe(200);
+    const del = await ca.fetch(`/v2/multi/gone/manifests/${img.digest}`, { method: 'DELETE' });
+    expect(del.status).toBe(202);
+    expect((await ca.putManifest('multi/gone', 'b', img.body)).status).toBe(201);
+    for (const c of [ca, cb]) {
+      expect((await c.fetch('/v2/multi/gone/manifests/a', { method: 'HEAD' })).status).toBe(404);
+      expect((await (await c.fetch('/v2/multi/gone/tags/list')).json()).tags).toEqual(['b']);
+    }
+  });
+
   it('a permission revoked through node A is refused through node B immediately', async () => {
     const admin = {
       authorization: basicHeader(TEST_ADMIN.username, TEST_ADMIN.password),
