@@ -1,15 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, rename, rm, stat } from 'node:fs/promises';
+import { access, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import {
   blobKeyParts,
+  type BlobListing,
   type BlobStat,
   type ByteRange,
   type StorageDriver,
   type UploadDriverState,
+  type UploadListing,
 } from './storage-driver.js';
 
 const UPLOAD_ID = /^[a-zA-Z0-9-]{8,64}$/;
@@ -47,6 +49,16 @@ function parseState(raw: UploadDriverState, offset?: number): FsUploadState {
   }
   // An upload begun by an earlier version: one file, committed up to the upload's offset.
   return { v: 2, segments: offset ? [{ name: null, size: offset }] : [] };
+}
+
+/** A folder's entries in byte order; none when it does not exist. */
+async function sortedEntries(dir: string): Promise<string[]> {
+  try {
+    return (await readdir(dir)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
 }
 
 function heldBytes(state: FsUploadState): number {
@@ -220,6 +232,48 @@ export class FilesystemDriver implements StorageDriver {
 
   async deleteBlob(digest: string): Promise<void> {
     await rm(this.blobPath(digest), { force: true });
+  }
+
+  async listBlobs(after: string | undefined, limit: number): Promise<BlobListing[]> {
+    const out: BlobListing[] = [];
+    if (limit <= 0) return out;
+    const from = after ? blobKeyParts(after) : undefined;
+    const root = join(this.root, 'blobs');
+    for (const algorithm of await sortedEntries(root)) {
+      if (from && algorithm < from.algorithm) continue;
+      const algDir = join(root, algorithm);
+      for (const prefix of await sortedEntries(algDir)) {
+        if (from && algorithm === from.algorithm && prefix < from.prefix) continue;
+        const dir = join(algDir, prefix);
+        for (const hex of await sortedEntries(dir)) {
+          const digest = `${algorithm}:${hex}`;
+          if (after !== undefined && digest <= after) continue;
+          if (hex.startsWith('.') || !/^[a-f0-9]+$/.test(hex)) continue;
+          const s = await stat(join(dir, hex)).catch(() => null);
+          if (!s?.isFile()) continue;
+          out.push({ digest, size: s.size });
+          if (out.length >= limit) return out;
+        }
+      }
+    }
+    return out;
+  }
+
+  async listUploads(after: string | undefined, limit: number): Promise<UploadListing[]> {
+    const byId = new Map<string, Date>();
+    const dir = join(this.root, 'uploads');
+    for (const name of await sortedEntries(dir)) {
+      const id = name.endsWith('.d') ? name.slice(0, -2) : name;
+      if (!UPLOAD_ID.test(id) || (after !== undefined && id <= after)) continue;
+      const s = await stat(join(dir, name)).catch(() => null);
+      if (!s) continue;
+      const seen = byId.get(id);
+      if (!seen || seen < s.mtime) byId.set(id, s.mtime);
+    }
+    return [...byId]
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .slice(0, Math.max(0, limit))
+      .map(([uploadId, modifiedAt]) => ({ uploadId, modifiedAt }));
   }
 
   async checkHealth(): Promise<void> {

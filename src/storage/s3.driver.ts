@@ -34,10 +34,12 @@ import {
 import {
   blobKeyParts,
   StorageError,
+  type BlobListing,
   type BlobStat,
   type ByteRange,
   type StorageDriver,
   type UploadDriverState,
+  type UploadListing,
 } from './storage-driver.js';
 
 const MiB = 1024 * 1024;
@@ -705,6 +707,82 @@ export class S3Driver implements StorageDriver {
 
   async deleteBlob(digest: string): Promise<void> {
     await this.deleteObject(this.blobKey(digest));
+  }
+
+  async listBlobs(after: string | undefined, limit: number): Promise<BlobListing[]> {
+    const out: BlobListing[] = [];
+    let token: string | undefined;
+    let startAfter = after ? this.blobKey(after) : undefined;
+    while (out.length < limit) {
+      const page = await this.call('ListObjectsV2', () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: 'blobs/',
+            StartAfter: token ? undefined : startAfter,
+            ContinuationToken: token,
+            MaxKeys: Math.min(1000, limit - out.length),
+          }),
+        ),
+      );
+      for (const o of page.Contents ?? []) {
+        const m = /^blobs\/([a-z0-9]+)\/[a-f0-9]{2}\/([a-f0-9]+)$/.exec(o.Key ?? '');
+        if (m) out.push({ digest: `${m[1]}:${m[2]}`, size: o.Size ?? 0 });
+      }
+      if (!page.IsTruncated || !page.NextContinuationToken) break;
+      token = page.NextContinuationToken;
+      startAfter = undefined;
+    }
+    return out.slice(0, limit);
+  }
+
+  async listUploads(after: string | undefined, limit: number): Promise<UploadListing[]> {
+    const byId = new Map<string, Date>();
+    const note = (key: string | undefined, at: Date | undefined) => {
+      const m = /^uploads\/([^/]+)\//.exec(key ?? '');
+      if (!m || !UPLOAD_ID.test(m[1]) || (after !== undefined && m[1] <= after)) return;
+      const when = at ?? new Date(0);
+      const seen = byId.get(m[1]);
+      if (!seen || seen < when) byId.set(m[1], when);
+    };
+    let token: string | undefined;
+    for (;;) {
+      const page = await this.call('ListObjectsV2', () =>
+        this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.bucket,
+            Prefix: 'uploads/',
+            ContinuationToken: token,
+          }),
+        ),
+      );
+      for (const o of page.Contents ?? []) note(o.Key, o.LastModified);
+      // Keys do not sort like ids (an id may be a prefix of another): read them all.
+      if (!page.IsTruncated || !page.NextContinuationToken) break;
+      token = page.NextContinuationToken;
+    }
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    for (;;) {
+      const page = await this.call('ListMultipartUploads', () =>
+        this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.bucket,
+            Prefix: 'uploads/',
+            KeyMarker: keyMarker,
+            UploadIdMarker: uploadIdMarker,
+          }),
+        ),
+      );
+      for (const u of page.Uploads ?? []) note(u.Key, u.Initiated);
+      if (!page.IsTruncated) break;
+      keyMarker = page.NextKeyMarker;
+      uploadIdMarker = page.NextUploadIdMarker;
+    }
+    return [...byId]
+      .sort(([x], [y]) => (x < y ? -1 : x > y ? 1 : 0))
+      .slice(0, Math.max(0, limit))
+      .map(([uploadId, modifiedAt]) => ({ uploadId, modifiedAt }));
   }
 
   async blobRedirectUrl(digest: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {

@@ -7,6 +7,19 @@ export interface BlobStat {
   size: number;
 }
 
+/** A blob found at its content address by a listing. */
+export interface BlobListing {
+  digest: string;
+  size: number;
+}
+
+/** Upload bytes found in the store by a listing (they may belong to no session any more). */
+export interface UploadListing {
+  uploadId: string;
+  /** When its bytes were last written, as far as the store can tell. */
+  modifiedAt: Date;
+}
+
 /** Inclusive byte range. */
 export interface ByteRange {
   start: number;
@@ -63,6 +76,16 @@ export interface StorageDriver {
   readBlob(digest: string, range?: ByteRange): Promise<Readable>;
 
   deleteBlob(digest: string): Promise<void>;
+
+  /**
+   * The blobs at their content addresses, in byte order of their digests, starting after `after`,
+   * at most `limit`. A listing is not a snapshot: blobs published or deleted meanwhile may or may
+   * not appear. (Garbage collection compares it with the database.)
+   */
+  listBlobs(after: string | undefined, limit: number): Promise<BlobListing[]>;
+
+  /** Upload sessions that have bytes in the store, by id after `after`, at most `limit`. */
+  listUploads(after: string | undefined, limit: number): Promise<UploadListing[]>;
 
   /** A URL the client may fetch the blob from directly (e.g. presigned), or undefined to proxy. */
   blobRedirectUrl?(digest: string, method: 'GET' | 'HEAD'): Promise<string | undefined>;
