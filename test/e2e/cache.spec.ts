@@ -65,7 +65,7 @@ withRedis('cache shared through Redis by two nodes', () => {
       expect(
         keys.some((k) => k.endsWith(`:${first.digest}`) && k.startsWith('aerugo:manifest:')),
       ).toBe(true);
-      expect(keys.some((k) => k.startsWith('aerugo:tag:') && k.endsWith(':latest'))).toBe(true);
+      expect(keys.some((k) => k.startsWith('aerugo:tagref:') && k.endsWith(':latest'))).toBe(true);
     } finally {
       await redis.quit();
     }
