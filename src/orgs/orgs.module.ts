@@ -2,6 +2,7 @@ import { Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { UsersModule } from '../users/users.module.js';
 import { ORG_ENTITIES } from './org.entities.js';
+import { OrgSearchService } from './org-search.service.js';
 import { OrgsController } from './orgs.controller.js';
 import { OrgsService } from './orgs.service.js';
 import { TeamsController } from './teams.controller.js';
@@ -10,7 +11,7 @@ import { TeamsController } from './teams.controller.js';
 @Module({
   imports: [TypeOrmModule.forFeature(ORG_ENTITIES), UsersModule],
   controllers: [OrgsController, TeamsController],
-  providers: [OrgsService],
-  exports: [OrgsService],
+  providers: [OrgsService, OrgSearchService],
+  exports: [OrgsService, OrgSearchService],
 })
 export class OrgsModule {}

@@ -1,6 +1,6 @@
 import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Brackets, DataSource, In, MoreThan, Repository } from 'typeorm';
+import { DataSource, In, MoreThan, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
@@ -14,15 +14,9 @@ import {
   RepositoryTeamPermissionEntity,
   RepositoryUserPermissionEntity,
 } from './repository.entity.js';
+import { type VisibilityScope, whereVisible } from './visible-to.js';
 
-/** What the caller may see in searches (system administrators see everything). */
-export interface VisibilityScope {
-  all: boolean;
-  /** Namespaces the caller administers (own user namespace, organizations owned or administered). */
-  namespaces: string[];
-  userId?: string;
-  teamIds: string[];
-}
+export type { VisibilityScope };
 
 export interface RepoSearch {
   namespace?: string;
@@ -155,28 +149,7 @@ export class ReposService {
     scope: VisibilityScope,
     opts: RepoSearch,
   ): Promise<{ items: RepositoryEntity[]; total: number }> {
-    const qb = this.repos.createQueryBuilder('r');
-    if (!scope.all) {
-      qb.andWhere(
-        new Brackets((w) => {
-          w.where(`r.visibility = 'public'`);
-          if (scope.namespaces.length)
-            w.orWhere('r.namespace IN (:...ns)', { ns: scope.namespaces });
-          if (scope.userId) {
-            w.orWhere(
-              'EXISTS (SELECT 1 FROM repository_user_permissions up WHERE up.repository_id = r.id AND up.user_id = :uid)',
-              { uid: scope.userId },
-            );
-          }
-          if (scope.teamIds.length) {
-            w.orWhere(
-              'EXISTS (SELECT 1 FROM repository_team_permissions tp WHERE tp.repository_id = r.id AND tp.team_id IN (:...teams))',
-              { teams: scope.teamIds },
-            );
-          }
-        }),
-      );
-    }
+    const qb = whereVisible(this.repos.createQueryBuilder('r'), 'r', scope);
     if (opts.namespace)
       qb.andWhere('r.namespace = :namespace', { namespace: opts.namespace.toLowerCase() });
     if (opts.q)
