@@ -207,4 +207,54 @@ export class ReposService {
     });
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
   }
+
+  /** Grants `level` to one user (adding or changing that grant only). */
+  async setUserGrant(
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    userId: string,
+    level: GrantLevel,
+  ): Promise<void> {
+    await this.userGrants
+      .createQueryBuilder()
+      .insert()
+      .values({ repositoryId: repo.id, userId, level })
+      .orUpdate(['level'], ['repository_id', 'user_id'])
+      .execute();
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+  }
+
+  /** Removes one user's grant; false when there was none. */
+  async removeUserGrant(
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    userId: string,
+  ): Promise<boolean> {
+    const res = await this.userGrants.delete({ repositoryId: repo.id, userId });
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+    return !!res.affected;
+  }
+
+  /** Grants `level` to one team (adding or changing that grant only). */
+  async setTeamGrant(
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    teamId: string,
+    level: GrantLevel,
+  ): Promise<void> {
+    await this.teamGrants
+      .createQueryBuilder()
+      .insert()
+      .values({ repositoryId: repo.id, teamId, level })
+      .orUpdate(['level'], ['repository_id', 'team_id'])
+      .execute();
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+  }
+
+  /** Removes one team's grant; false when there was none. */
+  async removeTeamGrant(
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    teamId: string,
+  ): Promise<boolean> {
+    const res = await this.teamGrants.delete({ repositoryId: repo.id, teamId });
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+    return !!res.affected;
+  }
 }
