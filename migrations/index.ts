@@ -1,10 +1,14 @@
 import { RegistryCore1763800000000 } from './1763800000000-registry-core.js';
 import { IdentityTenancy1763810000001 } from './1763810000001-identity-tenancy.js';
+import { SearchTrgm1763830000000 } from './1763830000000-search-trgm.js';
+import { SessionClients1763830000001 } from './1763830000001-session-clients.js';
 import { UploadLeases1764000000000 } from './1764000000000-upload-leases.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
   RegistryCore1763800000000,
   IdentityTenancy1763810000001,
+  SearchTrgm1763830000000,
+  SessionClients1763830000001,
   UploadLeases1764000000000,
 ];

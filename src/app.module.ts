@@ -9,6 +9,7 @@ import { RegistryModule } from './registry/registry.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { ReposApiModule } from './repos/repos-api.module.js';
 import { ReposModule } from './repos/repos.module.js';
+import { SearchModule } from './search/search.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { UsersModule } from './users/users.module.js';
 
@@ -34,6 +35,7 @@ export class AppModule {
         AuthModule,
         RegistryModule,
         ReposApiModule,
+        SearchModule,
         HealthModule,
       ],
     };

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { AppModule } from './app.module.js';
 import { applyHttpLimits, bodyDeadline } from './http-limits.js';
@@ -11,8 +11,7 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgresHandle,
 } from './database/embedded-postgres.js';
-
-export const API_PREFIX = 'api/v1';
+import { API_PREFIX, openApiDocument, setApiPrefix } from './openapi.js';
 
 export async function createApp(
   config: AppConfig,
@@ -37,35 +36,11 @@ export async function createApp(
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
   app.set('x-powered-by', false);
-  app.setGlobalPrefix(API_PREFIX, { exclude: ['v2', 'v2/{*path}'] });
+  setApiPrefix(app);
   app.useGlobalPipes(
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
-  const doc = SwaggerModule.createDocument(
-    app,
-    new DocumentBuilder()
-      .setTitle('Aerugo')
-      .setDescription('Aerugo container registry management API')
-      .setVersion('1')
-      .addBearerAuth(
-        {
-          type: 'http',
-          scheme: 'bearer',
-          bearerFormat: 'JWT',
-          description: 'Access JWT from /auth/login, or an API key (ak_…)',
-        },
-        'jwt',
-      )
-      .addBasicAuth(
-        { type: 'http', scheme: 'basic', description: 'User name with password or API key' },
-        'basic',
-      )
-      .addApiKey(
-        { type: 'apiKey', in: 'header', name: 'X-API-Key', description: 'API key (ak_…)' },
-        'api-key',
-      )
-      .build(),
-  );
+  const doc = openApiDocument(app);
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
   app.enableShutdownHooks();
   return app;

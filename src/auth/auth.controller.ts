@@ -14,6 +14,7 @@ import {
 import type { Request } from 'express';
 import { RegisterUserDto, UserDto } from '../users/dto/users.dto.js';
 import { UsersService } from '../users/users.service.js';
+import { sessionClientOf } from './auth.entities.js';
 import { AuthService } from './auth.service.js';
 import { Authenticated, CurrentPrincipal, OptionalAuth, requirePrincipal } from './decorators.js';
 import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
@@ -51,7 +52,7 @@ export class AuthController {
     type: ErrorResponseDto,
   })
   login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPairDto> {
-    return this.auth.login(body.username, body.password, req.ip);
+    return this.auth.login(body.username, body.password, sessionClientOf(req));
   }
 
   @Post('refresh')
@@ -64,8 +65,8 @@ export class AuthController {
     description: 'Invalid, expired, revoked or reused refresh token',
     type: ErrorResponseDto,
   })
-  refresh(@Body() body: RefreshDto): Promise<TokenPairDto> {
-    return this.auth.refresh(body.refreshToken);
+  refresh(@Body() body: RefreshDto, @Req() req: Request): Promise<TokenPairDto> {
+    return this.auth.refresh(body.refreshToken, sessionClientOf(req));
   }
 
   @Post('logout')

@@ -29,6 +29,31 @@ export class AuthSessionEntity {
 
   @Column({ name: 'revoked_reason', type: 'varchar', length: 32, nullable: true })
   revokedReason: string | null;
+
+  /** User-Agent of the client at sign-in or at the last refresh/use. */
+  @Column({ name: 'user_agent', type: 'varchar', length: 512, nullable: true })
+  userAgent: string | null;
+
+  /** Client address (as TRUST_PROXY lets it be known) at sign-in or at the last refresh/use. */
+  @Column({ name: 'client_address', type: 'varchar', length: 64, nullable: true })
+  clientAddress: string | null;
+}
+
+/** Where a request of a session comes from, as recorded on the session. */
+export interface SessionClient {
+  userAgent: string | null;
+  address: string | null;
+}
+
+export function sessionClientOf(req: {
+  ip?: string;
+  headers: Record<string, string | string[] | undefined>;
+}): SessionClient {
+  const ua = req.headers['user-agent'];
+  return {
+    userAgent: (typeof ua === 'string' ? ua : '').slice(0, 512) || null,
+    address: req.ip ? req.ip.slice(0, 64) : null,
+  };
 }
 
 @Entity('refresh_tokens')

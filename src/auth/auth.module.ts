@@ -20,6 +20,7 @@ import { JwtKeysService } from './jwt-keys.service.js';
 import { RedisAttemptLimiter } from './redis-attempt-limiter.js';
 import { TokenRegistryAuthorizer } from './registry-authorizer.service.js';
 import { RegistryTokensService } from './registry-tokens.service.js';
+import { SessionsController } from './sessions.controller.js';
 import { SessionsService } from './sessions.service.js';
 import { ApiKeyStrategy } from './strategies/api-key.strategy.js';
 import { BasicStrategy } from './strategies/basic.strategy.js';
@@ -40,7 +41,7 @@ import { TokensService } from './tokens.service.js';
     ApiKeysModule,
     ReposModule,
   ],
-  controllers: [AuthController, TokenController],
+  controllers: [AuthController, SessionsController, TokenController],
   providers: [
     JwtKeysService,
     TokensService,

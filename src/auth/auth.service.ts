@@ -4,6 +4,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { type CreateUserInput, UsersService } from '../users/users.service.js';
 import { CredentialsService } from './credentials.service.js';
+import type { SessionClient } from './auth.entities.js';
 import type { TokenPairDto } from './dto/auth.dto.js';
 import type { Principal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
@@ -42,18 +43,19 @@ export class AuthService {
   }
 
   /** Password sign-in (API keys are not accepted here): starts a session. */
-  async login(
-    username: string,
-    password: string,
-    address: string | undefined,
-  ): Promise<TokenPairDto> {
-    const principal = await this.credentials.password(username, password, address, false);
-    const { session, refreshToken } = await this.sessions.start(principal.userId, 'api');
+  async login(username: string, password: string, client: SessionClient): Promise<TokenPairDto> {
+    const principal = await this.credentials.password(
+      username,
+      password,
+      client.address ?? undefined,
+      false,
+    );
+    const { session, refreshToken } = await this.sessions.start(principal.userId, 'api', client);
     return this.pair(principal.userId, session.id, refreshToken);
   }
 
-  async refresh(refreshToken: string): Promise<TokenPairDto> {
-    const { session, refreshToken: next } = await this.sessions.rotate(refreshToken);
+  async refresh(refreshToken: string, client: SessionClient): Promise<TokenPairDto> {
+    const { session, refreshToken: next } = await this.sessions.rotate(refreshToken, client);
     if (!(await this.users.findActiveById(session.userId)))
       throw new UnauthorizedException('invalid or expired refresh token');
     return this.pair(session.userId, session.id, next);

@@ -1,12 +1,17 @@
 import { Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes } from 'node:crypto';
-import { DataSource, IsNull, LessThan, Not, Repository } from 'typeorm';
+import { DataSource, IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
 import { sameHash } from '../api-keys/api-key-format.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { UsersService, type UserSessionsListener } from '../users/users.service.js';
-import { AuthSessionEntity, RefreshTokenEntity, type SessionKind } from './auth.entities.js';
+import {
+  AuthSessionEntity,
+  RefreshTokenEntity,
+  type SessionClient,
+  type SessionKind,
+} from './auth.entities.js';
 
 function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -17,6 +22,16 @@ function newRefreshToken(): string {
 }
 
 const INVALID = 'invalid or expired refresh token';
+
+const NO_CLIENT: SessionClient = { userAgent: null, address: null };
+
+/** The columns a client updates (a client that told nothing keeps what was recorded). */
+function clientColumns(c: SessionClient): Partial<AuthSessionEntity> {
+  return {
+    ...(c.userAgent !== null ? { userAgent: c.userAgent } : {}),
+    ...(c.address !== null ? { clientAddress: c.address } : {}),
+  };
+}
 
 /**
  * Sign-in sessions and their refresh tokens. Management API refresh tokens rotate: each is good
@@ -48,6 +63,7 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
   async start(
     userId: string,
     kind: SessionKind,
+    client: SessionClient = NO_CLIENT,
   ): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
     const refreshToken = newRefreshToken();
     const expiresAt = this.expiry();
@@ -61,6 +77,8 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
           lastUsedAt: null,
           revokedAt: null,
           revokedReason: null,
+          userAgent: client.userAgent,
+          clientAddress: client.address,
         }),
       );
       await m.insert(RefreshTokenEntity, {
@@ -96,7 +114,10 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
   }
 
   /** Exchanges a management API refresh token for a new one; reuse revokes the family. */
-  async rotate(token: string): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
+  async rotate(
+    token: string,
+    client: SessionClient = NO_CLIENT,
+  ): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
     const { row, session } = await this.find(token, 'api');
     const claimed = await this.tokens.update(
       { id: row.id, usedAt: IsNull() },
@@ -114,15 +135,54 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
       tokenHash: hashToken(refreshToken),
       expiresAt,
     });
-    await this.sessions.update({ id: session.id }, { expiresAt, lastUsedAt: () => 'now()' });
+    await this.sessions.update(
+      { id: session.id },
+      { expiresAt, lastUsedAt: () => 'now()', ...clientColumns(client) },
+    );
     return { session: { ...session, expiresAt }, refreshToken };
   }
 
   /** The session of a registry identity token (not rotated). */
-  async useRegistryToken(token: string): Promise<AuthSessionEntity> {
+  async useRegistryToken(
+    token: string,
+    client: SessionClient = NO_CLIENT,
+  ): Promise<AuthSessionEntity> {
     const { session } = await this.find(token, 'registry');
-    await this.sessions.update({ id: session.id }, { lastUsedAt: () => 'now()' });
+    await this.sessions.update(
+      { id: session.id },
+      { lastUsedAt: () => 'now()', ...clientColumns(client) },
+    );
     return session;
+  }
+
+  /** The user's live sessions (neither ended nor expired), most recently used first. */
+  async listLive(
+    userId: string,
+    page: number,
+    perPage: number,
+  ): Promise<{ items: AuthSessionEntity[]; total: number }> {
+    const [items, total] = await this.sessions
+      .createQueryBuilder('s')
+      .where('s.user_id = :userId AND s.revoked_at IS NULL AND s.expires_at > now()', { userId })
+      .orderBy('COALESCE(s.last_used_at, s.created_at)', 'DESC')
+      .addOrderBy('s.id', 'ASC')
+      .offset((page - 1) * perPage)
+      .limit(perPage)
+      .getManyAndCount();
+    return { items, total };
+  }
+
+  /**
+   * Ends one live session of the user; false when the user has no such live session. Its refresh
+   * token stops working, and so do its access and registry tokens: every node checks the session
+   * row on each request (`isActive`, never cached).
+   */
+  async endOwn(userId: string, sessionId: string, reason: string): Promise<boolean> {
+    const res = await this.sessions.update(
+      { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
+      { revokedAt: () => 'now()', revokedReason: reason },
+    );
+    return !!res.affected;
   }
 
   /** The session a refresh token of either kind belongs to, if it is still live. */

@@ -21,6 +21,7 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
+import { sessionClientOf } from './auth.entities.js';
 import { parseCredentials } from './credentials.js';
 import { INVALID_CREDENTIALS, TooManyAttemptsException } from './credentials.service.js';
 import {
@@ -108,7 +109,9 @@ export class TokenController {
       issued_at: issued.issuedAt.toISOString(),
     };
     if (query.offline_token === 'true' && principal?.method === 'password') {
-      body.refresh_token = (await this.sessions.start(principal.userId, 'registry')).refreshToken;
+      body.refresh_token = (
+        await this.sessions.start(principal.userId, 'registry', sessionClientOf(req))
+      ).refreshToken;
     }
     return body;
   }
@@ -149,12 +152,17 @@ export class TokenController {
         }
         principal = await this.credentials.password(body.username, body.password, req.ip);
         if (body.access_type === 'offline' && principal.method === 'password') {
-          refreshToken = (await this.sessions.start(principal.userId, 'registry')).refreshToken;
+          refreshToken = (
+            await this.sessions.start(principal.userId, 'registry', sessionClientOf(req))
+          ).refreshToken;
         }
       } else {
         if (!body.refresh_token)
           throw oauthError(400, 'invalid_request', 'refresh_token is required');
-        const session = await this.sessions.useRegistryToken(body.refresh_token);
+        const session = await this.sessions.useRegistryToken(
+          body.refresh_token,
+          sessionClientOf(req),
+        );
         principal = await this.credentials
           .registryTokenSubject({ sub: session.userId, sid: session.id })
           .then((p) => p!);

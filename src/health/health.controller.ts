@@ -1,11 +1,15 @@
 import { Controller, Get, Inject, ServiceUnavailableException } from '@nestjs/common';
-import { ApiOkResponse, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiOkResponse,
+  ApiOperation,
+  ApiServiceUnavailableResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
-import { CacheService, type CacheStatus } from '../cache/cache.service.js';
+import { CacheService } from '../cache/cache.service.js';
 import { STORAGE_DRIVER, type StorageDriver } from '../storage/storage-driver.js';
-
-type Check = 'ok' | 'down';
+import { HealthReportDto } from './health.dto.js';
 
 @ApiTags('health')
 @Controller('health')
@@ -17,13 +21,18 @@ export class HealthController {
   ) {}
 
   @Get()
+  @ApiOperation({ summary: "This node's dependencies: database, blob storage and cache" })
   @ApiOkResponse({
+    type: HealthReportDto,
     description:
       'Database and blob storage are reachable. `status` is "degraded" while the cache store is ' +
       'unreachable (requests are then served from the database).',
   })
-  @ApiServiceUnavailableResponse({ description: 'The database or the blob storage is down' })
-  async check(): Promise<HealthReport> {
+  @ApiServiceUnavailableResponse({
+    type: HealthReportDto,
+    description: 'The database or the blob storage is down (`status` is "down")',
+  })
+  async check(): Promise<HealthReportDto> {
     const [database, storage, cache] = await Promise.all([
       this.db.query('SELECT 1').then(
         () => 'ok' as const,
@@ -35,7 +44,7 @@ export class HealthController {
       ),
       this.cache.status(),
     ]);
-    const report: HealthReport = {
+    const report: HealthReportDto = {
       status: cache === 'ok' ? 'ok' : 'degraded',
       database,
       storage,
@@ -46,11 +55,4 @@ export class HealthController {
     }
     return report;
   }
-}
-
-interface HealthReport {
-  status: 'ok' | 'degraded' | 'down';
-  database: Check;
-  storage: Check;
-  cache: { backend: 'memory' | 'redis'; status: CacheStatus };
 }

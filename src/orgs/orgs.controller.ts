@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -18,6 +18,7 @@ import {
   requirePrincipal,
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../auth/dto/error-response.dto.js';
+import { pageOf } from '../auth/dto/page.dto.js';
 import type { Principal } from '../auth/principal.js';
 import { UserDto } from '../users/dto/users.dto.js';
 import {
@@ -25,6 +26,8 @@ import {
   CreateOrgDto,
   MemberDto,
   OrgDto,
+  OrgListQueryDto,
+  OrgPageDto,
   UpdateMemberDto,
   UpdateOrgDto,
 } from './dto/orgs.dto.js';
@@ -36,6 +39,17 @@ const USERNAME = { name: 'username', description: 'User name (case-insensitive)'
 
 function memberDto(m: OrgMember, full: boolean): MemberDto {
   return { user: UserDto.of(m.user, full), role: m.role, since: m.since };
+}
+
+/** `GET /orgs` and its alias `GET /organizations`. */
+export async function listOrgs(
+  orgs: OrgsService,
+  caller: Principal,
+  query: OrgListQueryDto,
+): Promise<OrgPageDto> {
+  const { page, perPage } = pageOf(query);
+  const { items, total } = await orgs.listFor(caller, { q: query.q, page, perPage });
+  return { items: items.map((i) => OrgDto.of(i.org, i.role)), total, page, perPage };
 }
 
 @ApiTags('organizations')
@@ -58,6 +72,20 @@ export class OrgsController {
   ): Promise<OrgDto> {
     const caller = requirePrincipal(p);
     return OrgDto.of(await this.orgs.create(body.name, body, caller), 'owner');
+  }
+
+  @Get()
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      "The caller's organizations with their role (every organization for system administrators)",
+  })
+  @ApiOkResponse({ type: OrgPageDto })
+  list(
+    @CurrentPrincipal() p: Principal | null,
+    @Query() query: OrgListQueryDto,
+  ): Promise<OrgPageDto> {
+    return listOrgs(this.orgs, requirePrincipal(p), query);
   }
 
   @Get(':org')
@@ -137,7 +165,7 @@ export class OrgsController {
   ): Promise<MemberDto> {
     const caller = requirePrincipal(p);
     return memberDto(
-      await this.orgs.addMember(name, body.username, body.role, caller),
+      await this.orgs.addMember(name, body.username, body.role ?? 'member', caller),
       caller.isAdmin,
     );
   }

@@ -10,6 +10,7 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
+import { escapeLike } from '../search/match.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../users/db-errors.js';
 import { checkNamespaceName, normalizeName } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
@@ -155,6 +156,41 @@ export class OrgsService {
         name: orgs.get(r.organizationId)!.name,
         role: r.role,
       }));
+  }
+
+  /**
+   * The organizations the actor belongs to, with their role, in name order; every organization
+   * for system administrators (as owners, like `actorRole`). `q` filters by name or display name.
+   */
+  async listFor(
+    actor: OrgActor,
+    opts: { q?: string; page: number; perPage: number },
+  ): Promise<{ items: { org: OrganizationEntity; role: OrgRole }[]; total: number }> {
+    const qb = this.orgs.createQueryBuilder('o');
+    if (!actor.isAdmin)
+      qb.innerJoin(OrganizationMemberEntity, 'm', 'm.organization_id = o.id AND m.user_id = :uid', {
+        uid: actor.userId,
+      });
+    const q = opts.q?.trim().toLowerCase();
+    if (q) {
+      qb.andWhere('(o.name LIKE :p OR lower(o.display_name) LIKE :p)', { p: `%${escapeLike(q)}%` });
+    }
+    const [orgs, total] = await qb
+      .orderBy('o.name', 'ASC')
+      .offset((opts.page - 1) * opts.perPage)
+      .limit(opts.perPage)
+      .getManyAndCount();
+    const roles = new Map<string, OrgRole>();
+    if (!actor.isAdmin && orgs.length) {
+      const rows = await this.members.find({
+        where: { userId: actor.userId, organizationId: In(orgs.map((o) => o.id)) },
+      });
+      for (const r of rows) roles.set(r.organizationId, r.role);
+    }
+    return {
+      items: orgs.map((org) => ({ org, role: actor.isAdmin ? 'owner' : roles.get(org.id)! })),
+      total,
+    };
   }
 
   async update(

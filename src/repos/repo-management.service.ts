@@ -144,4 +144,63 @@ export class RepoManagementService {
     await this.repos.replaceGrants(repository, [...users.values()], [...teams.values()]);
     return this.describeGrants(repository);
   }
+
+  private async grantee(username: string) {
+    const user = await this.users.findByUsername(username);
+    if (!user) throw new NotFoundException(`user "${username.trim().toLowerCase()}" not found`);
+    return user;
+  }
+
+  /** The team of the repository's organization; 400 for repositories of a user. */
+  private async granteeTeam(repository: RepositoryEntity, team: string) {
+    const org = await this.orgs.findByName(repository.namespace);
+    if (!org)
+      throw new BadRequestException(
+        'team grants are only possible on repositories of an organization',
+      );
+    const found = await this.orgs.findTeam(org.id, team);
+    if (!found)
+      throw new NotFoundException(`team "${team.trim().toLowerCase()}" not found in "${org.name}"`);
+    return found;
+  }
+
+  /** Adds or changes one user's grant, leaving the others; answers every grant. */
+  async grantUser(
+    subject: AccessSubject,
+    name: string,
+    username: string,
+    level: GrantLevel,
+  ): Promise<RepoPermissionsDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    const user = await this.grantee(username);
+    await this.repos.setUserGrant(repository, user.id, level);
+    return this.describeGrants(repository);
+  }
+
+  async revokeUser(subject: AccessSubject, name: string, username: string): Promise<void> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    const user = await this.grantee(username);
+    if (!(await this.repos.removeUserGrant(repository, user.id)))
+      throw new NotFoundException(`"${user.username}" has no grant on "${repository.name}"`);
+  }
+
+  /** Adds or changes one team's grant, leaving the others; answers every grant. */
+  async grantTeam(
+    subject: AccessSubject,
+    name: string,
+    team: string,
+    level: GrantLevel,
+  ): Promise<RepoPermissionsDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    const found = await this.granteeTeam(repository, team);
+    await this.repos.setTeamGrant(repository, found.id, level);
+    return this.describeGrants(repository);
+  }
+
+  async revokeTeam(subject: AccessSubject, name: string, team: string): Promise<void> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    const found = await this.granteeTeam(repository, team);
+    if (!(await this.repos.removeTeamGrant(repository, found.id)))
+      throw new NotFoundException(`team "${found.name}" has no grant on "${repository.name}"`);
+  }
 }

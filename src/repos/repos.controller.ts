@@ -33,6 +33,7 @@ import { pageOf } from '../auth/dto/page.dto.js';
 import type { Principal } from '../auth/principal.js';
 import {
   CreateRepoDto,
+  GrantLevelDto,
   RepoDetailsDto,
   RepoDto,
   RepoPageDto,
@@ -45,8 +46,21 @@ import { RepoManagementService } from './repo-management.service.js';
 const NAMESPACE = { name: 'namespace', description: 'User or organization holding the repository' };
 const NAME = {
   name: 'name',
-  description: 'Repository path below the namespace; may contain "/" (e.g. `team/app`)',
+  description:
+    'Repository path below the namespace; may contain "/" (e.g. `team/app`). Sent percent-encoded ' +
+    '(`team%2Fapp`, as OpenAPI clients do) it always names a repository; with raw slashes, a path ' +
+    'ending in `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}` ' +
+    'addresses those grants instead.',
   example: 'app',
+};
+const USERNAME = { name: 'username', description: 'User name (case-insensitive)' };
+const TEAM = {
+  name: 'team',
+  description: "Team of the repository's organization (case-insensitive)",
+};
+const NOT_ADMIN = {
+  description: 'Caller is not an admin of the repository',
+  type: ErrorResponseDto,
 };
 const NOT_FOUND = {
   description: 'No such repository, or one the caller cannot see',
@@ -57,8 +71,14 @@ function fullName(namespace: string, name: string | string[]): string {
   return `${namespace}/${Array.isArray(name) ? name.join('/') : name}`.toLowerCase();
 }
 
-// Routes ending in /permissions come first: `*name` would otherwise swallow the suffix. A
-// repository whose path ends in "/permissions" is therefore reachable only through the registry.
+/**
+ * Route shapes: `{name}` may hold slashes, so the grant routes (a raw path ending in
+ * `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}`) are declared
+ * before the repository routes, which would otherwise swallow them. Express matches the raw path
+ * and decodes `%2F` only inside a parameter, so a name sent percent-encoded (`team%2Fpermissions`)
+ * is one segment that no grant route matches: the repository `acme/team/permissions` is
+ * `GET /repos/acme/team%2Fpermissions`, and OpenAPI clients always send names that way.
+ */
 @ApiTags('repositories')
 @ApiBadRequestResponse({ description: 'Invalid input', type: ErrorResponseDto })
 @Controller('repos')
@@ -104,14 +124,129 @@ export class ReposController {
     return this.repos.setPermissions(requirePrincipal(p), fullName(namespace, name), body);
   }
 
+  @Put(':namespace/*name/permissions/users/:username')
+  @Authenticated()
+  @ApiOperation({
+    summary: "Add or change one user's grant, keeping the others (repository admins)",
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiParam(USERNAME)
+  @ApiOkResponse({ type: RepoPermissionsDto, description: 'Every grant of the repository' })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse({
+    description: 'No such repository (visible) or user',
+    type: ErrorResponseDto,
+  })
+  async grantUser(
+    @CurrentPrincipal() p: Principal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Param('username') username: string,
+    @Body() body: GrantLevelDto,
+  ): Promise<RepoPermissionsDto> {
+    return this.repos.grantUser(
+      requirePrincipal(p),
+      fullName(namespace, name),
+      username,
+      body.level,
+    );
+  }
+
+  @Delete(':namespace/*name/permissions/users/:username')
+  @HttpCode(204)
+  @Authenticated()
+  @ApiOperation({ summary: "Remove one user's grant (repository admins)" })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiParam(USERNAME)
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse({
+    description: 'No such repository (visible) or user, or the user has no grant',
+    type: ErrorResponseDto,
+  })
+  async revokeUser(
+    @CurrentPrincipal() p: Principal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Param('username') username: string,
+  ): Promise<void> {
+    await this.repos.revokeUser(requirePrincipal(p), fullName(namespace, name), username);
+  }
+
+  @Put(':namespace/*name/permissions/teams/:team')
+  @Authenticated()
+  @ApiOperation({
+    summary: "Add or change one team's grant, keeping the others (repository admins)",
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiParam(TEAM)
+  @ApiOkResponse({ type: RepoPermissionsDto, description: 'Every grant of the repository' })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse({
+    description: "No such repository (visible), or no such team in the repository's organization",
+    type: ErrorResponseDto,
+  })
+  async grantTeam(
+    @CurrentPrincipal() p: Principal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Param('team') team: string,
+    @Body() body: GrantLevelDto,
+  ): Promise<RepoPermissionsDto> {
+    return this.repos.grantTeam(requirePrincipal(p), fullName(namespace, name), team, body.level);
+  }
+
+  @Delete(':namespace/*name/permissions/teams/:team')
+  @HttpCode(204)
+  @Authenticated()
+  @ApiOperation({ summary: "Remove one team's grant (repository admins)" })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiParam(TEAM)
+  @ApiNoContentResponse({ description: 'Removed' })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse({
+    description: 'No such repository (visible) or team, or the team has no grant',
+    type: ErrorResponseDto,
+  })
+  async revokeTeam(
+    @CurrentPrincipal() p: Principal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Param('team') team: string,
+  ): Promise<void> {
+    await this.repos.revokeTeam(requirePrincipal(p), fullName(namespace, name), team);
+  }
+
   @Get()
   @OptionalAuth()
   @ApiOperation({ summary: 'Search the repositories the caller can see' })
   @ApiOkResponse({ type: RepoPageDto })
-  async search(
+  search(
     @CurrentPrincipal() p: Principal | null,
     @Query() query: RepoSearchQueryDto,
   ): Promise<RepoPageDto> {
+    return this.list(p, query);
+  }
+
+  @Get('repositories')
+  @OptionalAuth()
+  @ApiOperation({
+    summary: 'Alias of GET /repos, for clients written against the original API documentation',
+    deprecated: true,
+  })
+  @ApiOkResponse({ type: RepoPageDto })
+  searchAlias(
+    @CurrentPrincipal() p: Principal | null,
+    @Query() query: RepoSearchQueryDto,
+  ): Promise<RepoPageDto> {
+    return this.list(p, query);
+  }
+
+  private async list(p: Principal | null, query: RepoSearchQueryDto): Promise<RepoPageDto> {
     const { page, perPage } = pageOf(query);
     const result = await this.repos.search(p, {
       namespace: query.namespace,

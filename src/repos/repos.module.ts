@@ -4,6 +4,7 @@ import { OrgsModule } from '../orgs/orgs.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AccessFactsService } from './access-facts.service.js';
 import { RepoAccessService } from './repo-access.service.js';
+import { RepoSearchService } from './repo-search.service.js';
 import { REPOS_ENTITIES } from './repository.entity.js';
 import { ReposService } from './repos.service.js';
 
@@ -14,7 +15,7 @@ import { ReposService } from './repos.service.js';
  */
 @Module({
   imports: [TypeOrmModule.forFeature(REPOS_ENTITIES), UsersModule, OrgsModule],
-  providers: [ReposService, RepoAccessService, AccessFactsService],
-  exports: [ReposService, RepoAccessService, AccessFactsService],
+  providers: [ReposService, RepoAccessService, AccessFactsService, RepoSearchService],
+  exports: [ReposService, RepoAccessService, AccessFactsService, RepoSearchService],
 })
 export class ReposModule {}

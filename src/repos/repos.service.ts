@@ -1,6 +1,6 @@
 import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { Brackets, DataSource, In, Repository } from 'typeorm';
+import { DataSource, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
@@ -14,15 +14,9 @@ import {
   RepositoryTeamPermissionEntity,
   RepositoryUserPermissionEntity,
 } from './repository.entity.js';
+import { type VisibilityScope, whereVisible } from './visible-to.js';
 
-/** What the caller may see in searches (system administrators see everything). */
-export interface VisibilityScope {
-  all: boolean;
-  /** Namespaces the caller administers (own user namespace, organizations owned or administered). */
-  namespaces: string[];
-  userId?: string;
-  teamIds: string[];
-}
+export type { VisibilityScope };
 
 export interface RepoSearch {
   namespace?: string;
@@ -139,18 +133,11 @@ export class ReposService {
   /** Which of these repositories the scope may see (at least read), by id. */
   async visibleAmong(scope: VisibilityScope, repositoryIds: string[]): Promise<string[]> {
     if (!repositoryIds.length) return [];
-    if (scope.all) return repositoryIds;
-    const rows: { id: string }[] = await this.db.query(
-      `SELECT r.id FROM repositories r
-        WHERE r.id = ANY($1::uuid[])
-          AND (r.visibility = 'public'
-               OR r.namespace = ANY($2::text[])
-               OR EXISTS (SELECT 1 FROM repository_user_permissions p
-                           WHERE p.repository_id = r.id AND p.user_id = $3::uuid)
-               OR EXISTS (SELECT 1 FROM repository_team_permissions p
-                           WHERE p.repository_id = r.id AND p.team_id = ANY($4::uuid[])))`,
-      [repositoryIds, scope.namespaces, scope.userId ?? null, scope.teamIds],
-    );
+    const qb = this.repos
+      .createQueryBuilder('r')
+      .select('r.id', 'id')
+      .where('r.id IN (:...ids)', { ids: repositoryIds });
+    const rows: { id: string }[] = await whereVisible(qb, 'r', scope).getRawMany();
     return rows.map((r) => r.id);
   }
 
@@ -201,28 +188,7 @@ export class ReposService {
     scope: VisibilityScope,
     opts: RepoSearch,
   ): Promise<{ items: RepositoryEntity[]; total: number }> {
-    const qb = this.repos.createQueryBuilder('r');
-    if (!scope.all) {
-      qb.andWhere(
-        new Brackets((w) => {
-          w.where(`r.visibility = 'public'`);
-          if (scope.namespaces.length)
-            w.orWhere('r.namespace IN (:...ns)', { ns: scope.namespaces });
-          if (scope.userId) {
-            w.orWhere(
-              'EXISTS (SELECT 1 FROM repository_user_permissions up WHERE up.repository_id = r.id AND up.user_id = :uid)',
-              { uid: scope.userId },
-            );
-          }
-          if (scope.teamIds.length) {
-            w.orWhere(
-              'EXISTS (SELECT 1 FROM repository_team_permissions tp WHERE tp.repository_id = r.id AND tp.team_id IN (:...teams))',
-              { teams: scope.teamIds },
-            );
-          }
-        }),
-      );
-    }
+    const qb = whereVisible(this.repos.createQueryBuilder('r'), 'r', scope);
     if (opts.namespace)
       qb.andWhere('r.namespace = :namespace', { namespace: opts.namespace.toLowerCase() });
     if (opts.q)
@@ -279,5 +245,55 @@ export class ReposService {
         );
     });
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+  }
+
+  /** Grants `level` to one user (adding or changing that grant only). */
+  async setUserGrant(
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    userId: string,
+    level: GrantLevel,
+  ): Promise<void> {
+    await this.userGrants
+      .createQueryBuilder()
+      .insert()
+      .values({ repositoryId: repo.id, userId, level })
+      .orUpdate(['level'], ['repository_id', 'user_id'])
+      .execute();
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+  }
+
+  /** Removes one user's grant; false when there was none. */
+  async removeUserGrant(
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    userId: string,
+  ): Promise<boolean> {
+    const res = await this.userGrants.delete({ repositoryId: repo.id, userId });
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+    return !!res.affected;
+  }
+
+  /** Grants `level` to one team (adding or changing that grant only). */
+  async setTeamGrant(
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    teamId: string,
+    level: GrantLevel,
+  ): Promise<void> {
+    await this.teamGrants
+      .createQueryBuilder()
+      .insert()
+      .values({ repositoryId: repo.id, teamId, level })
+      .orUpdate(['level'], ['repository_id', 'team_id'])
+      .execute();
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+  }
+
+  /** Removes one team's grant; false when there was none. */
+  async removeTeamGrant(
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    teamId: string,
+  ): Promise<boolean> {
+    const res = await this.teamGrants.delete({ repositoryId: repo.id, teamId });
+    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+    return !!res.affected;
   }
 }

@@ -1,5 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startServer, type TestServer } from '../support/server.js';
+import { PROJECT_ROOT } from '../support/test-env.js';
 import type { Json } from './identity-support.js';
 
 let server: TestServer;
@@ -29,6 +32,8 @@ const IDENTITY_ROUTES = [
   'POST /api/v1/auth/refresh',
   'POST /api/v1/auth/logout',
   'GET /api/v1/auth/me',
+  'GET /api/v1/auth/sessions',
+  'DELETE /api/v1/auth/sessions/{id}',
   'GET /api/v1/auth/token',
   'POST /api/v1/auth/token',
   'POST /api/v1/users',
@@ -38,6 +43,8 @@ const IDENTITY_ROUTES = [
   'GET /api/v1/users/{username}',
   'PATCH /api/v1/users/{username}',
   'DELETE /api/v1/users/{username}',
+  'GET /api/v1/orgs',
+  'GET /api/v1/organizations',
   'POST /api/v1/orgs',
   'GET /api/v1/orgs/{org}',
   'PATCH /api/v1/orgs/{org}',
@@ -55,12 +62,19 @@ const IDENTITY_ROUTES = [
   'PUT /api/v1/orgs/{org}/teams/{team}/members/{username}',
   'DELETE /api/v1/orgs/{org}/teams/{team}/members/{username}',
   'GET /api/v1/repos',
+  'GET /api/v1/repos/repositories',
   'POST /api/v1/repos',
   'GET /api/v1/repos/{namespace}/{name}',
   'PATCH /api/v1/repos/{namespace}/{name}',
   'DELETE /api/v1/repos/{namespace}/{name}',
   'GET /api/v1/repos/{namespace}/{name}/permissions',
   'PUT /api/v1/repos/{namespace}/{name}/permissions',
+  'PUT /api/v1/repos/{namespace}/{name}/permissions/users/{username}',
+  'DELETE /api/v1/repos/{namespace}/{name}/permissions/users/{username}',
+  'PUT /api/v1/repos/{namespace}/{name}/permissions/teams/{team}',
+  'DELETE /api/v1/repos/{namespace}/{name}/permissions/teams/{team}',
+  'GET /api/v1/search',
+  'GET /api/v1/health',
   'POST /api/v1/api-keys',
   'GET /api/v1/api-keys',
   'DELETE /api/v1/api-keys/{id}',
@@ -150,6 +164,55 @@ describe('Swagger', () => {
       }
     }
     expect(problems).toEqual([]);
+  });
+
+  it('types every schema property: no scalar documented as an empty object', () => {
+    // `string | null` fields without an explicit type come out as {"type":"object"}, and Swagger
+    // UI then offers `"description": {}` as the example body, which the API rejects.
+    const untyped: string[] = [];
+    for (const [name, schema] of Object.entries(doc.components.schemas as Record<string, Json>))
+      for (const [prop, v] of Object.entries((schema.properties ?? {}) as Record<string, Json>))
+        if (v.type === 'object' && !v.properties && !v.additionalProperties && !v.$ref)
+          untyped.push(`${name}.${prop}`);
+    expect(untyped).toEqual([]);
+    const update = doc.components.schemas.UpdateRepoDto.properties.description;
+    expect(update).toMatchObject({ type: 'string', nullable: true });
+  });
+
+  it('documents the default role of a new member as optional', () => {
+    const add = doc.components.schemas.AddMemberDto;
+    expect(add.properties.role).toMatchObject({ default: 'member' });
+    expect(add.required).toEqual(['username']);
+  });
+
+  it('documents the health report for 200 and 503', () => {
+    const op = doc.paths['/api/v1/health'].get;
+    for (const code of ['200', '503'])
+      expect(op.responses[code].content['application/json'].schema).toEqual({
+        $ref: '#/components/schemas/HealthReportDto',
+      });
+    const report = doc.components.schemas.HealthReportDto;
+    expect(Object.keys(report.properties).sort()).toEqual([
+      'cache',
+      'database',
+      'status',
+      'storage',
+    ]);
+    expect(report.properties.status.enum).toEqual(['ok', 'degraded', 'down']);
+  });
+
+  it('marks the aliases of the original API documentation as deprecated', () => {
+    expect(doc.paths['/api/v1/organizations'].get.deprecated).toBe(true);
+    expect(doc.paths['/api/v1/repos/repositories'].get.deprecated).toBe(true);
+    expect(doc.paths['/api/v1/orgs'].get.deprecated).toBeUndefined();
+  });
+
+  it('serves exactly the committed api/openapi.json', () => {
+    const committed = JSON.parse(readFileSync(join(PROJECT_ROOT, 'api/openapi.json'), 'utf8'));
+    if (JSON.stringify(doc) !== JSON.stringify(committed))
+      throw new Error(
+        'the served OpenAPI document differs from api/openapi.json: run `npm run openapi` and commit the result',
+      );
   });
 
   it('refuses anonymous callers on every operation documented as needing credentials', async () => {

@@ -1,5 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { PageMetaDto, PageQueryDto } from '../../auth/dto/page.dto.js';
 import { NameProperty, UserDto } from '../../users/dto/users.dto.js';
 import {
   ORG_ROLES,
@@ -26,13 +27,13 @@ export class CreateOrgDto {
 }
 
 export class UpdateOrgDto {
-  @ApiPropertyOptional({ maxLength: 128, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 128, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(128)
   displayName?: string | null;
 
-  @ApiPropertyOptional({ maxLength: 1024, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 1024, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(1024)
@@ -70,13 +71,27 @@ export class OrgDto {
   }
 }
 
+export class OrgListQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Part of the name or display name', maxLength: 100 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(100)
+  q?: string;
+}
+
+export class OrgPageDto extends PageMetaDto {
+  @ApiProperty({ type: [OrgDto], description: "In name order, each with the caller's role" })
+  items: OrgDto[];
+}
+
 export class AddMemberDto {
   @NameProperty('User to add')
   username: string;
 
-  @ApiProperty({ enum: ORG_ROLES, default: 'member' })
+  @ApiPropertyOptional({ enum: ORG_ROLES, default: 'member' })
+  @IsOptional()
   @IsIn(ORG_ROLES)
-  role: OrgRole;
+  role?: OrgRole;
 }
 
 export class UpdateMemberDto {
@@ -108,7 +123,7 @@ export class CreateTeamDto {
 }
 
 export class UpdateTeamDto {
-  @ApiPropertyOptional({ maxLength: 1024, nullable: true })
+  @ApiPropertyOptional({ type: String, maxLength: 1024, nullable: true })
   @IsOptional()
   @IsString()
   @MaxLength(1024)

@@ -1,14 +1,13 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
-  ArrayMaxSize,
-  IsArray,
   IsIn,
   IsOptional,
   IsString,
   Length,
   Matches,
   MaxLength,
+  ValidateBy,
   ValidateNested,
 } from 'class-validator';
 import { PageMetaDto, PageQueryDto } from '../../auth/dto/page.dto.js';
@@ -80,7 +79,13 @@ export class UpdateRepoDto {
   @IsIn(VISIBILITIES)
   visibility?: Visibility;
 
-  @ApiPropertyOptional({ maxLength: 4096, nullable: true })
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 4096,
+    nullable: true,
+    description: 'null clears it',
+    example: 'What the image is for',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(4096)
@@ -181,18 +186,55 @@ export class TeamGrantDto {
   level: GrantLevel;
 }
 
+export const MAX_GRANTS = 1000;
+
+/**
+ * A complete list of grants in the replace-all `PUT …/permissions`: one message per fault, naming
+ * it (a missing list would otherwise read as "must be an array, at most 1000 elements").
+ */
+function GrantList(property: 'users' | 'teams', one: string) {
+  return ValidateBy({
+    name: 'grantList',
+    validator: {
+      validate: (v: unknown) => Array.isArray(v) && v.length <= MAX_GRANTS,
+      defaultMessage: (args) =>
+        args?.value === undefined || args?.value === null
+          ? `${property} is missing: this PUT replaces every grant of the repository, so send the ` +
+            `complete list of ${property} grants ([] for none), or change one grant with ` +
+            `PUT/DELETE …/permissions/${property}/{${one}}`
+          : Array.isArray(args?.value)
+            ? `${property} may hold at most ${MAX_GRANTS} grants`
+            : `${property} must be an array of grants`,
+    },
+  });
+}
+
 export class RepoPermissionsDto {
-  @ApiProperty({ type: [UserGrantDto] })
-  @IsArray()
-  @ArrayMaxSize(1000)
+  @ApiProperty({
+    type: [UserGrantDto],
+    maxItems: MAX_GRANTS,
+    description: 'Every user grant of the repository ([] for none)',
+  })
+  @GrantList('users', 'username')
   @ValidateNested({ each: true })
   @Type(() => UserGrantDto)
   users: UserGrantDto[];
 
-  @ApiProperty({ type: [TeamGrantDto], description: 'Only for repositories of an organization' })
-  @IsArray()
-  @ArrayMaxSize(1000)
+  @ApiProperty({
+    type: [TeamGrantDto],
+    maxItems: MAX_GRANTS,
+    description:
+      'Every team grant of the repository ([] for none); only for repositories of an organization',
+  })
+  @GrantList('teams', 'team')
   @ValidateNested({ each: true })
   @Type(() => TeamGrantDto)
   teams: TeamGrantDto[];
+}
+
+/** Body of `PUT …/permissions/users/{username}` and `…/teams/{team}`. */
+export class GrantLevelDto {
+  @ApiProperty({ enum: GRANT_LEVELS })
+  @IsIn(GRANT_LEVELS, { message: `level must be one of ${GRANT_LEVELS.join(', ')}` })
+  level: GrantLevel;
 }

@@ -72,13 +72,19 @@ export class CreateUserDto extends RegisterUserDto {
 }
 
 export class UpdateProfileDto {
-  @ApiPropertyOptional({ maxLength: 128, nullable: true, description: 'null clears it' })
+  @ApiPropertyOptional({
+    type: String,
+    maxLength: 128,
+    nullable: true,
+    description: 'null clears it',
+  })
   @IsOptional()
   @IsString()
   @MaxLength(128)
   displayName?: string | null;
 
   @ApiPropertyOptional({
+    type: String,
     format: 'email',
     maxLength: 320,
     nullable: true,
