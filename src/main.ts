@@ -1,3 +1,5 @@
+// First: sizes libuv's thread pool before anything can start it.
+import './threadpool.js';
 import 'reflect-metadata';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
