@@ -28,6 +28,8 @@ export class PasswordController {
   @HttpCode(204)
   @Authenticated()
   @ApiOperation({
+    // The id it had while UsersController served it: generated clients keep their method name.
+    operationId: 'usersChangePassword',
     summary:
       "Change the caller's password; ends every other session and revokes registry tokens issued with the old password",
     description:
