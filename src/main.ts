@@ -1,5 +1,3 @@
-// First: sizes libuv's thread pool before anything can start it.
-import './threadpool.js';
 import 'reflect-metadata';
 import { Logger, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';

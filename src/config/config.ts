@@ -58,7 +58,11 @@ export interface AppConfig {
   defaultRepositoryVisibility: 'public' | 'private';
   http: HttpLimitsConfig;
   uploads: UploadLimitsConfig;
-  /** Threads of libuv's pool (set before the pool starts, see threadpool.ts). */
+  /**
+   * Threads of libuv's pool, which libuv reads from UV_THREADPOOL_SIZE when the process starts (an
+   * ES module cannot change it: loading modules already starts the pool). `npm start` and the
+   * Docker image set 8.
+   */
   threadPoolSize: number;
 }
 
@@ -84,8 +88,8 @@ export interface UploadLimitsConfig {
   maxSessionsPerRepository: number;
 }
 
-/** libuv's thread pool size when UV_THREADPOOL_SIZE is unset (libuv's own default is 4). */
-export const DEFAULT_THREADPOOL_SIZE = 8;
+/** libuv's thread pool size when UV_THREADPOOL_SIZE is unset. */
+const LIBUV_DEFAULT_THREADPOOL_SIZE = 4;
 
 export interface AuthConfig {
   /** HS256 signing key; when undefined one is generated once and kept in the database. */
@@ -272,7 +276,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       'must be printable ASCII without spaces, quotes or backslashes',
     );
   }
-  const threadPoolSize = int(env, 'UV_THREADPOOL_SIZE', DEFAULT_THREADPOOL_SIZE, 2, 1024);
+  const threadPoolSize = int(env, 'UV_THREADPOOL_SIZE', LIBUV_DEFAULT_THREADPOOL_SIZE, 2, 1024);
   const passwordHashConcurrency = int(env, 'PASSWORD_HASH_CONCURRENCY', 2, 1, 64);
   if (passwordHashConcurrency >= threadPoolSize) {
     throw new ConfigError(

@@ -16,8 +16,9 @@ export interface HasherStats {
 /**
  * Runs argon2 (hashing and verification) at most `PASSWORD_HASH_CONCURRENCY` at a time per node.
  * argon2 runs on libuv's thread pool, which blob file I/O, DNS lookups and zlib share: with the
- * pool larger than this bound (main.ts raises it, see threadpool.ts), a flood of password checks
- * queues here instead of taking every thread from other users' pulls.
+ * pool larger than this bound (config.ts refuses anything else; `npm start` and the Docker image
+ * set UV_THREADPOOL_SIZE=8), a flood of password checks queues here instead of taking every
+ * thread from other users' pulls.
  */
 @Injectable()
 export class PasswordHasherService {

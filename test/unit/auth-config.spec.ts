@@ -23,7 +23,7 @@ describe('identity configuration', () => {
       credentialCacheSeconds: 60,
     });
     expect(c.defaultRepositoryVisibility).toBe('private');
-    expect(c.threadPoolSize).toBe(8);
+    expect(c.threadPoolSize).toBe(4);
   });
 
   it('reads every variable', () => {
