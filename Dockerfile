@@ -21,7 +21,8 @@ RUN npm ci --omit=dev && npm cache clean --force
 FROM node:20-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     LISTEN_ADDRESS=0.0.0.0:8080 \
-    DATA_DIR=/data
+    DATA_DIR=/data \
+    UV_THREADPOOL_SIZE=8
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist

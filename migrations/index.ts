@@ -3,6 +3,7 @@ import { IdentityTenancy1763810000001 } from './1763810000001-identity-tenancy.j
 import { SearchTrgm1763830000000 } from './1763830000000-search-trgm.js';
 import { SessionClients1763830000001 } from './1763830000001-session-clients.js';
 import { UploadLeases1764000000000 } from './1764000000000-upload-leases.js';
+import { CredentialGeneration1764100000000 } from './1764100000000-credential-generation.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -11,4 +12,5 @@ export const ALL_MIGRATIONS = [
   SearchTrgm1763830000000,
   SessionClients1763830000001,
   UploadLeases1764000000000,
+  CredentialGeneration1764100000000,
 ];

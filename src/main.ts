@@ -73,7 +73,10 @@ async function main(): Promise<void> {
     });
     databaseUrl = embedded.url;
   }
-  const app = await createApp(config, databaseUrl);
+  const app = await createApp(config, databaseUrl).catch(async (e: unknown) => {
+    await embedded?.stop().catch(() => undefined);
+    throw e;
+  });
   const shutdown = async (signal: string) => {
     logger.log(`${signal} received, shutting down`);
     await app.close().catch(() => undefined);
@@ -82,7 +85,12 @@ async function main(): Promise<void> {
   };
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
-  await app.listen(config.listenPort, config.listenHost);
+  // Start-up checks (e.g. the bootstrap administrator) run here; a refusal stops the node cleanly.
+  await app.listen(config.listenPort, config.listenHost).catch(async (e: unknown) => {
+    await app.close().catch(() => undefined);
+    await embedded?.stop().catch(() => undefined);
+    throw e;
+  });
   applyHttpLimits(app.getHttpServer(), config.http);
   logger.log(
     `Aerugo listening on ${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,

@@ -5,18 +5,27 @@ export interface LimitKey {
 }
 
 /**
- * Counts failed sign-in attempts per key (account, address) in a sliding window. Kept behind this
- * interface so that the counters can move to a shared store (e.g. Redis) without touching callers.
+ * Counts attempts per key (failed sign-ins per account and address; registrations per address) in
+ * a window. Kept behind this interface so that the counters can live in a shared store (Redis,
+ * see RedisAttemptLimiter) without touching callers.
  */
 export interface AttemptLimiter {
   /** Seconds until the next attempt is allowed for all keys, or 0 when allowed now. */
   blockedFor(keys: LimitKey[]): Promise<number>;
   recordFailure(keys: LimitKey[]): Promise<void>;
+  /**
+   * Counts one attempt against every key when none is at its limit, in one atomic step (so that
+   * concurrent attempts cannot all slip under the limit); else counts nothing and returns the
+   * seconds until an attempt is allowed again. 0 means allowed (and counted).
+   */
+  consume(keys: LimitKey[]): Promise<number>;
   /** Forgets the failures of keys (e.g. the account after a successful sign-in). */
   reset(keys: string[]): Promise<void>;
 }
 
 export const ATTEMPT_LIMITER = Symbol('ATTEMPT_LIMITER');
+/** The limiter of self-registrations per client address (its own window). */
+export const REGISTRATION_LIMITER = Symbol('REGISTRATION_LIMITER');
 
 /** In-process sliding-window counters (one node; see AttemptLimiter). */
 export class InMemoryAttemptLimiter implements AttemptLimiter {
@@ -40,6 +49,10 @@ export class InMemoryAttemptLimiter implements AttemptLimiter {
   }
 
   async blockedFor(keys: LimitKey[]): Promise<number> {
+    return this.waitFor(keys);
+  }
+
+  private waitFor(keys: LimitKey[]): number {
     let wait = 0;
     for (const { key, limit } of keys) {
       const list = this.recent(key);
@@ -52,6 +65,17 @@ export class InMemoryAttemptLimiter implements AttemptLimiter {
   }
 
   async recordFailure(keys: LimitKey[]): Promise<void> {
+    this.record(keys);
+  }
+
+  async consume(keys: LimitKey[]): Promise<number> {
+    // Check and count without yielding in between: atomic within this process.
+    const wait = this.waitFor(keys);
+    if (wait === 0) this.record(keys);
+    return wait;
+  }
+
+  private record(keys: LimitKey[]): void {
     const t = this.now();
     for (const { key, limit } of keys) {
       const list = this.recent(key);

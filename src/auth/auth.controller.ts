@@ -1,4 +1,4 @@
-import { Body, Controller, Get, HttpCode, Post, Req } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -11,11 +11,12 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import type { Request } from 'express';
+import type { Request, Response } from 'express';
 import { RegisterUserDto, UserDto } from '../users/dto/users.dto.js';
 import { UsersService } from '../users/users.service.js';
 import { sessionClientOf } from './auth.entities.js';
 import { AuthService } from './auth.service.js';
+import { withRetryAfter } from './credentials.service.js';
 import { Authenticated, CurrentPrincipal, OptionalAuth, requirePrincipal } from './decorators.js';
 import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
 import { ErrorResponseDto } from './dto/error-response.dto.js';
@@ -38,8 +39,16 @@ export class AuthController {
     description: 'Name or e-mail taken, or name reserved',
     type: ErrorResponseDto,
   })
-  async register(@Body() body: RegisterUserDto): Promise<UserDto> {
-    return UserDto.of(await this.auth.register(body), true);
+  @ApiTooManyRequestsResponse({
+    description: 'Too many registrations from this address (Retry-After)',
+    type: ErrorResponseDto,
+  })
+  async register(
+    @Body() body: RegisterUserDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<UserDto> {
+    return UserDto.of(await withRetryAfter(res, this.auth.register(body, req.ip)), true);
   }
 
   @Post('login')
@@ -48,11 +57,15 @@ export class AuthController {
   @ApiOkResponse({ type: TokenPairDto })
   @ApiUnauthorizedResponse({ description: 'Wrong user name or password', type: ErrorResponseDto })
   @ApiTooManyRequestsResponse({
-    description: 'Too many failed attempts for the account or address',
+    description: 'Too many failed attempts for the account or address (Retry-After)',
     type: ErrorResponseDto,
   })
-  login(@Body() body: LoginDto, @Req() req: Request): Promise<TokenPairDto> {
-    return this.auth.login(body.username, body.password, sessionClientOf(req));
+  login(
+    @Body() body: LoginDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TokenPairDto> {
+    return withRetryAfter(res, this.auth.login(body.username, body.password, sessionClientOf(req)));
   }
 
   @Post('refresh')

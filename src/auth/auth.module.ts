@@ -11,12 +11,17 @@ import { ReposModule } from '../repos/repos.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AdminBootstrapService } from './admin-bootstrap.service.js';
 import { ApiAuthGuard } from './api-auth.guard.js';
-import { ATTEMPT_LIMITER, InMemoryAttemptLimiter } from './attempt-limiter.js';
+import {
+  ATTEMPT_LIMITER,
+  InMemoryAttemptLimiter,
+  REGISTRATION_LIMITER,
+} from './attempt-limiter.js';
 import { AuthController } from './auth.controller.js';
 import { AUTH_ENTITIES } from './auth.entities.js';
 import { AuthService } from './auth.service.js';
 import { CredentialsService } from './credentials.service.js';
 import { JwtKeysService } from './jwt-keys.service.js';
+import { PasswordController } from './password.controller.js';
 import { RedisAttemptLimiter } from './redis-attempt-limiter.js';
 import { TokenRegistryAuthorizer } from './registry-authorizer.service.js';
 import { RegistryTokensService } from './registry-tokens.service.js';
@@ -41,7 +46,7 @@ import { TokensService } from './tokens.service.js';
     ApiKeysModule,
     ReposModule,
   ],
-  controllers: [AuthController, SessionsController, TokenController],
+  controllers: [AuthController, SessionsController, TokenController, PasswordController],
   providers: [
     JwtKeysService,
     TokensService,
@@ -62,6 +67,16 @@ import { TokensService } from './tokens.service.js';
         const windowMs = config.auth.rateLimitWindowSeconds * 1000;
         return config.redisUrl
           ? new RedisAttemptLimiter(config.redisUrl, windowMs, cacheKeys)
+          : new InMemoryAttemptLimiter(windowMs);
+      },
+    },
+    {
+      provide: REGISTRATION_LIMITER,
+      inject: [APP_CONFIG, CacheKeys],
+      useFactory: (config: AppConfig, cacheKeys: CacheKeys) => {
+        const windowMs = config.auth.registrationLimitWindowSeconds * 1000;
+        return config.redisUrl
+          ? new RedisAttemptLimiter(config.redisUrl, windowMs, cacheKeys, 'registration limits')
           : new InMemoryAttemptLimiter(windowMs);
       },
     },

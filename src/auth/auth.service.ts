@@ -1,16 +1,24 @@
-import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  ConflictException,
+  ForbiddenException,
+  Inject,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { normalizeName } from '../users/names.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { type CreateUserInput, UsersService } from '../users/users.service.js';
-import { CredentialsService } from './credentials.service.js';
+import { type AttemptLimiter, REGISTRATION_LIMITER } from './attempt-limiter.js';
 import type { SessionClient } from './auth.entities.js';
+import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
 import type { TokenPairDto } from './dto/auth.dto.js';
 import type { Principal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
-/** Registration and the sessions of the management API. */
+/** Registration, password changes and the sessions of the management API. */
 @Injectable()
 export class AuthService {
   constructor(
@@ -19,12 +27,55 @@ export class AuthService {
     private readonly sessions: SessionsService,
     private readonly tokens: TokensService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    @Inject(REGISTRATION_LIMITER) private readonly registrations: AttemptLimiter,
   ) {}
 
-  async register(input: Omit<CreateUserInput, 'isAdmin'>): Promise<UserEntity> {
+  /**
+   * Self-registration: at most REGISTRATION_RATE_LIMIT_PER_ADDRESS attempts per client address per
+   * window (every attempt counts, taken names included); the name the bootstrap administrator is
+   * configured with stays free for it.
+   */
+  async register(
+    input: Omit<CreateUserInput, 'isAdmin'>,
+    address: string | undefined,
+  ): Promise<UserEntity> {
     if (!this.config.auth.registrationEnabled)
       throw new ForbiddenException('self-registration is disabled');
+    const wait = await this.registrations.consume([
+      {
+        key: `register:address:${address ?? 'unknown'}`,
+        limit: this.config.auth.registrationLimitPerAddress,
+      },
+    ]);
+    if (wait > 0)
+      throw new TooManyAttemptsException(wait, 'too many registrations from this address');
+    const name = normalizeName(input.username);
+    if (name === this.config.auth.adminUsername)
+      throw new ConflictException(`the name "${name}" is reserved`);
     return this.users.create({ ...input, isAdmin: false });
+  }
+
+  /**
+   * Changes the caller's password. A wrong current password counts as a failed sign-in of the
+   * account from the caller's address (the same limits: 429 past them, even for the right one),
+   * so that a leaked API key or access token cannot be used to guess it. The change raises the
+   * user's credential generation (registry tokens issued with the old password stop working) and
+   * ends every other session.
+   */
+  async changePassword(
+    caller: Principal,
+    current: string,
+    next: string,
+    address: string | undefined,
+  ): Promise<void> {
+    try {
+      await this.credentials.password(caller.username, current, address, false);
+    } catch (e) {
+      if (e instanceof UnauthorizedException)
+        throw new ForbiddenException('the current password is not correct');
+      throw e;
+    }
+    await this.users.setPassword(caller.userId, next, caller.sessionId);
   }
 
   private async pair(

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import {
   HttpException,
   HttpStatus,
@@ -17,25 +18,74 @@ import { ATTEMPT_LIMITER, type AttemptLimiter, type LimitKey } from './attempt-l
 import type { Principal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
 
-/** Too many failed sign-in attempts for the account or the address. */
+/**
+ * 429: too many failed sign-in attempts for the account or the address, too many registrations
+ * from the address, or too many password checks under way for it. `headers` carries Retry-After
+ * for whatever writes the error response; the controllers also set it on the response itself
+ * (see withRetryAfter), which every exception filter keeps.
+ */
 export class TooManyAttemptsException extends HttpException {
-  constructor(readonly retryAfterSeconds: number) {
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(
+    readonly retryAfterSeconds: number,
+    readonly reason = 'too many failed sign-in attempts',
+  ) {
     super(
-      {
-        statusCode: 429,
-        message: 'too many failed sign-in attempts; try again later',
-        error: 'Too Many Requests',
-      },
+      { statusCode: 429, message: `${reason}; try again later`, error: 'Too Many Requests' },
       HttpStatus.TOO_MANY_REQUESTS,
     );
+    this.headers = { 'Retry-After': String(retryAfterSeconds) };
   }
 }
 
+/** Awaits `work`; on a 429 sets its Retry-After on the response before passing the error on. */
+export async function withRetryAfter<T>(
+  res: { setHeader(name: string, value: string): unknown } | undefined,
+  work: Promise<T>,
+): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (e instanceof TooManyAttemptsException && res)
+      for (const [name, value] of Object.entries(e.headers)) res.setHeader(name, value);
+    throw e;
+  }
+}
+
+/** A verified user name and password, remembered briefly by this node (never the password). */
+interface Remembered {
+  userId: string;
+  /** The user's credential generation when the password was verified. */
+  generation: number;
+  expiresAt: number;
+}
+
+/** At most this many verified credentials are remembered per node; the oldest go first. */
+const MAX_REMEMBERED = 10_000;
+
 export const INVALID_CREDENTIALS = 'invalid username, password or API key';
 
-/** Verifies every kind of credential and turns it into a Principal. */
+/**
+ * Verifies every kind of credential and turns it into a Principal.
+ *
+ * Passwords cost an argon2 verification (bounded per node by PasswordHasherService). Clients
+ * that send Basic credentials with every registry request would pay it on every request, so a
+ * successful verification is remembered for AUTH_CREDENTIAL_CACHE_SECONDS under an HMAC of the
+ * user name and password with a key that never leaves this process (never the password itself),
+ * together with the user's credential generation: a password change or reset raises it, and
+ * deactivation or deletion changes the user's facts, so the cached user facts (read through the
+ * CacheService) end a remembered verification on every node at once. Concurrent checks of the same
+ * credentials share one verification, and at most AUTH_PASSWORD_CHECKS_PER_ADDRESS verifications
+ * run or wait at once for one client address (429 past it).
+ */
 @Injectable()
 export class CredentialsService {
+  private readonly memoKey = randomBytes(32);
+  private readonly remembered = new Map<string, Remembered>();
+  private readonly verifying = new Map<string, Promise<UserEntity | null>>();
+  private readonly checksByAddress = new Map<string, number>();
+
   constructor(
     private readonly users: UsersService,
     private readonly apiKeys: ApiKeysService,
@@ -80,13 +130,82 @@ export class CredentialsService {
       const viaKey = await this.apiKey(password).catch(() => null);
       if (viaKey && viaKey.username === normalizeName(username)) return viaKey;
     }
-    const user = await this.users.authenticate(username, password);
+    const memo = createHmac('sha256', this.memoKey)
+      .update(`${normalizeName(username)}\u0000${password}`, 'utf8')
+      .digest('base64url');
+    // No await between looking for a remembered verification and joining or starting one: a
+    // verification that ends is remembered before it stops being shared, so concurrent requests
+    // with the same credentials never verify twice.
+    const remembered = this.remembered.get(memo);
+    const known = remembered ? await this.rememberedPrincipal(memo, remembered) : null;
+    if (known) return known;
+    const user = await this.verifyOnce(memo, username, password, address);
     if (!user) {
       await this.limiter.recordFailure(keys);
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
     await this.limiter.reset([keys[0].key]);
-    return CredentialsService.principalOf(user, 'password');
+    return CredentialsService.principalOf(user, 'password', {
+      credentialGeneration: user.credentialGeneration,
+    });
+  }
+
+  /** The principal of a remembered verification, while the user's facts still match it. */
+  private async rememberedPrincipal(memo: string, r: Remembered): Promise<Principal | null> {
+    const user = r.expiresAt > Date.now() ? await this.facts.user(r.userId) : null;
+    if (!user?.active || user.credentialGeneration !== r.generation) {
+      if (this.remembered.get(memo) === r) this.remembered.delete(memo);
+      return null;
+    }
+    return CredentialsService.principalOf(user, 'password', { credentialGeneration: r.generation });
+  }
+
+  /**
+   * One argon2 verification per credentials at a time (concurrent callers share it), at most
+   * AUTH_PASSWORD_CHECKS_PER_ADDRESS under way per client address.
+   */
+  private verifyOnce(
+    memo: string,
+    username: string,
+    password: string,
+    address: string | undefined,
+  ): Promise<UserEntity | null> {
+    const running = this.verifying.get(memo);
+    if (running) return running;
+    const slot = address ?? '';
+    const checks = this.checksByAddress.get(slot) ?? 0;
+    if (checks >= this.config.auth.passwordChecksPerAddress)
+      throw new TooManyAttemptsException(1, 'too many password checks under way from this address');
+    this.checksByAddress.set(slot, checks + 1);
+    const verification = this.users
+      .authenticate(username, password)
+      .then((user) => {
+        if (user) this.remember(memo, user);
+        return user;
+      })
+      .finally(() => {
+        this.verifying.delete(memo);
+        const left = (this.checksByAddress.get(slot) ?? 1) - 1;
+        if (left > 0) this.checksByAddress.set(slot, left);
+        else this.checksByAddress.delete(slot);
+      });
+    this.verifying.set(memo, verification);
+    return verification;
+  }
+
+  private remember(memo: string, user: UserEntity): void {
+    const seconds = this.config.auth.credentialCacheSeconds;
+    if (seconds <= 0) return;
+    this.remembered.delete(memo);
+    this.remembered.set(memo, {
+      userId: user.id,
+      generation: user.credentialGeneration,
+      expiresAt: Date.now() + seconds * 1000,
+    });
+    if (this.remembered.size > MAX_REMEMBERED) {
+      const oldest = this.remembered.keys().next().value;
+      if (oldest !== undefined) this.remembered.delete(oldest);
+    }
   }
 
   /** An API key of an active user (key and user are cached facts, see CacheKeys). */
@@ -122,10 +241,14 @@ export class CredentialsService {
     sub?: string;
     sid?: string;
     akid?: string;
+    cg?: number;
   }): Promise<Principal | null> {
     if (!claims.sub) return null;
     const user = await this.facts.activeUser(claims.sub);
     if (!user) throw new UnauthorizedException('token revoked');
+    // Issued with a password that has changed since.
+    if (claims.cg !== undefined && claims.cg !== user.credentialGeneration)
+      throw new UnauthorizedException('token revoked');
     if (claims.akid && !(await this.apiKeys.isActive(claims.akid, user.id)))
       throw new UnauthorizedException('token revoked');
     if (claims.sid && !(await this.sessions.isActive(claims.sid, user.id)))

@@ -10,4 +10,6 @@ export interface Principal {
   sessionId?: string;
   /** The API key used, directly or through a registry token obtained with it. */
   apiKeyId?: string;
+  /** For password sign-ins: the user's credential generation the password was checked against. */
+  credentialGeneration?: number;
 }

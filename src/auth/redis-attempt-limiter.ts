@@ -28,6 +28,27 @@ for _, k in ipairs(KEYS) do
 end
 return out`;
 
+/**
+ * Counts one attempt against every key unless one of them is at its limit (ARGV[i + 1]); returns
+ * 0 when counted, else the milliseconds until the fullest key's window ends. Check and count are
+ * one atomic step, so concurrent attempts on any node never all slip under the limit.
+ */
+const CONSUME_SCRIPT = `
+local wait = 0
+for i, k in ipairs(KEYS) do
+  if tonumber(redis.call('GET', k) or '0') >= tonumber(ARGV[i + 1]) then
+    local ttl = redis.call('PTTL', k)
+    if ttl < 0 then ttl = tonumber(ARGV[1]) end
+    if ttl > wait then wait = ttl end
+  end
+end
+if wait > 0 then return wait end
+for _, k in ipairs(KEYS) do
+  local n = redis.call('INCR', k)
+  if n == 1 or redis.call('PTTL', k) < 0 then redis.call('PEXPIRE', k, ARGV[1]) end
+end
+return 0`;
+
 type RedisClient = ReturnType<typeof createClient>;
 
 function withTimeout<T>(p: Promise<T>): Promise<T> {
@@ -42,7 +63,8 @@ function withTimeout<T>(p: Promise<T>): Promise<T> {
 }
 
 /**
- * Failed sign-in counters shared by every node through Redis (used when REDIS_URL is set).
+ * Sign-in failure and registration counters shared by every node through Redis (used when
+ * REDIS_URL is set).
  * Each key counts the failures of a fixed window that starts with its first failure: past `limit`
  * failures, the key is blocked until the window ends.
  *
@@ -61,6 +83,7 @@ export class RedisAttemptLimiter implements AttemptLimiter, OnModuleDestroy {
     url: string,
     private readonly windowMs: number,
     private readonly cacheKeys: CacheKeys,
+    private readonly purpose = 'sign-in rate limits',
   ) {
     this.fallback = new InMemoryAttemptLimiter(windowMs);
     this.client = createClient({
@@ -80,7 +103,7 @@ export class RedisAttemptLimiter implements AttemptLimiter, OnModuleDestroy {
     if (this.closed) return;
     if (Date.now() - this.lastWarning > 30_000) {
       this.logger.warn(
-        `Redis unavailable for sign-in rate limits (${e instanceof Error ? e.message : String(e)}); counting on this node meanwhile`,
+        `Redis unavailable for ${this.purpose} (${e instanceof Error ? e.message : String(e)}); counting on this node meanwhile`,
       );
     }
     this.lastWarning = Date.now();
@@ -134,6 +157,20 @@ export class RedisAttemptLimiter implements AttemptLimiter, OnModuleDestroy {
       }),
     );
     if (done === undefined) await this.fallback.recordFailure(keys);
+  }
+
+  async consume(keys: LimitKey[]): Promise<number> {
+    if (!keys.length) return 0;
+    const local = await this.fallback.blockedFor(keys);
+    if (local > 0) return local;
+    const waitMs = await this.redis((c) =>
+      c.eval(CONSUME_SCRIPT, {
+        keys: this.redisKeys(keys),
+        arguments: [String(this.windowMs), ...keys.map((k) => String(k.limit))],
+      }),
+    );
+    if (waitMs === undefined) return this.fallback.consume(keys);
+    return Math.ceil(Number(waitMs) / 1000);
   }
 
   async reset(keys: string[]): Promise<void> {

@@ -98,15 +98,7 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
     } catch (e) {
       if (e instanceof RegistryError) throw e;
       if (e instanceof TooManyAttemptsException) {
-        throw new RegistryError(
-          'TOOMANYREQUESTS',
-          'too many failed sign-in attempts',
-          undefined,
-          429,
-          {
-            'Retry-After': String(e.retryAfterSeconds),
-          },
-        );
+        throw new RegistryError('TOOMANYREQUESTS', e.reason, undefined, 429, { ...e.headers });
       }
       if (e instanceof HttpException && e.getStatus() === 401) {
         throw this.unauthorized(

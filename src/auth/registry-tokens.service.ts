@@ -53,6 +53,9 @@ export class RegistryTokensService {
     const signed = await this.tokens.signRegistryToken(principal, access, {
       sessionId: principal?.sessionId,
       apiKeyId: principal?.apiKeyId,
+      // A token issued with a password stops working when that password changes.
+      credentialGeneration:
+        principal?.method === 'password' ? principal.credentialGeneration : undefined,
     });
     return { ...signed, access };
   }

@@ -93,7 +93,7 @@ export class TokenController {
     } catch (e) {
       if (e instanceof TooManyAttemptsException) {
         res.setHeader('Retry-After', String(e.retryAfterSeconds));
-        throw registryError(429, 'TOOMANYREQUESTS', 'too many failed sign-in attempts');
+        throw registryError(429, 'TOOMANYREQUESTS', e.reason);
       }
       if (e instanceof HttpException && e.getStatus() === 401) {
         res.setHeader('WWW-Authenticate', 'Basic realm="aerugo"');
@@ -170,7 +170,7 @@ export class TokenController {
     } catch (e) {
       if (e instanceof TooManyAttemptsException) {
         res.setHeader('Retry-After', String(e.retryAfterSeconds));
-        throw oauthError(429, 'slow_down', 'too many failed sign-in attempts');
+        throw oauthError(429, 'slow_down', e.reason);
       }
       if (e instanceof HttpException && e.getStatus() === 401) {
         throw oauthError(

@@ -28,6 +28,8 @@ export interface RegistryTokenClaims {
   sid?: string;
   /** API key the token was obtained with. */
   akid?: string;
+  /** Credential generation of the password the token was obtained with (see UserEntity). */
+  cg?: number;
   iat: number;
   exp: number;
 }
@@ -64,7 +66,7 @@ export class TokensService {
   async signRegistryToken(
     subject: { userId: string; username: string } | null,
     access: AccessEntry[],
-    origin: { sessionId?: string; apiKeyId?: string },
+    origin: { sessionId?: string; apiKeyId?: string; credentialGeneration?: number },
   ): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {
     const expiresIn = this.config.auth.registryTokenTtlSeconds;
     const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -75,6 +77,7 @@ export class TokensService {
         ...(subject ? { name: subject.username } : {}),
         ...(origin.sessionId ? { sid: origin.sessionId } : {}),
         ...(origin.apiKeyId ? { akid: origin.apiKeyId } : {}),
+        ...(origin.credentialGeneration !== undefined ? { cg: origin.credentialGeneration } : {}),
       },
       {
         secret: this.keys.secret(),
@@ -100,6 +103,8 @@ export class TokensService {
     });
     if (claims.typ !== 'registry' || !Array.isArray(claims.access))
       throw new Error('not a registry token');
+    if (claims.cg !== undefined && !Number.isInteger(claims.cg))
+      throw new Error('malformed registry token');
     return claims;
   }
 }

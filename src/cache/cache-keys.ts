@@ -9,23 +9,30 @@ const SCOPE_ROW = 'cache-scope';
 /**
  * Keys of the identity and permission facts kept in the CacheService (which prefixes them with
  * `aerugo:`). Each key holds one fact that one kind of write changes, so that every write path
- * invalidates exactly the keys it affects:
+ * invalidates exactly the keys it affects, after its transaction has committed (the CacheService
+ * explains why a load racing such a write can never store what the write replaced):
  *
- * - `acl:<scope>:repo:<name>`: a repository's id, namespace, visibility and user/team grants.
- *   Visibility and description changes, grant changes, repository and team deletion invalidate it.
- * - `acl:<scope>:ns:<name>`: the kind of a held name (user, org, reserved). Deleting the user or
- *   the organization invalidates it (a held name never changes kind).
- * - `acl:<scope>:user:<id>`: a user's name, admin and active flags, organization roles and team
- *   ids. Administrator changes, deletion, organization membership and role changes, team
- *   membership changes, and team or organization deletion invalidate it.
+ * - `acl:<scope>:repo:<name>`: a repository's id, namespace, visibility and user/team grants, or
+ *   that no repository has this name. Creating a repository (management API, or the first push in
+ *   ReposService.findOrCreate), visibility and description changes, grant changes, repository and
+ *   team deletion invalidate it.
+ * - `acl:<scope>:ns:<name>`: the kind of a held name (user, org, reserved), or that nobody holds
+ *   it. Creating a user or an organization, reserving a name for a repository
+ *   (NamespacesService.ensureHeld) and deleting the user or the organization invalidate it (a held
+ *   name never changes kind).
+ * - `acl:<scope>:user:<id>`: a user's name, admin and active flags, credential generation,
+ *   organization roles and team ids. Administrator changes, password changes and resets,
+ *   deletion, organization membership and role changes, team membership changes, and team or
+ *   organization deletion invalidate it.
  * - `acl:<scope>:apikey:hash:<sha256>` and `acl:<scope>:apikey:id:<id>`: an unrevoked API key's
  *   owner and expiry. Revocation, and deactivation or deletion of the owner, invalidate both.
  *
- * `auth-limit:<scope>:<account or address>` are not cache entries but the shared sign-in failure
- * counters (RedisAttemptLimiter), named here so that they are scoped alike.
+ * `auth-limit:<scope>:<account or address>` are not cache entries but the shared counters of the
+ * sign-in and registration limits (RedisAttemptLimiter), named here so that they are scoped alike.
  *
- * Only facts that exist are cached: a missing repository, name, user or key is read from
- * PostgreSQL every time, so creating one never needs an invalidation.
+ * "Not found" is cached only for repositories and names (`negative`), so that a missing name costs
+ * what an existing private one costs; a missing user or API key is read from PostgreSQL every
+ * time (key hashes are random: caching misses would let anyone fill the cache).
  *
  * `<scope>` is a random id made once per database (kept in it, so every node of a deployment
  * shares it): deployments or test databases sharing one Redis never read each other's facts,
@@ -78,7 +85,7 @@ export class CacheKeys implements OnModuleInit {
     return this.key(`apikey:id:${id}`);
   }
 
-  /** A sign-in failure counter (without the `aerugo:` prefix the limiter adds). */
+  /** A sign-in or registration counter (without the `aerugo:` prefix the limiter adds). */
   signInFailures(limitKey: string): string {
     return this.scoped('auth-limit', limitKey);
   }

@@ -1,66 +1,136 @@
-import { Inject, Injectable, Logger, OnModuleDestroy, Optional } from '@nestjs/common';
-import KeyvRedis from '@keyv/redis';
-import { createCache, type Cache } from 'cache-manager';
-import { Keyv } from 'keyv';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  OnModuleDestroy,
+  OnModuleInit,
+  Optional,
+} from '@nestjs/common';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { type CacheStore, MemoryCacheStore, RedisCacheStore } from './cache-store.js';
 
-/** How long a cache operation may take before the database answers instead. */
+/**
+ * Cache-aside over a store in this process (one node) or in Redis (shared by every node), for
+ * facts read from PostgreSQL (see CacheKeys for every key and the writes that invalidate it).
+ *
+ * Why a stale load can never overwrite a newer invalidation
+ * -------------------------------------------------------
+ * Every writer changes PostgreSQL first and invalidates the keys it changed after its transaction
+ * has committed. A reader that misses takes the key's *load token* in the same atomic step that
+ * finds no value, then loads from PostgreSQL, then stores what it loaded only if the token is
+ * still the key's current one (an atomic compare-and-set: a Lua script in Redis, a step that never
+ * yields in memory). An invalidation deletes the value and the token together, atomically, and a
+ * deleted token never comes back: a new one is drawn from a counter that never repeats.
+ *
+ * Take a load L that read facts older than a write W. L's database reads began before W
+ * committed; L took its token before its reads; W invalidates after its commit. So W's
+ * invalidation comes after L took its token, and it either
+ *  - comes before L's store: the token is gone (or replaced), so the store is refused; or
+ *  - comes after L's store: it deletes what L stored.
+ * Store and invalidation are each atomic, so there is no third order. A load that began after W's
+ * invalidation reads the committed write. Hence no stale value survives an invalidation, on any
+ * node, however slow the load: no timed second delete is needed. Loads that outlive their token
+ * (TOKEN_TTL_MS) simply store nothing. The same holds for "not found" entries (`negative`), so
+ * the paths that create a row invalidate its key too.
+ *
+ * When the store fails
+ * --------------------
+ * Nothing here throws: a read that fails is a miss and the caller loads from PostgreSQL. The
+ * Redis client has no offline queue, so a command fails at once while the connection is down;
+ * every call also has a budget (OP_TIMEOUT_MS) for a Redis that hangs. After any failure the
+ * breaker opens: the store is skipped entirely (no request waits for it) while a background probe
+ * pings it every PROBE_INTERVAL_MS; the first answer closes the breaker. An invalidation that
+ * fails or is skipped is remembered and retried until it succeeds or whatever it meant to delete
+ * has expired anyway; meanwhile this node neither reads nor stores that key, so a store that comes
+ * back holding the old value never makes this node serve it. (Another node that can still reach
+ * Redis may serve that value until the retry lands: the window is the partition, not the TTL.)
+ */
+
+/** How long a store operation may take before PostgreSQL answers instead. */
 const OP_TIMEOUT_MS = 250;
-/** A second invalidation this long after the first catches a reader that raced the write. */
-const SECOND_DELETE_MS = 500;
-/** How often invalidations that failed (store unreachable) are tried again. */
+/** How often a store that failed is pinged while the breaker is open. */
+const PROBE_INTERVAL_MS = 1000;
+/** How often invalidations that failed are tried again. */
 const RETRY_DELETE_MS = 1000;
 /** At most this many failed invalidations are remembered; the oldest are forgotten first. */
 const MAX_PENDING_DELETES = 100_000;
-const KEY_PREFIX = 'aerugo:';
+/** "Not found" entries live at most this long (bounds what probing random names can fill). */
+const NEGATIVE_TTL_MS = 60_000;
 
 export type CacheStatus = 'ok' | 'degraded';
 
+/** Counters of store operations since start (health and tests). */
+export interface CacheStats {
+  /** Operations sent to the store. */
+  attempted: number;
+  /** Of those, failed or over budget. */
+  failed: number;
+  /** Of the failed, over budget. */
+  timedOut: number;
+  /** Operations not sent because the breaker was open. */
+  skipped: number;
+}
+
 /**
- * Optional provider: a Map-like Keyv store to use instead of the private in-memory one when
- * REDIS_URL is unset (tests provide one whose operations they can make fail).
+ * Optional provider: a Map to hold the values of the in-memory store instead of a private one
+ * when REDIS_URL is unset (tests provide one whose operations they can make fail).
  */
 export const CACHE_STORE = Symbol('CACHE_STORE');
+
+class SkippedError extends Error {}
 
 interface PendingDelete {
   at: number;
 }
 
-function withTimeout<T>(p: Promise<T>): Promise<T> {
+function withTimeout<T>(p: Promise<T>, onTimeout: () => void): Promise<T> {
   let timer: NodeJS.Timeout;
   return Promise.race([
     p.finally(() => clearTimeout(timer)),
     new Promise<T>((_, reject) => {
-      timer = setTimeout(() => reject(new Error('cache timeout')), OP_TIMEOUT_MS);
+      timer = setTimeout(() => {
+        onTimeout();
+        reject(new Error('cache timeout'));
+      }, OP_TIMEOUT_MS);
       timer.unref();
     }),
   ]);
 }
 
-/**
- * Cache-aside over cache-manager: an in-memory store by default (one node), Redis when REDIS_URL
- * is set (shared by every node). Never throws: when the store fails or is slow, reads miss and
- * the caller falls back to PostgreSQL; health reports the cache as degraded meanwhile.
- * Only hits are cached, never "not found", so a write on one node is visible on every node.
- *
- * An invalidation that fails (the store is unreachable or slow) is remembered and tried again
- * until it succeeds or the entry has expired anyway; meanwhile this node reads the key as a miss,
- * so a store that comes back holding the old entry never makes this node serve it.
- */
+function encode(value: unknown): string {
+  return JSON.stringify({ v: value });
+}
+
+/** The cached value (null for "not found"), or undefined for a payload of another format. */
+function decode<T>(payload: string): T | null | undefined {
+  try {
+    const parsed: unknown = JSON.parse(payload);
+    if (typeof parsed === 'object' && parsed !== null && Object.hasOwn(parsed, 'v'))
+      return (parsed as { v: T | null }).v;
+  } catch {
+    // not ours
+  }
+  return undefined;
+}
+
 @Injectable()
-export class CacheService implements OnModuleDestroy {
+export class CacheService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Cache');
-  private readonly cache: Cache;
-  private readonly keyv: Keyv;
-  private readonly redisStore: KeyvRedis<unknown> | undefined;
+  private readonly store: CacheStore;
   private readonly ttlMs: number;
   readonly backend: 'memory' | 'redis';
-  private lastFailure = 0;
+  private lastWarning = 0;
+  /** Open breaker: the store is skipped until a probe gets an answer. */
+  private broken = false;
+  private probeTimer: NodeJS.Timeout | undefined;
+  private probing = false;
+  private readonly counters: CacheStats = { attempted: 0, failed: 0, timedOut: 0, skipped: 0 };
   /** Keys whose invalidation failed, with when it last failed (one object per failure). */
   private readonly pendingDeletes = new Map<string, PendingDelete>();
   private retryTimer: NodeJS.Timeout | undefined;
   private retrying = false;
+  private closed = false;
 
   constructor(
     @Inject(APP_CONFIG) config: AppConfig,
@@ -68,93 +138,137 @@ export class CacheService implements OnModuleDestroy {
   ) {
     this.ttlMs = config.redisTtlSeconds * 1000;
     if (config.redisUrl) {
-      const store = new KeyvRedis(config.redisUrl, {
-        throwOnConnectError: false,
-        throwOnErrors: true,
-        connectionTimeout: 1000,
-      });
-      // Store errors must reach this service (not only Keyv's error event): a failed delete has
-      // to be known as failed to be retried.
-      this.keyv = new Keyv({
-        store,
-        namespace: undefined,
-        useKeyPrefix: false,
-        throwOnErrors: true,
-      });
-      this.redisStore = store;
+      this.store = new RedisCacheStore(config.redisUrl, (e) => this.trip(e));
       this.backend = 'redis';
     } else {
-      this.keyv = localStore
-        ? new Keyv({
-            store: localStore,
-            namespace: undefined,
-            useKeyPrefix: false,
-            throwOnErrors: true,
-          })
-        : new Keyv();
+      this.store = new MemoryCacheStore(localStore);
       this.backend = 'memory';
     }
-    this.keyv.on('error', () => this.markFailure());
-    this.cache = createCache({ stores: [this.keyv], ttl: this.ttlMs });
   }
 
-  private markFailure(): void {
-    if (Date.now() - this.lastFailure > 30_000)
-      this.logger.warn('cache store unavailable; serving from the database');
-    this.lastFailure = Date.now();
+  /** Gives Redis a moment to connect before the node serves requests (never fails start-up). */
+  async onModuleInit(): Promise<void> {
+    if (this.store instanceof RedisCacheStore) await this.store.connected(1000);
   }
 
-  async get<T>(key: string): Promise<T | undefined> {
-    if (this.pendingDeletes.has(key)) return undefined;
+  /** Counters of store operations since start. */
+  get stats(): Readonly<CacheStats> {
+    return { ...this.counters };
+  }
+
+  /** Whether the store is being skipped after a failure. */
+  get circuitOpen(): boolean {
+    return this.broken;
+  }
+
+  /** Number of invalidations waiting for the store to come back (for tests and diagnostics). */
+  get pendingInvalidations(): number {
+    return this.pendingDeletes.size;
+  }
+
+  /** Opens the breaker after a failure; a background probe closes it once the store answers. */
+  private trip(e?: unknown): void {
+    if (this.closed) return;
+    if (Date.now() - this.lastWarning > 30_000) {
+      const why = e instanceof Error ? ` (${e.message})` : '';
+      this.logger.warn(`cache store unavailable${why}; serving from the database`);
+      this.lastWarning = Date.now();
+    }
+    if (this.broken) return;
+    this.broken = true;
+    this.probeTimer ??= setInterval(() => void this.probe(), PROBE_INTERVAL_MS);
+    this.probeTimer.unref();
+  }
+
+  private async probe(): Promise<void> {
+    if (this.probing || this.closed) return;
+    this.probing = true;
     try {
-      const v = await withTimeout(this.cache.get<T>(KEY_PREFIX + key));
-      return v ?? undefined;
+      await withTimeout(this.store.ping(), () => undefined);
+      this.broken = false;
+      if (this.probeTimer) clearInterval(this.probeTimer);
+      this.probeTimer = undefined;
+      this.logger.log('cache store reachable again');
+      void this.retryDeletes();
     } catch {
-      this.markFailure();
-      return undefined;
+      // still down; the next probe tries again
+    } finally {
+      this.probing = false;
     }
   }
 
-  async set<T>(key: string, value: T): Promise<void> {
+  /** Runs one store operation within its budget; throws (without waiting) while broken. */
+  private async op<T>(call: () => Promise<T>): Promise<T> {
+    if (this.broken) {
+      this.counters.skipped++;
+      throw new SkippedError();
+    }
+    this.counters.attempted++;
     try {
-      await withTimeout(this.cache.set(KEY_PREFIX + key, value, this.ttlMs));
-    } catch {
-      this.markFailure();
+      return await withTimeout(call(), () => this.counters.timedOut++);
+    } catch (e) {
+      this.counters.failed++;
+      this.trip(e);
+      throw e;
     }
   }
 
-  /** Cache-aside read: returns the cached value, or loads it and caches it when found. */
-  async getOrLoad<T>(key: string, load: () => Promise<T | null>): Promise<T | null> {
-    const hit = await this.get<T>(key);
-    if (hit !== undefined) return hit;
+  /**
+   * Cache-aside read: the cached value, or the loader's answer, stored when no invalidation of
+   * the key came since the load began. "Not found" (null) is stored only when `negative` is set.
+   */
+  async getOrLoad<T>(
+    key: string,
+    load: () => Promise<T | null>,
+    opts: { negative?: boolean } = {},
+  ): Promise<T | null> {
+    if (this.pendingDeletes.has(key)) return load();
+    let token: string | undefined;
+    try {
+      const read = await this.op(() => this.store.read(key));
+      if (read.hit) {
+        const value = decode<T>(read.payload);
+        if (value !== undefined && (value !== null || opts.negative)) return value;
+      } else {
+        token = read.token;
+      }
+    } catch {
+      // a miss
+    }
     const value = await load();
-    if (value !== null) await this.set(key, value);
+    if (token !== undefined && (value !== null || opts.negative) && !this.pendingDeletes.has(key)) {
+      const ttl = value === null ? Math.min(this.ttlMs, NEGATIVE_TTL_MS) : this.ttlMs;
+      const t = token;
+      await this.op(() => this.store.write(key, t, encode(value), ttl)).catch(() => undefined);
+    }
     return value;
   }
 
-  /** Invalidates after a write has committed (and once more shortly after, see SECOND_DELETE_MS). */
+  /** Invalidates after a write has committed. */
   async invalidate(...keys: string[]): Promise<void> {
-    if (!keys.length) return;
-    await this.deleteKeys(keys);
-    setTimeout(() => void this.deleteKeys(keys), SECOND_DELETE_MS).unref();
-  }
-
-  private async deleteKeys(keys: string[]): Promise<void> {
-    const before = keys.map((k) => [k, this.pendingDeletes.get(k)] as const);
+    const unique = [...new Set(keys)];
+    if (!unique.length) return;
+    const before = unique.map((k) => [k, this.pendingDeletes.get(k)] as const);
     try {
-      await withTimeout(this.cache.mdel(keys.map((k) => KEY_PREFIX + k)));
+      await this.op(() => this.store.remove(unique));
       this.settle(before);
     } catch {
-      this.markFailure();
-      const at = Date.now();
-      for (const k of keys) this.pendingDeletes.set(k, { at });
-      for (const k of this.pendingDeletes.keys()) {
-        if (this.pendingDeletes.size <= MAX_PENDING_DELETES) break;
-        this.pendingDeletes.delete(k);
-      }
-      this.retryTimer ??= setInterval(() => void this.retryDeletes(), RETRY_DELETE_MS);
-      this.retryTimer.unref();
+      this.remember(unique);
     }
+  }
+
+  private remember(keys: string[]): void {
+    const at = Date.now();
+    for (const k of keys) {
+      this.pendingDeletes.delete(k);
+      this.pendingDeletes.set(k, { at });
+    }
+    for (const k of this.pendingDeletes.keys()) {
+      if (this.pendingDeletes.size <= MAX_PENDING_DELETES) break;
+      this.pendingDeletes.delete(k);
+    }
+    this.retryTimer ??= setInterval(() => void this.retryDeletes(), RETRY_DELETE_MS);
+    this.retryTimer.unref();
   }
 
   /**
@@ -166,13 +280,8 @@ export class CacheService implements OnModuleDestroy {
       if (p && this.pendingDeletes.get(k) === p) this.pendingDeletes.delete(k);
   }
 
-  /** Number of invalidations waiting for the store to come back (for tests and diagnostics). */
-  get pendingInvalidations(): number {
-    return this.pendingDeletes.size;
-  }
-
   private async retryDeletes(): Promise<void> {
-    if (this.retrying) return;
+    if (this.retrying || this.broken) return;
     this.retrying = true;
     try {
       // Whatever was cached before an invalidation failed has expired TTL after that failure.
@@ -181,10 +290,10 @@ export class CacheService implements OnModuleDestroy {
       const batch = [...this.pendingDeletes];
       if (batch.length) {
         try {
-          await withTimeout(this.cache.mdel(batch.map(([k]) => KEY_PREFIX + k)));
+          await this.op(() => this.store.remove(batch.map(([k]) => k)));
           this.settle(batch);
         } catch {
-          this.markFailure();
+          // still failing; tried again later
         }
       }
       if (!this.pendingDeletes.size && this.retryTimer) {
@@ -197,22 +306,19 @@ export class CacheService implements OnModuleDestroy {
   }
 
   async status(): Promise<CacheStatus> {
+    if (this.broken) return 'degraded';
     try {
-      await withTimeout(this.cache.set(`${KEY_PREFIX}health`, Date.now(), 10_000));
-      return Date.now() - this.lastFailure < 5_000 ? 'degraded' : 'ok';
+      await this.op(() => this.store.ping());
+      return 'ok';
     } catch {
-      this.markFailure();
       return 'degraded';
     }
   }
 
   async onModuleDestroy(): Promise<void> {
+    this.closed = true;
     if (this.retryTimer) clearInterval(this.retryTimer);
-    try {
-      await withTimeout(this.cache.disconnect());
-    } catch {
-      // A graceful close waits for an unreachable Redis forever: drop the connection instead.
-      await this.redisStore?.disconnect(true).catch(() => undefined);
-    }
+    if (this.probeTimer) clearInterval(this.probeTimer);
+    await this.store.close();
   }
 }

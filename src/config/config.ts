@@ -58,6 +58,12 @@ export interface AppConfig {
   defaultRepositoryVisibility: 'public' | 'private';
   http: HttpLimitsConfig;
   uploads: UploadLimitsConfig;
+  /**
+   * Threads of libuv's pool, which libuv reads from UV_THREADPOOL_SIZE when the process starts (an
+   * ES module cannot change it: loading modules already starts the pool). `npm start` and the
+   * Docker image set 8.
+   */
+  threadPoolSize: number;
 }
 
 /** How long a node waits for slow or idle clients. */
@@ -82,6 +88,9 @@ export interface UploadLimitsConfig {
   maxSessionsPerRepository: number;
 }
 
+/** libuv's thread pool size when UV_THREADPOOL_SIZE is unset. */
+const LIBUV_DEFAULT_THREADPOOL_SIZE = 4;
+
 export interface AuthConfig {
   /** HS256 signing key; when undefined one is generated once and kept in the database. */
   jwtSecret?: string;
@@ -98,6 +107,15 @@ export interface AuthConfig {
   rateLimitWindowSeconds: number;
   rateLimitPerAccount: number;
   rateLimitPerAddress: number;
+  /** Self-registrations allowed per client address within their window. */
+  registrationLimitWindowSeconds: number;
+  registrationLimitPerAddress: number;
+  /** argon2 operations (hashing and verification) running at once on a node. */
+  passwordHashConcurrency: number;
+  /** Password verifications under way (or waiting) at once for one client address. */
+  passwordChecksPerAddress: number;
+  /** How long a node remembers a verified user name and password (0: never). */
+  credentialCacheSeconds: number;
 }
 
 type Env = Record<string, string | undefined>;
@@ -258,6 +276,14 @@ export function loadConfig(env: Env = process.env): AppConfig {
       'must be printable ASCII without spaces, quotes or backslashes',
     );
   }
+  const threadPoolSize = int(env, 'UV_THREADPOOL_SIZE', LIBUV_DEFAULT_THREADPOOL_SIZE, 2, 1024);
+  const passwordHashConcurrency = int(env, 'PASSWORD_HASH_CONCURRENCY', 2, 1, 64);
+  if (passwordHashConcurrency >= threadPoolSize) {
+    throw new ConfigError(
+      'PASSWORD_HASH_CONCURRENCY',
+      `must be smaller than UV_THREADPOOL_SIZE (${threadPoolSize}), so that password hashing never takes every thread from file I/O`,
+    );
+  }
   const visibility = str(env, 'DEFAULT_REPOSITORY_VISIBILITY') ?? 'private';
   if (visibility !== 'private' && visibility !== 'public') {
     throw new ConfigError(
@@ -303,6 +329,17 @@ export function loadConfig(env: Env = process.env): AppConfig {
       rateLimitWindowSeconds: int(env, 'AUTH_RATE_LIMIT_WINDOW_SECONDS', 300, 1, 24 * 3600),
       rateLimitPerAccount: int(env, 'AUTH_RATE_LIMIT_PER_ACCOUNT', 10, 1, 1000000),
       rateLimitPerAddress: int(env, 'AUTH_RATE_LIMIT_PER_ADDRESS', 50, 1, 1000000),
+      registrationLimitWindowSeconds: int(
+        env,
+        'REGISTRATION_RATE_LIMIT_WINDOW_SECONDS',
+        3600,
+        1,
+        7 * 24 * 3600,
+      ),
+      registrationLimitPerAddress: int(env, 'REGISTRATION_RATE_LIMIT_PER_ADDRESS', 10, 1, 1000000),
+      passwordHashConcurrency,
+      passwordChecksPerAddress: int(env, 'AUTH_PASSWORD_CHECKS_PER_ADDRESS', 8, 1, 10000),
+      credentialCacheSeconds: int(env, 'AUTH_CREDENTIAL_CACHE_SECONDS', 60, 0, 3600),
     },
     defaultRepositoryVisibility: visibility,
     http: {
@@ -317,5 +354,6 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxSessionsPerUser: int(env, 'UPLOAD_MAX_SESSIONS_PER_USER', 1000, 1, 10000000),
       maxSessionsPerRepository: int(env, 'UPLOAD_MAX_SESSIONS_PER_REPOSITORY', 1000, 1, 10000000),
     },
+    threadPoolSize,
   };
 }

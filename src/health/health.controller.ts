@@ -26,7 +26,8 @@ export class HealthController {
     type: HealthReportDto,
     description:
       'Database and blob storage are reachable. `status` is "degraded" while the cache store is ' +
-      'unreachable (requests are then served from the database).',
+      'unreachable (requests are then served from the database, and `cache.circuit` is "open": ' +
+      'the store is skipped until a background probe reaches it).',
   })
   @ApiServiceUnavailableResponse({
     type: HealthReportDto,
@@ -48,7 +49,12 @@ export class HealthController {
       status: cache === 'ok' ? 'ok' : 'degraded',
       database,
       storage,
-      cache: { backend: this.cache.backend, status: cache },
+      cache: {
+        backend: this.cache.backend,
+        status: cache,
+        circuit: this.cache.circuitOpen ? 'open' : 'closed',
+        operations: this.cache.stats,
+      },
     };
     if (database !== 'ok' || storage !== 'ok') {
       throw new ServiceUnavailableException({ ...report, status: 'down' });

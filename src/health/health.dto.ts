@@ -1,8 +1,23 @@
 import { ApiProperty } from '@nestjs/swagger';
-import type { CacheStatus } from '../cache/cache.service.js';
+import type { CacheStats, CacheStatus } from '../cache/cache.service.js';
 
 export type Check = 'ok' | 'down';
 const CHECKS: Check[] = ['ok', 'down'];
+
+/** Cache store operations since the node started. */
+export class HealthCacheOperationsDto implements CacheStats {
+  @ApiProperty({ description: 'Operations sent to the store' })
+  attempted: number;
+
+  @ApiProperty({ description: 'Of those, failed or over their time budget' })
+  failed: number;
+
+  @ApiProperty({ description: 'Of the failed, over their time budget (250 ms)' })
+  timedOut: number;
+
+  @ApiProperty({ description: 'Operations not sent because the circuit was open' })
+  skipped: number;
+}
 
 export class HealthCacheDto {
   @ApiProperty({
@@ -16,6 +31,16 @@ export class HealthCacheDto {
     description: '`degraded` while the cache store is unreachable (the database answers instead)',
   })
   status: CacheStatus;
+
+  @ApiProperty({
+    enum: ['open', 'closed'],
+    description:
+      '`open` while the cache store is skipped after a failure; a background probe closes it when the store answers',
+  })
+  circuit: 'open' | 'closed';
+
+  @ApiProperty({ type: HealthCacheOperationsDto })
+  operations: HealthCacheOperationsDto;
 }
 
 export class HealthReportDto {

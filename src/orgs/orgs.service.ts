@@ -5,9 +5,10 @@ import {
   Injectable,
   Logger,
   NotFoundException,
+  OnModuleInit,
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import { escapeLike } from '../search/match.js';
@@ -15,7 +16,7 @@ import { isPgError, PG_UNIQUE_VIOLATION } from '../users/db-errors.js';
 import { checkNamespaceName, normalizeName } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import type { UserEntity } from '../users/user.entity.js';
-import { UsersService } from '../users/users.service.js';
+import { type UserDeletionCheck, UsersService } from '../users/users.service.js';
 import {
   OrganizationEntity,
   OrganizationMemberEntity,
@@ -45,7 +46,7 @@ export interface UserTeam {
 const RANK: Record<OrgRole, number> = { member: 1, admin: 2, owner: 3 };
 
 @Injectable()
-export class OrgsService {
+export class OrgsService implements OnModuleInit, UserDeletionCheck {
   private readonly logger = new Logger('Orgs');
 
   constructor(
@@ -60,6 +61,10 @@ export class OrgsService {
     private readonly cache: CacheService,
     private readonly cacheKeys: CacheKeys,
   ) {}
+
+  onModuleInit(): void {
+    this.users.addDeletionCheck(this);
+  }
 
   /** Drops the cached roles and teams of these users (after a membership change committed). */
   private async forgetUsers(userIds: string[]): Promise<void> {
@@ -96,6 +101,7 @@ export class OrgsService {
       return saved;
     });
     await this.forgetUsers([creator.userId]);
+    await this.namespaces.forgetKind(org.name);
     this.logger.log(`organization "${org.name}" created`);
     return org;
   }
@@ -251,9 +257,50 @@ export class OrgsService {
     }
   }
 
-  private async assertNotLastOwner(organizationId: string, userId: string): Promise<void> {
-    const owners = await this.members.find({ where: { organizationId, role: 'owner' } });
-    if (owners.length === 1 && owners[0].userId === userId) {
+  /**
+   * Locks the organization's row for the rest of the transaction. Every change of a membership
+   * or role that could take away an owner runs under this lock and checks the owners only after
+   * taking it, so two owners removing or demoting each other at once are serialized and the
+   * second finds that the other is now the last owner. Returns false when the organization is gone.
+   */
+  private async lockOrg(m: EntityManager, organizationId: string): Promise<boolean> {
+    const rows: unknown[] = await m.query('SELECT id FROM organizations WHERE id = $1 FOR UPDATE', [
+      organizationId,
+    ]);
+    return rows.length > 0;
+  }
+
+  /** The actor's role, read inside the caller's transaction (after lockOrg). */
+  private async roleIn(
+    m: EntityManager,
+    org: OrganizationEntity,
+    actor: OrgActor,
+    min: OrgRole,
+  ): Promise<OrgRole> {
+    const role = actor.isAdmin
+      ? 'owner'
+      : ((
+          await m.findOne(OrganizationMemberEntity, {
+            where: { organizationId: org.id, userId: actor.userId },
+          })
+        )?.role ?? null);
+    if (!role || RANK[role] < RANK[min]) {
+      throw new ForbiddenException(
+        `only ${min === 'member' ? 'members' : `${min}s`} of "${org.name}" may do this`,
+      );
+    }
+    return role;
+  }
+
+  private async assertNotLastOwner(
+    m: EntityManager,
+    organizationId: string,
+    userId: string,
+  ): Promise<void> {
+    const owners = await m.find(OrganizationMemberEntity, {
+      where: { organizationId, role: 'owner' },
+    });
+    if (!owners.some((o) => o.userId !== userId)) {
       throw new ConflictException('an organization needs at least one owner');
     }
   }
@@ -286,13 +333,26 @@ export class OrgsService {
     actor: OrgActor,
   ): Promise<OrgMember> {
     const org = await this.requireByName(name);
-    const actorRole = await this.requireRole(org, actor, 'admin');
+    await this.requireRole(org, actor, 'admin');
     const user = await this.users.requireByUsername(username, true);
-    const row = await this.members.findOne({ where: { organizationId: org.id, userId: user.id } });
-    if (!row) throw new NotFoundException(`"${user.username}" is not a member of "${org.name}"`);
-    this.assertMayAssign(actorRole, row.role, role);
-    if (row.role === 'owner' && role !== 'owner') await this.assertNotLastOwner(org.id, user.id);
-    await this.members.update({ organizationId: org.id, userId: user.id }, { role });
+    const row = await this.db.transaction(async (m) => {
+      if (!(await this.lockOrg(m, org.id)))
+        throw new NotFoundException(`organization "${org.name}" not found`);
+      const actorRole = await this.roleIn(m, org, actor, 'admin');
+      const row = await m.findOne(OrganizationMemberEntity, {
+        where: { organizationId: org.id, userId: user.id },
+      });
+      if (!row) throw new NotFoundException(`"${user.username}" is not a member of "${org.name}"`);
+      this.assertMayAssign(actorRole, row.role, role);
+      if (row.role === 'owner' && role !== 'owner')
+        await this.assertNotLastOwner(m, org.id, user.id);
+      await m.update(
+        OrganizationMemberEntity,
+        { organizationId: org.id, userId: user.id },
+        { role },
+      );
+      return row;
+    });
     await this.forgetUsers([user.id]);
     return { user, role, since: row.createdAt };
   }
@@ -301,15 +361,20 @@ export class OrgsService {
   async removeMember(name: string, username: string, actor: OrgActor): Promise<void> {
     const org = await this.requireByName(name);
     const user = await this.users.requireByUsername(username, true);
-    const row = await this.members.findOne({ where: { organizationId: org.id, userId: user.id } });
     const self = user.id === actor.userId;
-    if (!self) {
-      const actorRole = await this.requireRole(org, actor, 'admin');
-      if (row) this.assertMayAssign(actorRole, row.role, null);
-    }
-    if (!row) throw new NotFoundException(`"${user.username}" is not a member of "${org.name}"`);
-    if (row.role === 'owner') await this.assertNotLastOwner(org.id, user.id);
+    if (!self) await this.requireRole(org, actor, 'admin');
     await this.db.transaction(async (m) => {
+      if (!(await this.lockOrg(m, org.id)))
+        throw new NotFoundException(`organization "${org.name}" not found`);
+      const row = await m.findOne(OrganizationMemberEntity, {
+        where: { organizationId: org.id, userId: user.id },
+      });
+      if (!self) {
+        const actorRole = await this.roleIn(m, org, actor, 'admin');
+        if (row) this.assertMayAssign(actorRole, row.role, null);
+      }
+      if (!row) throw new NotFoundException(`"${user.username}" is not a member of "${org.name}"`);
+      if (row.role === 'owner') await this.assertNotLastOwner(m, org.id, user.id);
       const teamIds = (await m.find(TeamEntity, { where: { organizationId: org.id } })).map(
         (t) => t.id,
       );
@@ -318,6 +383,32 @@ export class OrgsService {
       await m.delete(OrganizationMemberEntity, { organizationId: org.id, userId: user.id });
     });
     await this.forgetUsers([user.id]);
+  }
+
+  /**
+   * Refuses to delete a user who is the only owner of an organization (UsersService calls this
+   * inside its deletion transaction; the organizations' rows stay locked until it commits).
+   */
+  async assertMayDelete(m: EntityManager, userId: string): Promise<void> {
+    const owned: { id: string; name: string }[] = await m.query(
+      `SELECT o.id, o.name FROM organizations o
+         JOIN organization_members om ON om.organization_id = o.id
+        WHERE om.user_id = $1 AND om.role = 'owner'
+        ORDER BY o.id FOR UPDATE OF o`,
+      [userId],
+    );
+    for (const org of owned) {
+      const others: unknown[] = await m.query(
+        `SELECT 1 FROM organization_members
+          WHERE organization_id = $1 AND role = 'owner' AND user_id <> $2 LIMIT 1`,
+        [org.id, userId],
+      );
+      if (!others.length) {
+        throw new ConflictException(
+          `the user is the only owner of the organization "${org.name}"; give it another owner first`,
+        );
+      }
+    }
   }
 
   // ---- teams ---------------------------------------------------------------------------------

@@ -27,16 +27,22 @@ export interface UserFacts {
   username: string;
   isAdmin: boolean;
   active: boolean;
+  /** Raised by every password change or reset (see UserEntity.credentialGeneration). */
+  credentialGeneration: number;
   /** Organization name → the user's role in it. */
   orgs: Record<string, OrgRole>;
   /** Ids of the teams the user is in. */
   teams: string[];
 }
 
+/** Cache "not found" too (see CacheKeys). */
+const NEGATIVE = { negative: true } as const;
+
 /**
  * The facts behind authentication and permission decisions, read through the CacheService (see
  * CacheKeys for what each key holds and which writes invalidate it). Decisions are computed from
- * these facts on every request; only facts that exist are cached.
+ * these facts on every request. A missing repository or name is cached too ("not found"), so
+ * that it costs what an existing private one costs; the paths that create one invalidate it.
  */
 @Injectable()
 export class AccessFactsService {
@@ -50,28 +56,34 @@ export class AccessFactsService {
   ) {}
 
   repository(name: string): Promise<RepoFacts | null> {
-    return this.cache.getOrLoad<RepoFacts>(this.cacheKeys.repoFacts(name), async () => {
-      const repo = await this.repos.findByName(name);
-      if (!repo) return null;
-      const [userGrants, teamGrants] = await Promise.all([
-        this.repos.userGrantsOf([repo.id]),
-        this.repos.teamGrantsOf([repo.id]),
-      ]);
-      return {
-        id: repo.id,
-        name: repo.name,
-        namespace: repo.namespace,
-        visibility: repo.visibility,
-        users: Object.fromEntries(userGrants.map((g) => [g.userId, g.level])),
-        teams: Object.fromEntries(teamGrants.map((g) => [g.teamId, g.level])),
-      };
-    });
+    return this.cache.getOrLoad<RepoFacts>(
+      this.cacheKeys.repoFacts(name),
+      async () => {
+        const repo = await this.repos.findByName(name);
+        if (!repo) return null;
+        const [userGrants, teamGrants] = await Promise.all([
+          this.repos.userGrantsOf([repo.id]),
+          this.repos.teamGrantsOf([repo.id]),
+        ]);
+        return {
+          id: repo.id,
+          name: repo.name,
+          namespace: repo.namespace,
+          visibility: repo.visibility,
+          users: Object.fromEntries(userGrants.map((g) => [g.userId, g.level])),
+          teams: Object.fromEntries(teamGrants.map((g) => [g.teamId, g.level])),
+        };
+      },
+      NEGATIVE,
+    );
   }
 
   namespaceKind(name: string): Promise<NamespaceKind | null> {
     const normalized = name.toLowerCase();
-    return this.cache.getOrLoad<NamespaceKind>(this.cacheKeys.namespaceKind(normalized), () =>
-      this.namespaces.kindOf(normalized),
+    return this.cache.getOrLoad<NamespaceKind>(
+      this.cacheKeys.namespaceKind(normalized),
+      () => this.namespaces.kindOf(normalized),
+      NEGATIVE,
     );
   }
 
@@ -89,6 +101,7 @@ export class AccessFactsService {
         username: user.username,
         isAdmin: user.isAdmin,
         active: user.active,
+        credentialGeneration: user.credentialGeneration,
         orgs: Object.fromEntries(memberships.map((m) => [m.name, m.role])),
         teams: teams.map((t) => t.teamId),
       };

@@ -79,7 +79,13 @@ export class ReposService {
       })
       .orIgnore()
       .execute();
+    await this.forgetCreated(name);
     return (await this.findByName(name))!;
+  }
+
+  /** A new repository replaces a cached "not found" (its namespace: see ensureHeld). */
+  private async forgetCreated(name: string): Promise<void> {
+    await this.cache.invalidate(this.cacheKeys.repoFacts(name));
   }
 
   /** Records push activity; writes at most every few seconds per repository. */
@@ -157,6 +163,7 @@ export class ReposService {
           lastPushedAt: null,
         }),
       );
+      await this.forgetCreated(name);
       this.logger.log(`repository "${name}" created`);
       return saved;
     } catch (e) {

@@ -7,12 +7,17 @@ export const NAME_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
 export const MAX_NAMESPACE_LENGTH = 64;
 
 /**
- * Names nobody may register: they would read like API paths (`/users/me`) or like the system
- * itself. The bootstrap administrator may still use one of them.
+ * Names nobody may register as a user or an organization: they read like API paths (`/users/me`,
+ * `/v2/`), like the system or its operators (`admin`, `root`), or like well-known role mailboxes.
+ * They are reserved from the first start, before any administrator exists, so that nobody can
+ * take `admin` ahead of the operator. The bootstrap administrator (ADMIN_USERNAME) may still use
+ * one of them; teams may use any name.
  */
 export const RESERVED_NAMES: ReadonlySet<string> = new Set([
+  // API paths and protocol names
   'me',
   'api',
+  'v1',
   'v2',
   'auth',
   'token',
@@ -22,10 +27,37 @@ export const RESERVED_NAMES: ReadonlySet<string> = new Set([
   'settings',
   'docs',
   'health',
+  'users',
+  'orgs',
+  'repos',
+  'search',
+  'catalog',
+  'static',
+  // the system and its operators
   'aerugo',
   'registry',
   'system',
   'root',
+  'admin',
+  'admins',
+  'administrator',
+  'superuser',
+  'sysadmin',
+  'operator',
+  'staff',
+  'support',
+  'security',
+  'anonymous',
+  'nobody',
+  'null',
+  'undefined',
+  // role mailboxes (RFC 2142)
+  'abuse',
+  'postmaster',
+  'hostmaster',
+  'webmaster',
+  'noreply',
+  'no-reply',
 ]);
 
 export type NameCheck =

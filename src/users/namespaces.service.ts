@@ -1,6 +1,8 @@
 import { ConflictException, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
+import { CacheKeys } from '../cache/cache-keys.js';
+import { CacheService } from '../cache/cache.service.js';
 import { isPgError, PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION } from './db-errors.js';
 import { NamespaceEntity, type NamespaceKind } from './namespace.entity.js';
 
@@ -9,9 +11,14 @@ import { NamespaceEntity, type NamespaceKind } from './namespace.entity.js';
 export class NamespacesService {
   constructor(
     @InjectRepository(NamespaceEntity) private readonly namespaces: Repository<NamespaceEntity>,
+    private readonly cache: CacheService,
+    private readonly cacheKeys: CacheKeys,
   ) {}
 
-  /** Claims `name` inside the caller's transaction; 409 when it is taken (by a user or an org). */
+  /**
+   * Claims `name` inside the caller's transaction; 409 when it is taken (by a user or an org). The
+   * caller calls `forgetKind` once its transaction has committed.
+   */
   async reserve(
     manager: EntityManager,
     name: string,
@@ -40,12 +47,19 @@ export class NamespacesService {
 
   /** Makes sure a namespace row exists for `name`, reserving it when nobody holds it yet. */
   async ensureHeld(name: string): Promise<void> {
-    await this.namespaces
+    const res = await this.namespaces
       .createQueryBuilder()
       .insert()
       .values({ name, kind: 'reserved' })
       .orIgnore()
+      .returning('name')
       .execute();
+    if ((res.raw as unknown[]).length) await this.forgetKind(name);
+  }
+
+  /** Drops the cached kind of a name (after a transaction that claimed or freed it committed). */
+  async forgetKind(name: string): Promise<void> {
+    await this.cache.invalidate(this.cacheKeys.namespaceKind(name));
   }
 
   async kindOf(name: string): Promise<NamespaceKind | null> {

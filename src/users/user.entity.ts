@@ -31,6 +31,10 @@ export class UserEntity {
   @Column({ type: 'boolean', default: true })
   active: boolean;
 
+  /** Raised by every password change or reset: what was issued with the old password stops. */
+  @Column({ name: 'credential_generation', type: 'integer', default: 0 })
+  credentialGeneration: number;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 

@@ -1,15 +1,4 @@
-import {
-  Body,
-  Controller,
-  Delete,
-  Get,
-  HttpCode,
-  Param,
-  Patch,
-  Post,
-  Put,
-  Query,
-} from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -34,7 +23,6 @@ import { pageOf } from '../auth/dto/page.dto.js';
 import type { Principal } from '../auth/principal.js';
 import {
   AdminUpdateUserDto,
-  ChangePasswordDto,
   CreateUserDto,
   UpdateProfileDto,
   UserDto,
@@ -109,25 +97,6 @@ export class UsersController {
   ): Promise<UserDto> {
     const caller = requirePrincipal(p);
     return UserDto.of(await this.users.updateProfile(caller.userId, body), true);
-  }
-
-  @Put('me/password')
-  @HttpCode(204)
-  @Authenticated()
-  @ApiOperation({ summary: "Change the caller's password; ends every other session" })
-  @ApiNoContentResponse({ description: 'Password changed' })
-  @ApiForbiddenResponse({ description: 'The current password is wrong', type: ErrorResponseDto })
-  async changePassword(
-    @CurrentPrincipal() p: Principal | null,
-    @Body() body: ChangePasswordDto,
-  ): Promise<void> {
-    const caller = requirePrincipal(p);
-    await this.users.changePassword(
-      caller.userId,
-      body.currentPassword,
-      body.newPassword,
-      caller.sessionId,
-    );
   }
 
   @Get(':username')

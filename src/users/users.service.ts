@@ -1,20 +1,19 @@
 import {
   BadRequestException,
   ConflictException,
-  ForbiddenException,
   Injectable,
   Logger,
   NotFoundException,
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, EntityManager, In, type QueryDeepPartialEntity, Repository } from 'typeorm';
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from './db-errors.js';
 import { checkNamespaceName, normalizeName } from './names.js';
 import { NamespacesService } from './namespaces.service.js';
-import { hashPassword, verifyPassword } from './passwords.js';
+import { PasswordHasherService } from './password-hasher.service.js';
 import { UserEntity } from './user.entity.js';
 
 export interface CreateUserInput {
@@ -37,6 +36,14 @@ export interface UserSessionsListener {
   endSessions(userId: string, keepSessionId?: string): Promise<void>;
 }
 
+/**
+ * Asked inside the transaction that deletes a user, before the delete (the Orgs module subscribes:
+ * an organization must keep an owner). Throws to refuse.
+ */
+export interface UserDeletionCheck {
+  assertMayDelete(manager: EntityManager, userId: string): Promise<void>;
+}
+
 export interface Page<T> {
   items: T[];
   total: number;
@@ -50,6 +57,7 @@ function escapeLike(s: string): string {
 export class UsersService {
   private readonly logger = new Logger('Users');
   private readonly listeners: UserSessionsListener[] = [];
+  private readonly deletionChecks: UserDeletionCheck[] = [];
 
   constructor(
     @InjectRepository(UserEntity) private readonly users: Repository<UserEntity>,
@@ -58,10 +66,15 @@ export class UsersService {
     private readonly apiKeys: ApiKeysService,
     private readonly cache: CacheService,
     private readonly cacheKeys: CacheKeys,
+    private readonly hasher: PasswordHasherService,
   ) {}
 
   addSessionsListener(listener: UserSessionsListener): void {
     this.listeners.push(listener);
+  }
+
+  addDeletionCheck(check: UserDeletionCheck): void {
+    this.deletionChecks.push(check);
   }
 
   private async endSessions(userId: string, keepSessionId?: string): Promise<void> {
@@ -77,9 +90,9 @@ export class UsersService {
       if (check.reason === 'reserved') throw new ConflictException(check.message);
       throw new BadRequestException(check.message);
     }
-    const passwordHash = await hashPassword(input.password);
+    const passwordHash = await this.hasher.hash(input.password);
     try {
-      return await this.db.transaction(async (m) => {
+      const created = await this.db.transaction(async (m) => {
         await this.namespaces.reserve(m, check.name, 'user');
         const user = m.create(UserEntity, {
           username: check.name,
@@ -91,6 +104,8 @@ export class UsersService {
         });
         return m.save(user);
       });
+      await this.namespaces.forgetKind(check.name);
+      return created;
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
         throw new ConflictException('that e-mail address is already in use');
@@ -131,7 +146,7 @@ export class UsersService {
   /** The active user whose password this is, else null. Takes the same time for unknown names. */
   async authenticate(username: string, password: string): Promise<UserEntity | null> {
     const user = await this.findByUsername(username);
-    const ok = await verifyPassword(user?.passwordHash, password);
+    const ok = await this.hasher.verify(user?.passwordHash, password);
     return ok && user && user.active ? user : null;
   }
 
@@ -172,19 +187,19 @@ export class UsersService {
     }
   }
 
-  /** Changes the caller's own password and ends every other session of theirs. */
-  async changePassword(
-    userId: string,
-    current: string,
-    next: string,
-    keepSessionId?: string,
-  ): Promise<void> {
+  /**
+   * Sets a user's password (the caller has checked the current one) and raises their credential
+   * generation, which revokes what was issued with the old password; ends every other session.
+   */
+  async setPassword(userId: string, next: string, keepSessionId?: string): Promise<void> {
     const user = await this.findActiveById(userId);
     if (!user) throw new NotFoundException('user not found');
-    if (!(await verifyPassword(user.passwordHash, current))) {
-      throw new ForbiddenException('the current password is not correct');
-    }
-    await this.users.update({ id: user.id }, { passwordHash: await hashPassword(next) });
+    const passwordHash = await this.hasher.hash(next);
+    await this.users.update(
+      { id: user.id },
+      { passwordHash, credentialGeneration: () => 'credential_generation + 1' },
+    );
+    await this.cache.invalidate(this.cacheKeys.userFacts(user.id));
     await this.endSessions(user.id, keepSessionId);
     this.logger.log(`password of "${user.username}" changed`);
   }
@@ -199,10 +214,15 @@ export class UsersService {
     if (user.id === actingUserId && (input.active === false || input.isAdmin === false)) {
       throw new ConflictException('administrators cannot deactivate or demote themselves');
     }
-    if (input.active !== undefined) user.active = input.active;
-    if (input.isAdmin !== undefined) user.isAdmin = input.isAdmin;
-    if (input.password !== undefined) user.passwordHash = await hashPassword(input.password);
-    const saved = await this.users.save(user);
+    const changes: QueryDeepPartialEntity<UserEntity> = {};
+    if (input.active !== undefined) changes.active = input.active;
+    if (input.isAdmin !== undefined) changes.isAdmin = input.isAdmin;
+    if (input.password !== undefined) {
+      changes.passwordHash = await this.hasher.hash(input.password);
+      changes.credentialGeneration = () => 'credential_generation + 1';
+    }
+    if (Object.keys(changes).length) await this.users.update({ id: user.id }, changes);
+    const saved = (await this.findById(user.id)) ?? user;
     // The active and admin flags are cached facts of the user, and of every key they own.
     await this.cache.invalidate(
       this.cacheKeys.userFacts(user.id),
@@ -220,6 +240,7 @@ export class UsersService {
     // The user's keys go with the user: name their cache entries while they still exist.
     const keyEntries = await this.apiKeys.cacheKeysOfUser(user.id);
     await this.db.transaction(async (m) => {
+      for (const check of this.deletionChecks) await check.assertMayDelete(m, user.id);
       await m.delete(UserEntity, { id: user.id });
       await this.namespaces.release(m, user.username);
     });

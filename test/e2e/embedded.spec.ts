@@ -18,7 +18,12 @@ describe('zero-setup default (embedded PostgreSQL, filesystem blobs)', () => {
       status: 'ok',
       database: 'ok',
       storage: 'ok',
-      cache: { backend: 'memory', status: 'ok' },
+      cache: {
+        backend: 'memory',
+        status: 'ok',
+        circuit: 'closed',
+        operations: { attempted: expect.any(Number), failed: 0, timedOut: 0, skipped: 0 },
+      },
     });
     const { digest } = await c.pushImage('zero/setup', 'v1', ['embedded layer']);
     await server.stop();

@@ -11,6 +11,7 @@ import {
   login,
   ok,
   registerAndLogin,
+  registryToken,
   type TestUser,
 } from './identity-support.js';
 
@@ -526,6 +527,54 @@ describe('the Docker token endpoint', () => {
         })
       ).status,
     ).toBe(401);
+  });
+
+  it('a password change revokes registry tokens and identity tokens issued with the old password', async () => {
+    const u = remember(await registerAndLogin(base, 'tokenholder', 'first-password'));
+    const v2 = (headers: Record<string, string>) =>
+      fetch(`${base}/v2/`, { headers }).then((r) => r.status);
+    const viaGet = await fetch(
+      `${base}/auth/token?service=aerugo&scope=repository:tokenholder/app:pull&offline_token=true`,
+      { headers: { authorization: basicHeader('tokenholder', 'first-password') } },
+    ).then((r) => r.json() as Promise<Json>);
+    const viaForm: Json = await form({
+      grant_type: 'password',
+      username: 'tokenholder',
+      password: 'first-password',
+      service: 'aerugo',
+      access_type: 'offline',
+    }).then((r) => r.json());
+    secrets.push(viaGet.token, viaGet.refresh_token, viaForm.access_token, viaForm.refresh_token);
+    expect(decodeJwt(viaGet.token).cg).toBe(0);
+    for (const token of [viaGet.token, viaForm.access_token])
+      expect(await v2({ authorization: `Bearer ${token}` })).toBe(200);
+    expect(await v2({ authorization: basicHeader('tokenholder', 'first-password') })).toBe(200);
+
+    await ok(base, 'PUT', '/users/me/password', {
+      auth: { bearer: u.accessToken },
+      body: { currentPassword: 'first-password', newPassword: 'second-password' },
+      expect: 204,
+    });
+    secrets.push('second-password');
+    // Tokens issued with the old password (they carry no session) are refused at once ...
+    for (const token of [viaGet.token, viaForm.access_token])
+      expect(await v2({ authorization: `Bearer ${token}` })).toBe(401);
+    // ... so are the identity tokens of `docker login` (their sessions ended) and the password.
+    for (const refresh of [viaGet.refresh_token, viaForm.refresh_token]) {
+      const again = await form({
+        grant_type: 'refresh_token',
+        refresh_token: refresh,
+        service: 'aerugo',
+      });
+      expect(again.status).toBe(401);
+    }
+    expect(await v2({ authorization: basicHeader('tokenholder', 'first-password') })).toBe(401);
+    const fresh = await registryToken(base, ['repository:tokenholder/app:pull'], {
+      basic: ['tokenholder', 'second-password'],
+    });
+    secrets.push(fresh.token!);
+    expect(decodeJwt(fresh.token!).cg).toBe(1);
+    expect(await v2({ authorization: `Bearer ${fresh.token}` })).toBe(200);
   });
 
   it('returns an identity token for GET with offline_token=true and password credentials', async () => {

@@ -28,12 +28,7 @@ const ROOT: Auth = { basic: [ADMIN.username, ADMIN.password] };
 const MANIFEST_ACCEPT = 'application/vnd.oci.image.manifest.v1+json';
 const PER_ACCOUNT = 4;
 const PER_ADDRESS = 6;
-
-/**
- * The invalidation of a write is repeated 500 ms later (against readers racing the write). A test
- * that wants node B's cached entry to outlive the writes before it lets that window pass first.
- */
-const settle = () => new Promise((r) => setTimeout(r, 700));
+const REGISTRATIONS = 3;
 
 /** GET of a manifest with the given headers; the status and the registry error code. */
 async function pull(
@@ -117,6 +112,7 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
       AUTH_RATE_LIMIT_PER_ACCOUNT: String(PER_ACCOUNT),
       AUTH_RATE_LIMIT_PER_ADDRESS: String(PER_ADDRESS),
       AUTH_RATE_LIMIT_WINDOW_SECONDS: '3600',
+      REGISTRATION_RATE_LIMIT_PER_ADDRESS: String(REGISTRATIONS),
       TRUST_PROXY: '1',
     };
     [a, b] = await Promise.all([
@@ -153,7 +149,6 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
       auth: ROOT,
       body: { users: [], teams: [{ team: 'devs', level: 'read' }] },
     });
-    await settle();
   }, 180_000);
 
   afterAll(async () => {
@@ -190,7 +185,6 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
       auth: ROOT,
       body: { users: [{ username: 'alice', level: 'read' }], teams: [] },
     });
-    await settle();
     expect(await pull(b.url, 'acme/granted', basicOf('alice'))).toEqual({ status: 200 });
     expect(await cached('repo:acme/granted')).toBe(true);
     await ok(a.url, 'PUT', '/repos/acme/granted/permissions', {
@@ -213,7 +207,6 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
       auth: ROOT,
       body: { users: [{ username: 'alice', level: 'read' }], teams: [] },
     });
-    await settle();
     const t = await registryToken(b.url, ['repository:acme/granted:pull'], {
       basic: ['alice', 'alice-password'],
     });
@@ -238,7 +231,6 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
       body: { name: 'ci' },
     });
     const key: string = created.key;
-    await settle();
     for (let i = 0; i < 2; i++) {
       expect((await ok(b.url, 'GET', '/auth/me', { auth: { apiKey: key } })).username).toBe(
         'alice',
@@ -274,7 +266,6 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
       auth: { bearer: erin.accessToken },
       body: { name: 'laptop' },
     });
-    await settle();
     expect((await api(b.url, 'GET', '/auth/me', { auth: { apiKey: created.key } })).status).toBe(
       200,
     );
@@ -300,7 +291,6 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
     expect(await tokenPull(b.url, 'acme/visible')).toEqual({ status: 200, granted: ['pull'] });
     expect(await pull(b.url, 'acme/visible', {})).toEqual({ status: 200 });
 
-    await settle();
     expect(await tokenPull(b.url, 'acme/visible')).toEqual({ status: 200, granted: ['pull'] });
     expect(await cached('repo:acme/visible')).toBe(true);
     await ok(a.url, 'PATCH', '/repos/acme/visible', {
@@ -351,7 +341,6 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
       auth: ROOT,
       body: { users: [], teams: [{ team: 'ops', level: 'read' }] },
     });
-    await settle();
     expect(await pull(b.url, 'acme/team-app', basicOf('frank'))).toEqual({ status: 200 });
     expect(await cached('repo:acme/team-app')).toBe(true);
     await ok(a.url, 'DELETE', '/orgs/acme/teams/ops', { auth: ROOT });
@@ -366,7 +355,6 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
   it('(a) a repository deleted on A is gone for pulls on B, and a new one of that name starts bare', async () => {
     await pusher.pushImage('acme/doomed', 'v1', ['doomed layer']);
     await ok(a.url, 'PATCH', '/repos/acme/doomed', { auth: ROOT, body: { visibility: 'public' } });
-    await settle();
     expect(await pull(b.url, 'acme/doomed', {})).toEqual({ status: 200 });
     expect(await cached('repo:acme/doomed')).toBe(true);
     await ok(a.url, 'DELETE', '/repos/acme/doomed', { auth: ROOT });
@@ -403,6 +391,100 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
     expect((await login(a.url, 'alice', 'alice-password', '203.0.113.8')).status).toBe(200);
     expect(await redis.get(`aerugo:auth-limit:${scope}:address:${attacker}`)).toBe(
       String(PER_ADDRESS),
+    );
+  });
+
+  it('(e) self-registrations from one address on both nodes add up to the limit (429, Retry-After)', async () => {
+    const register = (node: TestServer, username: string, from: string) =>
+      api(node.url, 'POST', '/auth/register', {
+        body: { username, password: `${username}-password` },
+        headers: { 'x-forwarded-for': from },
+      });
+    const from = '198.51.100.77';
+    for (const [i, node] of [a, b, a].entries())
+      expect((await register(node, `signup${i}`, from)).status).toBe(201);
+    const refused = await register(b, 'signup3', from);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
+    expect((await register(a, 'signup4', from)).status).toBe(429);
+    expect((await register(a, 'signup5', '198.51.100.78')).status).toBe(201);
+    expect(await redis.get(`aerugo:auth-limit:${scope}:register:address:${from}`)).toBe(
+      String(REGISTRATIONS),
+    );
+  });
+
+  it('(f) a repository created on A after B looked it up as missing is visible on B at once', async () => {
+    const admin = { authorization: basicHeader(ADMIN.username, ADMIN.password) };
+    // B reads a missing name from PostgreSQL once, then keeps "not found" in the shared cache, so
+    // that a missing name costs what an existing private one costs.
+    expect((await pull(b.url, 'acme/later', admin)).status).toBe(404);
+    expect(await cached('repo:acme/later')).toBe(true);
+    await ok(a.url, 'POST', '/repos', { auth: ROOT, body: { namespace: 'acme', name: 'later' } });
+    const listed = await fetch(`${b.url}/v2/acme/later/tags/list`, { headers: admin });
+    expect(listed.status).toBe(200);
+    // The same through the repository a first push creates (ReposService.findOrCreate) ...
+    expect((await pull(b.url, 'acme/pushed-later', admin)).status).toBe(404);
+    expect(await cached('repo:acme/pushed-later')).toBe(true);
+    await pusher.pushImage('acme/pushed-later', 'v1', ['late layer']);
+    expect(await pull(b.url, 'acme/pushed-later', admin)).toEqual({ status: 200 });
+    // ... and through a name nobody held, reserved by an administrator's first push under it.
+    expect((await pull(b.url, 'nobodys/app', admin)).status).toBe(404);
+    expect(await redis.get(`aerugo:acl:${scope}:ns:nobodys`)).toBe('{"v":null}');
+    await pusher.pushImage('nobodys/app', 'v1', ['reserved layer']);
+    expect(await pull(b.url, 'nobodys/app', admin)).toEqual({ status: 200 });
+    expect(await redis.get(`aerugo:acl:${scope}:ns:nobodys`)).not.toBe('{"v":null}');
+  });
+
+  it('(g) a password changed on A stops, on B at once, Basic sign-ins and registry tokens that used the old one', async () => {
+    const oldBasic = { authorization: basicHeader('erin', 'erin-password') };
+    // B verifies erin's password once and remembers it (keyed by an HMAC, checked against the
+    // cached user facts), and issues a registry token for it.
+    for (let i = 0; i < 3; i++)
+      expect((await fetch(`${b.url}/v2/`, { headers: oldBasic })).status).toBe(200);
+    const token = await registryToken(b.url, ['repository:erin/app:pull,push'], {
+      basic: ['erin', 'erin-password'],
+    });
+    expect(token.status).toBe(200);
+    const bearer = { authorization: `Bearer ${token.token}` };
+    expect((await fetch(`${b.url}/v2/`, { headers: bearer })).status).toBe(200);
+    const key = await ok(a.url, 'POST', '/api-keys', {
+      auth: { basic: ['erin', 'erin-password'] },
+      body: { name: 'kept' },
+    });
+
+    await ok(a.url, 'PUT', '/users/me/password', {
+      auth: { basic: ['erin', 'erin-password'] },
+      body: { currentPassword: 'erin-password', newPassword: 'erin-new-password' },
+      expect: 204,
+    });
+    expect((await fetch(`${b.url}/v2/`, { headers: oldBasic })).status).toBe(401);
+    expect((await fetch(`${b.url}/v2/`, { headers: bearer })).status).toBe(401);
+    // The new password works at once; API keys are not passwords and keep working.
+    const newBasic = { authorization: basicHeader('erin', 'erin-new-password') };
+    expect((await fetch(`${b.url}/v2/`, { headers: newBasic })).status).toBe(200);
+    const fresh = await registryToken(b.url, ['repository:erin/app:pull'], {
+      basic: ['erin', 'erin-new-password'],
+    });
+    expect(
+      (await fetch(`${b.url}/v2/`, { headers: { authorization: `Bearer ${fresh.token}` } })).status,
+    ).toBe(200);
+    expect((await fetch(`${b.url}/v2/`, { headers: { 'x-api-key': key.key } })).status).toBe(200);
+  });
+
+  it('(e) behind a trusted proxy (TRUST_PROXY=1) the token realm follows X-Forwarded-Proto/-Host', async () => {
+    const res = await fetch(`${a.url}/v2/`, {
+      headers: { 'x-forwarded-proto': 'https', 'x-forwarded-host': 'registry.example.com' },
+    });
+    expect(res.status).toBe(401);
+    expect(res.headers.get('www-authenticate')).toBe(
+      'Bearer realm="https://registry.example.com/auth/token",service="aerugo"',
+    );
+    // A value that is not a plain host is never copied into the challenge.
+    const odd = await fetch(`${a.url}/v2/`, {
+      headers: { 'x-forwarded-host': 'x",scope="y' },
+    });
+    expect(odd.headers.get('www-authenticate')).toBe(
+      `Bearer realm="${a.url}/auth/token",service="aerugo"`,
     );
   });
 });

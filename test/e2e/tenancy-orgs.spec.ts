@@ -159,6 +159,73 @@ describe('organizations', () => {
     });
   });
 
+  it('never loses its last owner to two owners removing or demoting each other at once', async () => {
+    const owners = async (org: string): Promise<string[]> =>
+      (
+        await ok(base, 'GET', `/orgs/${org}/members`, {
+          auth: { basic: [ADMIN.username, ADMIN.password] },
+        })
+      )
+        .filter((m: { role: string }) => m.role === 'owner')
+        .map((m: { user: { username: string } }) => m.user.username);
+    const kinds = ['remove', 'demote', 'leave', 'mixed'] as const;
+    for (let i = 0; i < 16; i++) {
+      const kind = kinds[i % kinds.length];
+      const org = `race${i}`;
+      await ok(base, 'POST', '/orgs', { auth: as('nina'), body: { name: org } });
+      await ok(base, 'POST', `/orgs/${org}/members`, {
+        auth: as('nina'),
+        body: { username: 'zed', role: 'owner' },
+      });
+      const removeOther = (actor: string, other: string) =>
+        api(base, 'DELETE', `/orgs/${org}/members/${other}`, { auth: as(actor) });
+      const demoteOther = (actor: string, other: string) =>
+        api(base, 'PATCH', `/orgs/${org}/members/${other}`, {
+          auth: as(actor),
+          body: { role: 'member' },
+        });
+      const leave = (actor: string) =>
+        api(base, 'DELETE', `/orgs/${org}/members/${actor}`, { auth: as(actor) });
+      const [first, second] = await Promise.all(
+        kind === 'remove'
+          ? [removeOther('nina', 'zed'), removeOther('zed', 'nina')]
+          : kind === 'demote'
+            ? [demoteOther('nina', 'zed'), demoteOther('zed', 'nina')]
+            : kind === 'leave'
+              ? [leave('nina'), leave('zed')]
+              : [removeOther('nina', 'zed'), demoteOther('zed', 'nina')],
+      );
+      const statuses = [first.status, second.status];
+      // Exactly one of the two changes happens; the other finds the last owner (409) or that its
+      // actor is no longer an owner (403/404).
+      expect({ org, kind, ok: statuses.filter((st) => st < 300).length }).toEqual({
+        org,
+        kind,
+        ok: 1,
+      });
+      expect({ org, kind, owners: (await owners(org)).length }).toEqual({ org, kind, owners: 1 });
+    }
+  });
+
+  it('refuses to delete a user who is the only owner of an organization', async () => {
+    const root: Auth = { basic: [ADMIN.username, ADMIN.password] };
+    const solo = await registerAndLogin(base, 'solo');
+    await ok(base, 'POST', '/orgs', {
+      auth: { bearer: solo.accessToken },
+      body: { name: 'soloco' },
+    });
+    const refused = await api(base, 'DELETE', '/users/solo', { auth: root });
+    expect(refused.status).toBe(409);
+    expect(refused.body.message).toMatch(/only owner of the organization "soloco"/);
+    await ok(base, 'POST', '/orgs/soloco/members', {
+      auth: { bearer: solo.accessToken },
+      body: { username: 'zed', role: 'owner' },
+    });
+    await ok(base, 'DELETE', '/users/solo', { auth: root });
+    const left = await ok(base, 'GET', '/orgs/soloco/members', { auth: root });
+    expect(left.map((m: { user: { username: string } }) => m.user.username)).toEqual(['zed']);
+  });
+
   it('updates an organization (owners and admins only)', async () => {
     expect(
       (await api(base, 'PATCH', '/orgs/initech', { auth: as('mike'), body: { description: 'x' } }))

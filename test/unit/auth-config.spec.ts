@@ -16,8 +16,14 @@ describe('identity configuration', () => {
       rateLimitWindowSeconds: 300,
       rateLimitPerAccount: 10,
       rateLimitPerAddress: 50,
+      registrationLimitWindowSeconds: 3600,
+      registrationLimitPerAddress: 10,
+      passwordHashConcurrency: 2,
+      passwordChecksPerAddress: 8,
+      credentialCacheSeconds: 60,
     });
     expect(c.defaultRepositoryVisibility).toBe('private');
+    expect(c.threadPoolSize).toBe(4);
   });
 
   it('reads every variable', () => {
@@ -33,6 +39,12 @@ describe('identity configuration', () => {
       AUTH_RATE_LIMIT_WINDOW_SECONDS: '60',
       AUTH_RATE_LIMIT_PER_ACCOUNT: '5',
       AUTH_RATE_LIMIT_PER_ADDRESS: '20',
+      REGISTRATION_RATE_LIMIT_WINDOW_SECONDS: '600',
+      REGISTRATION_RATE_LIMIT_PER_ADDRESS: '3',
+      PASSWORD_HASH_CONCURRENCY: '4',
+      AUTH_PASSWORD_CHECKS_PER_ADDRESS: '2',
+      AUTH_CREDENTIAL_CACHE_SECONDS: '0',
+      UV_THREADPOOL_SIZE: '16',
       DEFAULT_REPOSITORY_VISIBILITY: 'public',
     });
     expect(c.auth).toMatchObject({
@@ -47,8 +59,14 @@ describe('identity configuration', () => {
       rateLimitWindowSeconds: 60,
       rateLimitPerAccount: 5,
       rateLimitPerAddress: 20,
+      registrationLimitWindowSeconds: 600,
+      registrationLimitPerAddress: 3,
+      passwordHashConcurrency: 4,
+      passwordChecksPerAddress: 2,
+      credentialCacheSeconds: 0,
     });
     expect(c.defaultRepositoryVisibility).toBe('public');
+    expect(c.threadPoolSize).toBe(16);
   });
 
   it.each([
@@ -66,6 +84,14 @@ describe('identity configuration', () => {
     [{ AUTH_RATE_LIMIT_PER_ADDRESS: 'many' }, 'AUTH_RATE_LIMIT_PER_ADDRESS'],
     [{ AUTH_RATE_LIMIT_WINDOW_SECONDS: '0' }, 'AUTH_RATE_LIMIT_WINDOW_SECONDS'],
     [{ DEFAULT_REPOSITORY_VISIBILITY: 'internal' }, 'DEFAULT_REPOSITORY_VISIBILITY'],
+    [{ REGISTRATION_RATE_LIMIT_PER_ADDRESS: '0' }, 'REGISTRATION_RATE_LIMIT_PER_ADDRESS'],
+    [{ REGISTRATION_RATE_LIMIT_WINDOW_SECONDS: 'hour' }, 'REGISTRATION_RATE_LIMIT_WINDOW_SECONDS'],
+    [{ PASSWORD_HASH_CONCURRENCY: '0' }, 'PASSWORD_HASH_CONCURRENCY'],
+    [{ PASSWORD_HASH_CONCURRENCY: '8' }, 'PASSWORD_HASH_CONCURRENCY'],
+    [{ PASSWORD_HASH_CONCURRENCY: '4', UV_THREADPOOL_SIZE: '4' }, 'PASSWORD_HASH_CONCURRENCY'],
+    [{ UV_THREADPOOL_SIZE: '1' }, 'UV_THREADPOOL_SIZE'],
+    [{ AUTH_PASSWORD_CHECKS_PER_ADDRESS: '0' }, 'AUTH_PASSWORD_CHECKS_PER_ADDRESS'],
+    [{ AUTH_CREDENTIAL_CACHE_SECONDS: '-1' }, 'AUTH_CREDENTIAL_CACHE_SECONDS'],
   ])('refuses %p naming %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     try {

@@ -33,6 +33,14 @@ describe('name reservation', () => {
     expect(checkNamespaceName('root', { allowReserved: true })).toEqual({ ok: true, name: 'root' });
   });
 
+  it.each(['admin', 'Administrator', 'sysadmin', 'root', 'system', 'registry', 'postmaster', 'v1'])(
+    'reserves the system name %p before any administrator exists',
+    (n) => {
+      expect(checkNamespaceName(n)).toMatchObject({ ok: false, reason: 'reserved' });
+      expect(checkNamespaceName(n, { allowReserved: true }).ok).toBe(true);
+    },
+  );
+
   it('takes the namespace from the first path segment', () => {
     expect(namespaceOf('acme/team/app')).toBe('acme');
     expect(namespaceOf('alice')).toBe('alice');
@@ -113,6 +121,21 @@ describe('failed sign-in limiter', () => {
       expect(await limiter.blockedFor(keys)).toBe(0);
       await limiter.reset(['account:alice']);
       expect(await limiter.blockedFor([keys[0]])).toBe(0);
+    } finally {
+      limiter.close();
+    }
+  });
+
+  it('consume() counts an attempt only while no key is at its limit, even for attempts at once', async () => {
+    let now = 0;
+    const limiter = new InMemoryAttemptLimiter(3_600_000, () => now);
+    const keys = [{ key: 'register:address:192.0.2.9', limit: 3 }];
+    try {
+      const waits = await Promise.all(Array.from({ length: 10 }, () => limiter.consume(keys)));
+      expect(waits.filter((w) => w === 0)).toHaveLength(3);
+      expect(waits.filter((w) => w === 3600)).toHaveLength(7);
+      now += 3_600_000;
+      expect(await limiter.consume(keys)).toBe(0);
     } finally {
       limiter.close();
     }

@@ -80,6 +80,19 @@ if (!redisUp && process.env.CI === 'true')
     await nodeA.reset([address.key]);
     expect(await nodeB.blockedFor([account, address])).toBe(0);
   });
+
+  it('consume() admits exactly the limit across nodes, also for attempts at once', async () => {
+    const keys = [{ key: `register:address:${randomUUID()}`, limit: 4 }];
+    const waits = await Promise.all(
+      Array.from({ length: 12 }, (_, i) => (i % 2 ? nodeA : nodeB).consume(keys)),
+    );
+    expect(waits.filter((w) => w === 0)).toHaveLength(4);
+    for (const w of waits.filter((x) => x !== 0)) {
+      expect(w).toBeGreaterThan(0);
+      expect(w).toBeLessThanOrEqual(WINDOW_MS / 1000);
+    }
+    expect(await otherDeployment.consume(keys)).toBe(0);
+  });
 });
 
 describe('RedisAttemptLimiter without a reachable Redis', () => {
@@ -105,6 +118,9 @@ describe('RedisAttemptLimiter without a reachable Redis', () => {
     expect(await limiter.blockedFor(keys)).toBeGreaterThan(0);
     await limiter.reset(['account:oscar']);
     expect(await limiter.blockedFor(keys)).toBe(0);
+    const registrations = [{ key: 'register:address:192.0.2.7', limit: 1 }];
+    expect(await limiter.consume(registrations)).toBe(0);
+    expect(await limiter.consume(registrations)).toBeGreaterThan(0);
   });
 });
 

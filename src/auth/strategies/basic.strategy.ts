@@ -2,7 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { BasicStrategy as PassportBasicStrategy } from 'passport-http';
-import { CredentialsService } from '../credentials.service.js';
+import { CredentialsService, withRetryAfter } from '../credentials.service.js';
 import type { Principal } from '../principal.js';
 
 /** `Authorization: Basic`, with the account password or one of the user's API keys. */
@@ -13,6 +13,6 @@ export class BasicStrategy extends PassportStrategy(PassportBasicStrategy, 'basi
   }
 
   validate(req: Request, username: string, password: string): Promise<Principal> {
-    return this.credentials.password(username, password, req.ip);
+    return withRetryAfter(req.res, this.credentials.password(username, password, req.ip));
   }
 }
