@@ -128,6 +128,13 @@ maybe('the Aerugo Docker image', () => {
     expect((await engine.docker('exec', c, 'node', '-p', 'process.getuid()')).trim()).toBe('1000');
     await login(reg);
     const { ref, digest } = await pushApp(reg, 'img/app');
+    // Over plain HTTP, `docker manifest inspect` (the CLI's own registry client, which does not
+    // treat loopback as insecure the way the daemon does) needs --insecure.
+    const plain = await engine.tryDocker(['manifest', 'inspect', ref]);
+    expect(plain.code).not.toBe(0);
+    expect(plain.stderr).toMatch(/server gave HTTP response to HTTPS client/);
+    const inspected = JSON.parse(await engine.docker('manifest', 'inspect', '--insecure', ref));
+    expect(inspected.layers).toHaveLength(2);
     await engine.docker('rmi', ref);
     await engine.docker('pull', `${reg}/img/app@${digest}`);
     const out = await engine.docker('run', '--rm', '--network', 'none', `${reg}/img/app@${digest}`);

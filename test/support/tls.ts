@@ -194,7 +194,7 @@ export interface SimpleResponse {
 /** One HTTP(S) request that trusts `ca` (the global fetch cannot be given a CA). */
 export async function request(
   url: string,
-  opts: { ca?: Buffer; method?: string; headers?: Record<string, string> } = {},
+  opts: { ca?: Buffer; method?: string; headers?: Record<string, string>; body?: string } = {},
 ): Promise<SimpleResponse> {
   const u = new URL(url);
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
@@ -218,6 +218,30 @@ export async function request(
       },
     );
     req.once('error', reject);
-    req.end();
+    req.end(opts.body);
   });
+}
+
+/** A management API call over HTTPS: JSON in and out; throws unless the status is `expect`. */
+export async function apiCall(
+  base: string,
+  ca: Buffer,
+  method: string,
+  path: string,
+  opts: { basic?: [string, string]; body?: unknown; expect?: number } = {},
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSON bodies; the tests check their shape
+): Promise<any> {
+  const headers: Record<string, string> = { 'content-type': 'application/json' };
+  if (opts.basic)
+    headers.authorization = `Basic ${Buffer.from(opts.basic.join(':')).toString('base64')}`;
+  const res = await request(`${base}/api/v1${path}`, {
+    ca,
+    method,
+    headers,
+    body: opts.body === undefined ? undefined : JSON.stringify(opts.body),
+  });
+  const expected = opts.expect ?? (method === 'POST' ? 201 : 200);
+  if (res.status !== expected)
+    throw new Error(`${method} ${path}: ${res.status} (expected ${expected}) ${res.body}`);
+  return res.body ? JSON.parse(res.body) : undefined;
 }
