@@ -6,10 +6,13 @@ import {
   buildImage,
   describeIfDocker,
   importBase,
+  runCommand,
   startDocker,
   trustCa,
   type DockerEngine,
 } from '../support/docker.js';
+import { skopeoAvailable } from '../support/skopeo.js';
+import { PROJECT_ROOT } from '../support/test-env.js';
 import { freePort, startServer, tempDir, type TestServer } from '../support/server.js';
 import {
   apiCall,
@@ -253,6 +256,42 @@ maybe('the docker CLI against Aerugo over TLS', () => {
       expect(await engine.docker('run', '--rm', '--network', 'none', ref, 'cat', '/id')).toBe(
         `${i}\n`,
       );
+    }
+  });
+
+  it("runs the README's quick-start docker and skopeo examples as written", async () => {
+    // The README's commands, for a server on another port than 8080 and files in a temp folder.
+    const admin = { ADMIN_USERNAME: 'admin', ADMIN_PASSWORD: 'choose-a-long-password' };
+    const plain = await startServer({ env: admin });
+    const tmp = tempDir('aerugo-readme-');
+    try {
+      const readme = readFileSync(join(PROJECT_ROOT, 'README.md'), 'utf8');
+      const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]);
+      const start = blocks.find((b) => b.includes('npm start') && b.includes('ADMIN_PASSWORD'));
+      expect(start).toContain(`ADMIN_USERNAME=${admin.ADMIN_USERNAME}`);
+      expect(start).toContain(`ADMIN_PASSWORD='${admin.ADMIN_PASSWORD}'`);
+      const examples = [blocks.find((b) => b.includes('docker load'))];
+      if (skopeoAvailable()) examples.push(blocks.find((b) => b.includes('skopeo copy')));
+      for (const block of examples) {
+        expect(block).toBeDefined();
+        for (const line of block!.split('\n').filter((l) => l.trim())) {
+          const command = line
+            .replaceAll('localhost:8080', `localhost:${plain.port}`)
+            .replace(/\/tmp\//g, `${tmp}/`);
+          const r = await runCommand('sh', ['-c', command], {
+            env: { ...engine.env, REGISTRY_AUTH_FILE: join(tmp, 'auth.json') },
+            cwd: PROJECT_ROOT,
+          });
+          expect({ line, code: r.code, out: r.code ? r.stderr + r.stdout : '' }).toEqual({
+            line,
+            code: 0,
+            out: '',
+          });
+        }
+      }
+      images.add(`localhost:${plain.port}/admin/app:v1`);
+    } finally {
+      await plain.stop();
     }
   });
 });
