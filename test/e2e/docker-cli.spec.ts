@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import {
   buildImage,
@@ -48,6 +48,7 @@ maybe('the docker CLI against Aerugo over TLS', () => {
   const payloadSum = createHash('sha256').update(payload).digest('hex');
   const expectedOutput = `hello from the build context\nbuilt by docker\n${payloadSum}  /app/payload.bin\n`;
   const external = externalIPv4();
+  const pkiDir = tempDir('aerugo-docker-pki-');
   const images = new Set<string>();
 
   const api = (method: string, path: string, opts: Parameters<typeof apiCall>[4] = {}) =>
@@ -88,7 +89,7 @@ maybe('the docker CLI against Aerugo over TLS', () => {
     if (!external) console.warn('no non-loopback IPv4 address: docker will not verify the CA');
     const host = external ?? '127.0.0.1';
     engine = await startDocker();
-    pki = await makeTestPki(tempDir('aerugo-docker-pki-'));
+    pki = await makeTestPki(pkiDir);
     const cert = await issueServerCert(pki, 'registry', [host, '127.0.0.1', 'localhost']);
     const port = await freePort();
     server = await startServer({ host, port, tls: { ...cert, ca: pki.ca } });
@@ -129,6 +130,7 @@ maybe('the docker CLI against Aerugo over TLS', () => {
     }
     untrust();
     await server?.stop();
+    rmSync(pkiDir, { recursive: true, force: true });
   }, 120_000);
 
   it('refuses the registry until its CA is trusted in certs.d, then logs in with a password', async () => {
@@ -292,6 +294,7 @@ maybe('the docker CLI against Aerugo over TLS', () => {
       images.add(`localhost:${plain.port}/admin/app:v1`);
     } finally {
       await plain.stop();
+      rmSync(tmp, { recursive: true, force: true });
     }
   });
 });

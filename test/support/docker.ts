@@ -7,9 +7,8 @@
  *   iptables or a bridge (containers and builds use `--network host` or `none`), and `stop()`
  *   ends it and removes the folder. The docker CLI gets a private config folder (DOCKER_CONFIG),
  *   so `docker login` never touches the user's credentials.
- * - No registry is reachable: base images are imported from a root filesystem made here —
- *   Debian's static busybox, plus (for the Aerugo image) this machine's node and npm with the
- *   shared libraries `ldd` lists for node and for the embedded PostgreSQL binaries.
+ * - No registry is reachable: base images are imported from root filesystems made from this
+ *   machine (`importBase`, see rootfs.ts).
  * - `trustCa()` puts a CA in /etc/docker/certs.d/<host>:<port>/ca.crt (the only place both the
  *   daemon and the CLI read registry CAs from) and returns a function that removes it again.
  */
