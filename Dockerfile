@@ -6,7 +6,8 @@
 #
 # The base images are build arguments, e.g. for a mirror of Docker Hub (same Node version in both;
 # glibc, /bin/sh and a "node" user in the runtime one):
-#   docker build --build-arg NODE_BUILD_IMAGE=mirror.example.com/library/node:20-bookworm #                --build-arg NODE_IMAGE=mirror.example.com/library/node:20-bookworm-slim .
+#   --build-arg NODE_BUILD_IMAGE=mirror.example.com/library/node:20-bookworm
+#   --build-arg NODE_IMAGE=mirror.example.com/library/node:20-bookworm-slim
 ARG NODE_BUILD_IMAGE=node:20-bookworm
 ARG NODE_IMAGE=node:20-bookworm-slim
 
