@@ -63,7 +63,12 @@ function runnable(): boolean {
     'file',
     '--tmpdir',
     join(work, 'tmp'),
+    '--network-config-dir',
+    join(work, 'networks'),
   ];
+  // podman and buildah create these for their network backend even with private storage; the
+  // suite removes the ones it created.
+  const systemDirs = ['/etc/containers/networks', '/run/containers'].filter((d) => !existsSync(d));
   const id = randomBytes(4).toString('hex');
   const base = `localhost/aerugo-test/busybox:${id}`;
   const alice = { username: 'alice', password: 'alice-password-1', key: '' };
@@ -133,6 +138,7 @@ function runnable(): boolean {
       .reverse();
     for (const m of mounts) await runCommand('umount', [m]);
     rmSync(work, { recursive: true, force: true });
+    for (const d of systemDirs) rmSync(d, { recursive: true, force: true });
     await server?.stop();
   }, 120_000);
 

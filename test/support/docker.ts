@@ -22,6 +22,7 @@ import {
   writeFileSync,
   openSync,
   readFileSync,
+  readdirSync,
   closeSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -120,7 +121,11 @@ export async function startDocker(): Promise<DockerEngine> {
   const cliEnv = { ...process.env, DOCKER_CONFIG: cliConfig, DOCKER_BUILDKIT: '0' };
   let daemon: ChildProcess | undefined;
   let env: NodeJS.ProcessEnv = cliEnv;
+  // dockerd 20.10 writes its identity key to /etc/docker/key.json whatever its other folders.
+  const trustKey = '/etc/docker/key.json';
+  let createdTrustKey = false;
   if (!(await engineAnswers(cliEnv))) {
+    createdTrustKey = !existsSync(trustKey);
     const socket = join(base, 'docker.sock');
     writeFileSync(join(base, 'daemon.json'), '{}');
     const log = openSync(join(base, 'dockerd.log'), 'a');
@@ -180,6 +185,7 @@ export async function startDocker(): Promise<DockerEngine> {
         clearTimeout(timer);
       }
       if (started) await unmountUnder(base);
+      if (createdTrustKey) rmSync(trustKey, { force: true });
       rmSync(base, { recursive: true, force: true, maxRetries: 3 });
     },
   };
@@ -197,10 +203,15 @@ async function unmountUnder(dir: string): Promise<void> {
 
 /** Trusts `caFile` for the registry at host:port (daemon and CLI); returns the undo. */
 export function trustCa(hostPort: string, caFile: string): () => void {
-  const dir = join('/etc/docker/certs.d', hostPort);
+  const certsD = '/etc/docker/certs.d';
+  const created = !existsSync(certsD);
+  const dir = join(certsD, hostPort);
   mkdirSync(dir, { recursive: true });
   copyFileSync(caFile, join(dir, 'ca.crt'));
-  return () => rmSync(dir, { recursive: true, force: true });
+  return () => {
+    rmSync(dir, { recursive: true, force: true });
+    if (created && readdirSync(certsD).length === 0) rmSync(certsD, { recursive: true });
+  };
 }
 
 /** Imports the `kind` root filesystem (test/support/rootfs.ts) into the engine as `tag`. */
