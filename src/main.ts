@@ -1,12 +1,19 @@
 import 'reflect-metadata';
-import { Logger, ValidationPipe } from '@nestjs/common';
+import { Logger, ShutdownSignal, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
+import type { Server as HttpsServer } from 'node:https';
 import { AppModule } from './app.module.js';
 import { applyHttpLimits, bodyDeadline } from './http-limits.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
+import {
+  describeCertificate,
+  readTlsMaterial,
+  watchTlsFiles,
+  type TlsMaterial,
+} from './config/tls.js';
 import {
   startEmbeddedPostgres,
   type EmbeddedPostgresHandle,
@@ -16,10 +23,18 @@ import { API_PREFIX, openApiDocument, setApiPrefix } from './openapi.js';
 export async function createApp(
   config: AppConfig,
   databaseUrl: string,
+  tls?: TlsMaterial,
 ): Promise<NestExpressApplication> {
+  // HTTPS when TLS_CERT_FILE/TLS_KEY_FILE are set. HTTP/1.1 only: Express (Nest's HTTP adapter)
+  // swaps node:http's request/response prototypes into every request, and the node:http2
+  // compatibility objects fail on them (README "TLS").
   const app = await NestFactory.create<NestExpressApplication>(
     AppModule.forRoot({ databaseUrl, databasePoolSize: config.databasePoolSize }),
-    { bodyParser: false, logger: levels(config.logLevel) },
+    {
+      bodyParser: false,
+      logger: levels(config.logLevel),
+      ...(tls ? { httpsOptions: { cert: tls.cert, key: tls.key } } : {}),
+    },
   );
   // The Docker token realm is `/auth/token`, outside the API prefix: it is the same endpoint as
   // `/api/v1/auth/token` (also needing the body parsers below), so the path is rewritten to it.
@@ -42,7 +57,10 @@ export async function createApp(
   );
   const doc = openApiDocument(app);
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
-  app.enableShutdownHooks();
+  // With TLS, SIGHUP reloads the certificate (src/config/tls.ts) instead of stopping the node.
+  app.enableShutdownHooks(
+    tls ? Object.values(ShutdownSignal).filter((s) => s !== ShutdownSignal.SIGHUP) : undefined,
+  );
   return app;
 }
 
@@ -54,8 +72,10 @@ function levels(level: AppConfig['logLevel']): ('error' | 'warn' | 'log' | 'debu
 async function main(): Promise<void> {
   const logger = new Logger('Aerugo');
   let config: AppConfig;
+  let tls: TlsMaterial | undefined;
   try {
     config = loadConfig();
+    tls = config.tls ? readTlsMaterial(config.tls) : undefined;
   } catch (e) {
     if (e instanceof ConfigError) {
       logger.error(e.message);
@@ -73,12 +93,19 @@ async function main(): Promise<void> {
     });
     databaseUrl = embedded.url;
   }
-  const app = await createApp(config, databaseUrl).catch(async (e: unknown) => {
+  const app = await createApp(config, databaseUrl, tls).catch(async (e: unknown) => {
     await embedded?.stop().catch(() => undefined);
     throw e;
   });
+  const stopTlsWatch =
+    config.tls &&
+    watchTlsFiles(app.getHttpServer() as HttpsServer, config.tls, {
+      log: (m) => logger.log(m),
+      error: (m) => logger.error(m),
+    });
   const shutdown = async (signal: string) => {
     logger.log(`${signal} received, shutting down`);
+    stopTlsWatch?.();
     await app.close().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     process.exit(0);
@@ -92,8 +119,9 @@ async function main(): Promise<void> {
     throw e;
   });
   applyHttpLimits(app.getHttpServer(), config.http);
+  if (tls) logger.log(`Serving HTTPS with ${describeCertificate(tls.leaf)}`);
   logger.log(
-    `Aerugo listening on ${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
+    `Aerugo listening on ${tls ? 'https' : 'http'}://${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
   );
 }
 

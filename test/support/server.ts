@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { TEST_ADMIN } from './registry.js';
+import { request } from './tls.js';
 import { adminDatabaseUrl, PROJECT_ROOT, testDatabasePrefix } from './test-env.js';
 
 export interface TestServer {
@@ -26,6 +27,10 @@ export interface StartOptions {
   dataDir?: string;
   port?: number;
   env?: Record<string, string | undefined>;
+  /** Address to listen on (default 127.0.0.1). */
+  host?: string;
+  /** Serve HTTPS with these files; `ca` is what the readiness check trusts. */
+  tls?: { certFile: string; keyFile: string; ca: Buffer };
 }
 
 export async function freePort(): Promise<number> {
@@ -70,6 +75,8 @@ const BASE_ENV_DROP = [
   'PUBLIC_URL',
   'DATA_DIR',
   'LISTEN_ADDRESS',
+  'TLS_CERT_FILE',
+  'TLS_KEY_FILE',
 ];
 
 /** Starts `node dist/src/main.js` as a child process and waits until it answers HTTP. */
@@ -89,10 +96,11 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     // Suites register many accounts from one loopback address; the suite that tests the
     // registration limit sets its own.
     REGISTRATION_RATE_LIMIT_PER_ADDRESS: '100000',
-    LISTEN_ADDRESS: `127.0.0.1:${port}`,
+    LISTEN_ADDRESS: `${opts.host ?? '127.0.0.1'}:${port}`,
     DATA_DIR: dataDir,
     LOG_LEVEL: 'warn',
     ...(databaseUrl ? { DATABASE_URL: databaseUrl } : {}),
+    ...(opts.tls ? { TLS_CERT_FILE: opts.tls.certFile, TLS_KEY_FILE: opts.tls.keyFile } : {}),
   });
   for (const [k, v] of Object.entries(opts.env ?? {})) {
     if (v === undefined) delete env[k];
@@ -106,13 +114,14 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${opts.tls ? 'https' : 'http'}://${opts.host ?? '127.0.0.1'}:${port}`;
   const deadline = Date.now() + 90_000;
   for (;;) {
     if (child.exitCode !== null)
       throw new Error(`server exited with ${child.exitCode}:\n${output}`);
     try {
-      await fetch(`${url}/v2/`);
+      if (opts.tls) await request(`${url}/v2/`, { ca: opts.tls.ca });
+      else await fetch(`${url}/v2/`);
       break;
     } catch {
       if (Date.now() > deadline) {

@@ -56,24 +56,20 @@ export async function skopeo(...rawArgs: string[]): Promise<string> {
   }
 }
 
-export function mkimagePath(): string {
-  const candidates = [
-    resolve(PROJECT_ROOT, '../shared/tools/mkimage.py'),
-    '/work/shared/tools/mkimage.py',
-  ];
-  const found = candidates.find((p) => existsSync(p));
-  if (!found) throw new Error(`mkimage.py not found in ${candidates.join(' or ')}`);
-  return found;
-}
+/** The project's synthetic-image writer (see its header for the options). */
+export const MKIMAGE = resolve(PROJECT_ROOT, 'scripts/mkimage.mjs');
 
-/** Writes an OCI layout with synthetic layers; returns the top manifest (or index) digest. */
+/**
+ * Writes an OCI layout with synthetic layers (`scripts/mkimage.mjs DIR TAG SIZES …`); returns the
+ * top manifest (or index) digest, or the image ID of a `--docker-archive`.
+ */
 export async function mkimage(
   dir: string,
   tag: string,
   sizes: string,
   ...extra: string[]
 ): Promise<string> {
-  const { stdout } = await run('python3', [mkimagePath(), dir, tag, sizes, ...extra], {
+  const { stdout } = await run(process.execPath, [MKIMAGE, dir, tag, sizes, ...extra], {
     maxBuffer: 1024 * 1024,
   });
   return stdout.trim();

@@ -25,6 +25,8 @@ describe('config', () => {
     [{ STORAGE_DRIVER: 's3' }, 'S3_BUCKET'],
     [{ S3_BUCKET: 'b', S3_ACCESS_KEY: 'k' }, 'S3_SECRET_KEY'],
     [{ REDIS_TTL_SECONDS: '-5' }, 'REDIS_TTL_SECONDS'],
+    [{ TLS_CERT_FILE: '/c.pem' }, 'TLS_KEY_FILE'],
+    [{ TLS_KEY_FILE: '/k.pem' }, 'TLS_CERT_FILE'],
     [
       { S3_BUCKET: 'b', S3_ACCESS_KEY: 'k', S3_SECRET_KEY: 's', S3_REDIRECT: 'maybe' },
       'S3_REDIRECT',
@@ -32,6 +34,23 @@ describe('config', () => {
   ])('%j names %s', (env, variable) => {
     expect(() => loadConfig(env)).toThrow(ConfigError);
     expect(() => loadConfig(env)).toThrow(variable);
+  });
+
+  it('serves plain HTTP unless both TLS files are named', () => {
+    expect(loadConfig({}).tls).toBeUndefined();
+    expect(loadConfig({ TLS_CERT_FILE: '/etc/a/c.pem', TLS_KEY_FILE: 'k.pem' }).tls).toEqual({
+      certFile: '/etc/a/c.pem',
+      keyFile: `${process.cwd()}/k.pem`,
+    });
+  });
+
+  it('refuses registry tokens shorter than docker caches them (60 s), saying why', () => {
+    expect(loadConfig({ REGISTRY_TOKEN_TTL_SECONDS: '60' }).auth.registryTokenTtlSeconds).toBe(60);
+    for (const ttl of ['1', '59']) {
+      expect(() => loadConfig({ REGISTRY_TOKEN_TTL_SECONDS: ttl })).toThrow(
+        `Invalid configuration: REGISTRY_TOKEN_TTL_SECONDS must be at least 60, got ${ttl}: docker`,
+      );
+    }
   });
 
   it('selects S3 when a bucket is configured', () => {
