@@ -153,7 +153,9 @@ maybe('several nodes on shared PostgreSQL, Redis and S3', () => {
     expect((await ca.putManifest('multi/gone', 'b', img.body)).status).toBe(201);
     for (const c of [ca, cb]) {
       expect((await c.fetch('/v2/multi/gone/manifests/a', { method: 'HEAD' })).status).toBe(404);
-      expect((await (await c.fetch('/v2/multi/gone/tags/list')).json()).tags).toEqual(['b']);
+      expect(
+        ((await (await c.fetch('/v2/multi/gone/tags/list')).json()) as { tags: string[] }).tags,
+      ).toEqual(['b']);
     }
   });
 

@@ -144,7 +144,7 @@ describe('registry spec behaviours', () => {
       const put = await a.putManifest('alice/otag', `${sha256(body)}?tag=one&tag=two`, body);
       expect(put.status).toBe(201);
       expect(put.headers.get('oci-tag')).toBe('one, two');
-      const tags = await (await a.fetch('/v2/alice/otag/tags/list')).json();
+      const tags = (await (await a.fetch('/v2/alice/otag/tags/list')).json()) as { tags: string[] };
       expect(tags.tags).toEqual(['one', 'two']);
       const plain = await a.putManifest('alice/otag', 'three', body);
       expect(plain.headers.get('oci-tag')).toBeNull();
@@ -169,7 +169,9 @@ describe('registry spec behaviours', () => {
       expect((await a.putManifest('alice/gone', 'b', body)).status).toBe(201);
       expect((await a.fetch('/v2/alice/gone/manifests/a', { method: 'HEAD' })).status).toBe(404);
       expect((await a.fetch('/v2/alice/gone/manifests/a')).status).toBe(404);
-      expect((await (await a.fetch('/v2/alice/gone/tags/list')).json()).tags).toEqual(['b']);
+      expect(
+        ((await (await a.fetch('/v2/alice/gone/tags/list')).json()) as { tags: string[] }).tags,
+      ).toEqual(['b']);
     });
   });
 
@@ -275,7 +277,7 @@ describe('registry spec behaviours', () => {
       for (let i = 0; url && i < 10; i++) {
         const res: Response = await dave.fetch(url);
         expect(res.status).toBe(200);
-        pages.push((await res.json()).repositories);
+        pages.push(((await res.json()) as { repositories: string[] }).repositories);
         url = res.headers.get('link')?.match(/<([^>]+)>/)?.[1] ?? null;
       }
       expect(pages).toEqual([['carol/pub'], ['dave/mine']]);

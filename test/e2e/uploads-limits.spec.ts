@@ -15,6 +15,8 @@ import {
 import { createTestDatabase, startServer, tempDir, type TestServer } from '../support/server.js';
 import { ok, registerAndLogin } from './identity-support.js';
 
+type OciErrors = { errors: { code: string; message: string }[] };
+
 /** A registered user with an API key, as a registry client. */
 async function userClient(base: string, username: string): Promise<RegistryClient> {
   const u = await registerAndLogin(base, username);
@@ -223,7 +225,7 @@ describe('concurrent uploads are bounded per user and per node', () => {
     const { location: bobLoc } = await bob.startUpload('bob/a');
     const nodeFull = await bob.fetch(bobLoc, { method: 'PATCH', body: 'more' });
     expect(nodeFull.status).toBe(429);
-    expect((await nodeFull.json()).errors[0].message).toMatch(/node/);
+    expect(((await nodeFull.json()) as OciErrors).errors[0].message).toMatch(/node/);
 
     for (const s of [...held, bobs]) s.close();
     await waitFor(
@@ -258,7 +260,7 @@ describe('open upload sessions are bounded per user and per repository', () => {
       await admin.startUpload('mallory/app');
       const full = await admin.fetch('/v2/mallory/app/blobs/uploads/', { method: 'POST' });
       expect(full.status).toBe(429);
-      expect((await full.json()).errors[0].message).toMatch(/repository/);
+      expect(((await full.json()) as OciErrors).errors[0].message).toMatch(/repository/);
       expect(
         (await admin.fetch('/v2/elsewhere/app/blobs/uploads/', { method: 'POST' })).status,
       ).toBe(202);

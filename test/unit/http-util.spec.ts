@@ -4,7 +4,11 @@ import {
   parsePageSize,
   parseRangeHeader,
 } from '../../src/registry/http-util.js';
-import { parseRegistryPath, requiredActions } from '../../src/registry/routes.js';
+import {
+  parseRegistryPath,
+  requiredActions,
+  type RegistryRoute,
+} from '../../src/registry/routes.js';
 
 describe('Range header', () => {
   it.each([
@@ -68,7 +72,7 @@ describe('registry routes', () => {
     upload: { kind: 'upload', name: 'a', uuid: 'u' },
     referrers: { kind: 'referrers', name: 'a', digest: 'x' },
   } as const;
-  it.each([
+  const table: [RegistryRoute['kind'], string, string[]][] = [
     ['base', 'GET', []],
     ['catalog', 'GET', []],
     ['tags', 'GET', ['pull']],
@@ -87,7 +91,8 @@ describe('registry routes', () => {
     ['upload', 'PUT', ['pull', 'push']],
     ['upload', 'DELETE', ['pull', 'push']],
     ['referrers', 'GET', ['pull']],
-  ] as const)('%s %s needs %j', (kind, method, actions) => {
+  ];
+  it.each(table)('%s %s needs %j', (kind, method, actions) => {
     const route =
       kind === 'base' || kind === 'catalog'
         ? { kind }
