@@ -2,6 +2,7 @@ import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ALL_MIGRATIONS } from '../../migrations/index.js';
+import { QueryLogger } from './query-logger.js';
 
 const MIGRATION_LOCK_KEY = 0x61657275; // "aeru": serialises migrations across nodes starting together
 
@@ -36,6 +37,8 @@ export class DatabaseModule {
             migrationsRun: false,
             migrations: ALL_MIGRATIONS,
             extra: { max: opts.poolSize },
+            // Failed queries are logged without their parameters (see QueryLogger).
+            logger: new QueryLogger(),
           }),
           dataSourceFactory: async (options?: DataSourceOptions) => {
             const ds = await new DataSource(options!).initialize();
