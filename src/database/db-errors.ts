@@ -106,6 +106,8 @@ export function isReferencedError(e: unknown): boolean {
 
 /** The connection to PostgreSQL was lost or could not be made (the statement did not complete). */
 export function isConnectionError(e: unknown): boolean {
+  // TypeORM releases a query runner whose connection failed; its next query raises this.
+  if ((e as { name?: unknown } | null)?.name === 'QueryRunnerAlreadyReleasedError') return true;
   const state = sqlStateOf(e);
   if (state !== undefined) {
     return (

@@ -8,13 +8,14 @@ import { dbErrorLogLine, isConnectionError, isRetryableTransactionError } from '
  *
  * When may a failed database call run again?
  * - **Idempotent work** (reads, upserts, `… ON CONFLICT DO NOTHING`): always; running it twice
- *   leaves the same state. `withRetry` runs it once more after a lost connection. GET and HEAD
- *   requests are retried whole by `DbRetryInterceptor` for the same reason.
+ *   leaves the same state. `withRetry` runs it again after a lost connection (at most
+ *   IDEMPOTENT_ATTEMPTS runs in all). GET and HEAD requests are retried whole by
+ *   `DbRetryInterceptor` for the same reason, and the registry's access decision by its guard.
  * - **A transaction that did not commit**: PostgreSQL rolls back every transaction whose
- *   connection ends before COMMIT, so when the connection died while connecting, during BEGIN or
- *   during the work itself, nothing of it is stored and `transaction` runs it again, once, on a
- *   fresh connection. The same holds for serialization failures and deadlocks, which PostgreSQL
- *   rolled back itself (up to three attempts).
+ *   connection ends before COMMIT, so when the connection died during the work, nothing of it is
+ *   stored and `transaction` runs it again, once, on a fresh connection. A connection that fails
+ *   while connecting or at BEGIN ran nothing: another is taken (a few times). Serialization
+ *   failures and deadlocks were rolled back by PostgreSQL itself: up to three attempts.
  * - **A transaction whose COMMIT was in flight** when the connection died may or may not have
  *   committed: it is never blindly run again. `transaction` learns its transaction id before
  *   sending COMMIT and asks the server on a fresh connection (`pg_xact_status`): `committed` →
@@ -32,6 +33,16 @@ const logger = new Logger('Database');
 
 /** Attempts after a lost connection (the first run plus one retry on a fresh connection). */
 const CONNECTION_ATTEMPTS = 2;
+/**
+ * Connections that fail before the transaction began (a pooled connection that died with the
+ * others but was not discarded yet, a server still refusing connections) are not attempts: the
+ * work never ran. Up to this many more are tried, a little apart, for one transaction.
+ */
+const STALE_CONNECTION_RETRIES = 3;
+/** Pause before running again: lets the pool notice and drop connections that died together. */
+const RETRY_PAUSE_MS = 25;
+/** Attempts of idempotent work (reads can run any number of times; a few is enough). */
+export const IDEMPOTENT_ATTEMPTS = 3;
 /** Attempts after serialization failures and deadlocks. */
 const SERIALIZATION_ATTEMPTS = 3;
 
@@ -108,6 +119,7 @@ export async function transaction<T>(
   work: (m: EntityManager) => Promise<T>,
 ): Promise<T> {
   let connectionRetries = 0;
+  let staleRetries = 0;
   let serializationRetries = 0;
   for (;;) {
     const outcome = await attempt(db, work);
@@ -119,6 +131,11 @@ export async function transaction<T>(
       continue;
     }
     if (!isConnectionError(e)) throw e;
+    if (failure.phase === 'begin') {
+      if (++staleRetries > STALE_CONNECTION_RETRIES) throw e;
+      await sleep(RETRY_PAUSE_MS * staleRetries);
+      continue;
+    }
     if (failure.phase === 'commit') {
       const status = await commitOutcome(db, failure.xid);
       logger.warn(`connection lost during COMMIT (${dbErrorLogLine(e)}): transaction ${status}`);
@@ -129,6 +146,7 @@ export async function transaction<T>(
       logger.warn(`connection lost before COMMIT (${dbErrorLogLine(e)}): nothing was stored`);
     }
     if (++connectionRetries >= CONNECTION_ATTEMPTS) throw e;
+    await sleep(RETRY_PAUSE_MS);
   }
 }
 
@@ -137,11 +155,14 @@ export async function transaction<T>(
  * lost or a serialization failure hit it. Never use it for work that must not happen twice.
  */
 export async function withRetry<T>(work: () => Promise<T>): Promise<T> {
-  try {
-    return await work();
-  } catch (e) {
-    if (!isConnectionError(e) && !isRetryableTransactionError(e)) throw e;
-    logger.warn(`retrying idempotent work after ${dbErrorLogLine(e)}`);
-    return work();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await work();
+    } catch (e) {
+      if (attempt >= IDEMPOTENT_ATTEMPTS) throw e;
+      if (!isConnectionError(e) && !isRetryableTransactionError(e)) throw e;
+      logger.warn(`retrying idempotent work after ${dbErrorLogLine(e)}`);
+      await sleep(RETRY_PAUSE_MS * attempt);
+    }
   }
 }

@@ -9,7 +9,11 @@ const pg = (code: string) => Object.assign(new Error(`error ${code}`), { code })
  * A DataSource whose connections fail as scripted: `commitFailures` lists what each attempt's
  * COMMIT throws (undefined: it succeeds), `status` answers pg_xact_status.
  */
-function fakeDb(script: { commitFailures?: (Error | undefined)[]; status?: string | Error }) {
+function fakeDb(script: {
+  commitFailures?: (Error | undefined)[];
+  beginFailures?: number;
+  status?: string | Error;
+}) {
   const log: string[] = [];
   let attempt = 0;
   const db = {
@@ -20,6 +24,7 @@ function fakeDb(script: { commitFailures?: (Error | undefined)[]; status?: strin
         manager: { attempt: n },
         async connect() {},
         async startTransaction() {
+          if (n < (script.beginFailures ?? 0)) throw lost();
           runner.isTransactionActive = true;
           log.push(`begin ${n}`);
         },
@@ -61,6 +66,15 @@ describe('transaction(): what runs again after a failure', () => {
     expect(result).toBe('done');
     expect(runs).toBe(2);
     expect(log).toEqual(['begin 0', 'begin 1', 'commit 1']);
+  });
+
+  it('connections that fail at BEGIN ran nothing: others are taken (a few)', async () => {
+    const { db, log } = fakeDb({ beginFailures: 3 });
+    let runs = 0;
+    expect(await transaction(db, async () => ++runs)).toBe(1);
+    expect(log).toEqual(['begin 3', 'commit 3']);
+    const { db: down } = fakeDb({ beginFailures: 10 });
+    await expect(transaction(down, async () => 1)).rejects.toThrow('Connection terminated');
   });
 
   it('lost twice: the error is raised (the filters answer 503), never a third run', async () => {
@@ -141,6 +155,17 @@ describe('transaction(): what runs again after a failure', () => {
 });
 
 describe('withRetry(): idempotent work', () => {
+  it('runs again after lost connections, at most three times in all', async () => {
+    let runs = 0;
+    await expect(
+      withRetry(async () => {
+        runs++;
+        throw lost();
+      }),
+    ).rejects.toThrow('Connection terminated');
+    expect(runs).toBe(3);
+  });
+
   it('runs once more after a lost connection or a serialization failure, not after others', async () => {
     for (const first of [lost(), pg('57P01'), pg('40001')]) {
       let runs = 0;
