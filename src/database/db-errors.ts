@@ -76,6 +76,11 @@ const SOCKET_CODES = new Set([
   'ENOTFOUND',
 ]);
 
+const RELEASED_RUNNER_ERRORS = new Set([
+  'QueryRunnerAlreadyReleasedError',
+  'QueryRunnerProviderAlreadyReleasedError',
+]);
+
 function codeOf(e: unknown): unknown {
   return typeof e === 'object' && e !== null ? (e as { code?: unknown }).code : undefined;
 }
@@ -106,8 +111,9 @@ export function isReferencedError(e: unknown): boolean {
 
 /** The connection to PostgreSQL was lost or could not be made (the statement did not complete). */
 export function isConnectionError(e: unknown): boolean {
-  // TypeORM releases a query runner whose connection failed; its next query raises this.
-  if ((e as { name?: unknown } | null)?.name === 'QueryRunnerAlreadyReleasedError') return true;
+  // TypeORM releases a query runner whose connection failed; its next query raises one of these.
+  const name = (e as { name?: unknown } | null)?.name;
+  if (typeof name === 'string' && RELEASED_RUNNER_ERRORS.has(name)) return true;
   const state = sqlStateOf(e);
   if (state !== undefined) {
     return (

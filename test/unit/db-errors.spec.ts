@@ -67,6 +67,16 @@ describe('database errors by meaning', () => {
     expect(describeDbError(wrapped)).toMatchObject({ kind: 'connection', status: 503 });
   });
 
+  it('a TypeORM runner released because its connection failed is a lost connection', () => {
+    for (const name of [
+      'QueryRunnerAlreadyReleasedError',
+      'QueryRunnerProviderAlreadyReleasedError',
+    ]) {
+      const e = Object.assign(new Error('released'), { name });
+      expect(describeDbError(e)).toMatchObject({ kind: 'connection', status: 503 });
+    }
+  });
+
   it.each(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT'])(
     'socket error %s is a lost connection',
     (code) => {
