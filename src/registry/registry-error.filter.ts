@@ -1,5 +1,5 @@
 import { ArgumentsHost, Catch, ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import type { Request, Response } from 'express';
 import { MalformedRequestError } from '../common/text-input.js';
 import { dbErrorLogLine, describeDbError } from '../database/db-errors.js';
 import { StorageError } from '../storage/storage-driver.js';
@@ -18,7 +18,7 @@ export class RegistryErrorFilter implements ExceptionFilter {
 
   catch(exception: unknown, host: ArgumentsHost): void {
     const res = host.switchToHttp().getResponse<Response>();
-    const req = host.switchToHttp().getRequest<{ method: string; originalUrl: string }>();
+    const req = host.switchToHttp().getRequest<Request>();
     const where = `${req.method} ${req.originalUrl.split('?')[0]}`;
     let err: RegistryError;
     const db = exception instanceof StorageError ? undefined : describeDbError(exception);

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import fc from 'fast-check';
-import { request } from 'node:http';
+import { Agent, request } from 'node:http';
 import { API_ERROR_CODES } from '../../src/common/api-error.js';
 import { parseRegistryPath } from '../../src/registry/routes.js';
 import {
@@ -46,10 +46,15 @@ function send(
   headers: Record<string, string>,
   body?: Buffer,
 ): Promise<Answer> {
-  return new Promise((resolve, reject) => {
+  // A keep-alive connection, as registry clients use: a server that answers before reading the
+  // whole body (a 405, a 413) then reads and discards the rest instead of closing on the sender.
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  return new Promise<Answer>((resolve, reject) => {
+    let answered = false;
     const req = request(
-      { host: '127.0.0.1', port, method, path, headers, agent: false, timeout: 60_000 },
+      { host: '127.0.0.1', port, method, path, headers, agent, timeout: 60_000 },
       (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
@@ -63,9 +68,11 @@ function send(
       },
     );
     req.on('timeout', () => req.destroy(new Error(`${method} ${path}: no answer in 60 s`)));
-    req.on('error', reject);
+    req.on('error', (e) => {
+      if (!answered) reject(e);
+    });
     req.end(body);
-  });
+  }).finally(() => agent.destroy());
 }
 
 /** The assertion every answer must pass. */
@@ -176,14 +183,22 @@ const reference = fc.oneof(
 );
 const uuid = fc.oneof(fc.uuid().map(String), text);
 
-/** A URL path segment: mostly encoded, sometimes raw (malformed escapes, NULs, slashes). */
+/**
+ * A URL component: encoded, or "raw" — printable ASCII kept as it is (so malformed escapes such
+ * as `%ZZ`, lone `%` and `%00` reach the server), everything else percent-encoded byte by byte.
+ */
 const segment = (value: string, raw: boolean): string => {
-  if (raw) return value.replace(/[\s?#]/g, '');
-  try {
-    return encodeURIComponent(value);
-  } catch {
-    return value.replace(/[^\x21-\x7e]/g, '%FF');
-  }
+  const encode = (v: string) => {
+    try {
+      return encodeURIComponent(v);
+    } catch {
+      return '%ED%A0%80'; // what a lone surrogate would be in (invalid) UTF-8
+    }
+  };
+  if (!raw) return encode(value);
+  return [...value]
+    .map((ch) => (/^[\x21-\x7e]$/.test(ch) && ch !== '?' && ch !== '#' ? ch : encode(ch)))
+    .join('');
 };
 const nameSegment = (name: string, raw: boolean) =>
   raw
@@ -325,6 +340,17 @@ interface Case {
   body?: Buffer;
 }
 
+/** Cases print as one line (a 4 MiB body as its length and first bytes), for readable failures. */
+function printable(c: Case): Case {
+  return Object.assign(c, {
+    [fc.toStringMethod]: () =>
+      `${c.method} ${c.path} ${JSON.stringify(c.headers)}` +
+      (c.body
+        ? ` body(${c.body.length} B): ${JSON.stringify(c.body.subarray(0, 160).toString('utf8'))}`
+        : ''),
+  });
+}
+
 /** Every registry route of routes.ts, with the methods it serves plus some it does not. */
 const REGISTRY_ROUTES: { kind: string; methods: string[]; path: fc.Arbitrary<string> }[] = [
   { kind: 'base', methods: ['GET', 'HEAD', 'POST'], path: fc.constantFrom('/v2/', '/v2') },
@@ -428,7 +454,7 @@ const registryCase: fc.Arbitrary<Case> = fc
       headers['content-length'] = String(c.lengthZero ? 0 : body.length);
       if (c.lengthZero) body = undefined;
     }
-    return { method: c.method, path: c.path + c.query, headers, body };
+    return printable({ method: c.method, path: c.path + c.query, headers, body });
   });
 
 // ---- management routes, from the OpenAPI document -----------------------------------------------
@@ -560,7 +586,7 @@ function managementCase(routes: ApiRoute[]): fc.Arbitrary<Case> {
         headers['content-length'] = String(body.length);
       }
       headers = withAuth(headers, c.auth);
-      return { method: c.method, path: path + c.query, headers, body };
+      return printable({ method: c.method, path: path + c.query, headers, body });
     });
 }
 
