@@ -269,12 +269,15 @@ export class ReposService {
     userId: string,
     level: GrantLevel,
   ): Promise<void> {
-    await this.userGrants
-      .createQueryBuilder()
-      .insert()
-      .values({ repositoryId: repo.id, userId, level })
-      .orUpdate(['level'], ['repository_id', 'user_id'])
-      .execute();
+    // An upsert: the same state however often it runs (after a lost connection too).
+    await withRetry(() =>
+      this.userGrants
+        .createQueryBuilder()
+        .insert()
+        .values({ repositoryId: repo.id, userId, level })
+        .orUpdate(['level'], ['repository_id', 'user_id'])
+        .execute(),
+    );
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
   }
 
@@ -283,7 +286,9 @@ export class ReposService {
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     userId: string,
   ): Promise<boolean> {
-    const res = await this.userGrants.delete({ repositoryId: repo.id, userId });
+    const res = await transaction(this.db, (m) =>
+      m.delete(RepositoryUserPermissionEntity, { repositoryId: repo.id, userId }),
+    );
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     return !!res.affected;
   }
@@ -294,12 +299,15 @@ export class ReposService {
     teamId: string,
     level: GrantLevel,
   ): Promise<void> {
-    await this.teamGrants
-      .createQueryBuilder()
-      .insert()
-      .values({ repositoryId: repo.id, teamId, level })
-      .orUpdate(['level'], ['repository_id', 'team_id'])
-      .execute();
+    // An upsert: the same state however often it runs (after a lost connection too).
+    await withRetry(() =>
+      this.teamGrants
+        .createQueryBuilder()
+        .insert()
+        .values({ repositoryId: repo.id, teamId, level })
+        .orUpdate(['level'], ['repository_id', 'team_id'])
+        .execute(),
+    );
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
   }
 
@@ -308,7 +316,9 @@ export class ReposService {
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     teamId: string,
   ): Promise<boolean> {
-    const res = await this.teamGrants.delete({ repositoryId: repo.id, teamId });
+    const res = await transaction(this.db, (m) =>
+      m.delete(RepositoryTeamPermissionEntity, { repositoryId: repo.id, teamId }),
+    );
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     return !!res.affected;
   }
