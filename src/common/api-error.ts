@@ -1,4 +1,14 @@
-import { HttpException } from '@nestjs/common';
+import {
+  BadRequestException,
+  ConflictException,
+  ForbiddenException,
+  HttpException,
+  NotFoundException,
+  PayloadTooLargeException,
+  ServiceUnavailableException,
+  UnauthorizedException,
+  UnsupportedMediaTypeException,
+} from '@nestjs/common';
 
 /**
  * The machine-readable `code` of every management API error (`/api/v1/`), next to Nest's
@@ -70,32 +80,46 @@ export interface ApiErrorBody {
   code: ApiErrorCode;
 }
 
-/** An HTTP error with a specific code (and optionally `Retry-After`). */
-export class ApiError extends HttpException {
-  constructor(
-    status: number,
-    readonly code: ApiErrorCode,
-    message: string | string[],
-    readonly retryAfterSeconds?: number,
-  ) {
-    super(
-      { statusCode: status, message, error: reasonPhrase(status), code } satisfies ApiErrorBody,
-      status,
-    );
-  }
+/** Nest's exception class per status, so that `instanceof ConflictException` still holds. */
+const EXCEPTIONS: Record<number, new (body: object) => HttpException> = {
+  400: BadRequestException,
+  401: UnauthorizedException,
+  403: ForbiddenException,
+  404: NotFoundException,
+  409: ConflictException,
+  413: PayloadTooLargeException,
+  415: UnsupportedMediaTypeException,
+  503: ServiceUnavailableException,
+};
+
+/** The body of a management API error with a specific code. */
+export function apiErrorBody(
+  status: number,
+  code: ApiErrorCode,
+  message: string | string[],
+): ApiErrorBody {
+  return { statusCode: status, message, error: reasonPhrase(status), code };
 }
 
 /**
  * How services throw an error with a specific code:
- * `throw apiError(409, 'LAST_OWNER', 'an organization needs at least one owner')`.
+ * `throw apiError(409, 'LAST_OWNER', 'an organization needs at least one owner')`. The result is
+ * Nest's exception of that status (a ConflictException here) carrying the coded body, and
+ * `retryAfterSeconds` for the `Retry-After` header when given.
  */
 export function apiError(
   status: number,
   code: ApiErrorCode,
   message: string | string[],
   opts: { retryAfterSeconds?: number } = {},
-): ApiError {
-  return new ApiError(status, code, message, opts.retryAfterSeconds);
+): HttpException {
+  const body = apiErrorBody(status, code, message);
+  const Exception = EXCEPTIONS[status];
+  const e = Exception ? new Exception(body) : new HttpException(body, status);
+  return Object.assign(e, {
+    code,
+    ...(opts.retryAfterSeconds === undefined ? {} : { retryAfterSeconds: opts.retryAfterSeconds }),
+  });
 }
 
 const PHRASES: Record<number, string> = {

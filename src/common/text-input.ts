@@ -1,7 +1,12 @@
-import { type ArgumentMetadata, Injectable, type PipeTransform } from '@nestjs/common';
+import {
+  type ArgumentMetadata,
+  BadRequestException,
+  Injectable,
+  type PipeTransform,
+} from '@nestjs/common';
 import type { NextFunction, Request, Response } from 'express';
 import { isUtf8 } from 'node:buffer';
-import { ApiError } from './api-error.js';
+import { apiErrorBody } from './api-error.js';
 
 /**
  * Text that PostgreSQL cannot store never reaches it: NUL characters (refused by `text`) and
@@ -42,12 +47,13 @@ export function findBadText(value: unknown, path: string, depth = 0): string | u
 export type RequestPart = 'path' | 'query' | 'body';
 
 /** 400: the request's text cannot be read (bad percent-encoding, invalid UTF-8, NUL). */
-export class MalformedRequestError extends ApiError {
+export class MalformedRequestError extends BadRequestException {
+  readonly code = 'VALIDATION_FAILED';
   constructor(
     readonly part: RequestPart,
     message: string,
   ) {
-    super(400, 'VALIDATION_FAILED', [message]);
+    super(apiErrorBody(400, 'VALIDATION_FAILED', [message]));
   }
 }
 

@@ -128,6 +128,21 @@ describe('management API errors carry a code', () => {
     expect(answer(health, '/api/v1/health').body).toEqual({ status: 'down', database: 'down' });
   });
 
+  it("apiError() is Nest's exception of its status, so callers' instanceof checks hold", () => {
+    const e = apiError(409, 'NAME_TAKEN', 'taken');
+    expect(e).toBeInstanceOf(ConflictException);
+    expect(e.getResponse()).toEqual({
+      statusCode: 409,
+      message: 'taken',
+      error: 'Conflict',
+      code: 'NAME_TAKEN',
+    });
+    expect(apiError(404, 'NOT_FOUND', 'x')).toBeInstanceOf(NotFoundException);
+    expect(apiError(429, 'TOO_MANY_REQUESTS', 'x', { retryAfterSeconds: 3 })).toMatchObject({
+      retryAfterSeconds: 3,
+    });
+  });
+
   it('has a generic code for every status', () => {
     for (const s of [400, 401, 403, 404, 405, 409, 413, 415, 422, 429, 500, 502, 503])
       expect(Object.keys(API_ERROR_CODES)).toContain(defaultApiErrorCode(s));
