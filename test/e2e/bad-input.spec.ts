@@ -265,11 +265,18 @@ describe('management API errors carry a code', () => {
 
   it('a user or organization that still owns repositories cannot be deleted: 409, on PostgreSQL 15 and 18', async () => {
     const root = { basic: [TEST_ADMIN.username, TEST_ADMIN.password] as [string, string] };
+    const bob = await registerAndLogin(base, 'bob');
+    await ok(base, 'POST', '/repos', {
+      auth: { bearer: bob.accessToken },
+      body: { namespace: 'bob', name: 'kept' },
+    });
     expectApiError(
-      await api(base, 'DELETE', '/users/alice', { auth: root }),
+      await api(base, 'DELETE', '/users/bob', { auth: root }),
       409,
       'NAMESPACE_NOT_EMPTY',
     );
+    // alice owns alice-org alone: that is refused first, with its own code.
+    expectApiError(await api(base, 'DELETE', '/users/alice', { auth: root }), 409, 'LAST_OWNER');
     await ok(base, 'POST', '/repos', {
       auth: asAlice(),
       body: { namespace: 'alice-org', name: 'kept' },

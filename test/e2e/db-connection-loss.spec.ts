@@ -56,9 +56,10 @@ interface Seen {
 }
 
 /**
- * A skopeo copy that is run again when it ended on a 503 — skopeo 1.9's --retry-times retries
- * network errors but not 5xx answers, where newer clients and CI jobs retry 503s — and fails at
- * once on anything else (a 500 in particular). Returns how many runs it took.
+ * A skopeo copy that is run again when it ended on a transient answer — skopeo 1.9's
+ * --retry-times retries network errors and registry error codes but not 5xx answers, where newer
+ * clients and CI jobs retry 503s — and fails at once on anything else (a 500 in particular).
+ * Returns how many runs it took.
  */
 async function copyRetrying503(...args: string[]): Promise<number> {
   for (let run = 1; ; run++) {
@@ -67,7 +68,10 @@ async function copyRetrying503(...args: string[]): Promise<number> {
       return run;
     } catch (e) {
       const message = String((e as Error).message);
-      if (run >= 40 || !/\b503\b/.test(message) || /\b500\b/.test(message)) throw e;
+      // Run again after what a client is told to retry: a 503, or an upload interrupted because
+      // the node lost its database session (the lease of the upload went with it).
+      const transient = /\b503\b/.test(message) || /upload was interrupted/.test(message);
+      if (run >= 40 || !transient || /\b500\b/.test(message)) throw e;
     }
   }
 }
