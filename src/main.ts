@@ -1,3 +1,4 @@
+import './node-version.js';
 import 'reflect-metadata';
 import { Logger, ShutdownSignal, ValidationPipe } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
@@ -6,8 +7,11 @@ import { SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import type { Server as HttpsServer } from 'node:https';
 import { AppModule } from './app.module.js';
+import { HttpErrorFilter } from './common/http-error.filter.js';
+import { isUtf8Body, rejectMalformedText, TextInputPipe } from './common/text-input.js';
 import { applyHttpLimits, bodyDeadline } from './http-limits.js';
 import { ConfigError, loadConfig, type AppConfig } from './config/config.js';
+import { DbRetryInterceptor } from './database/db-retry.interceptor.js';
 import {
   describeCertificate,
   readTlsMaterial,
@@ -19,6 +23,7 @@ import {
   type EmbeddedPostgresHandle,
 } from './database/embedded-postgres.js';
 import { API_PREFIX, openApiDocument, setApiPrefix } from './openapi.js';
+import { RegistryErrorFilter } from './registry/registry-error.filter.js';
 
 export async function createApp(
   config: AppConfig,
@@ -36,6 +41,9 @@ export async function createApp(
       ...(tls ? { httpsOptions: { cert: tls.cert, key: tls.key } } : {}),
     },
   );
+  // A path or query string that does not decode to valid UTF-8 without NUL is refused before
+  // routing (in the registry's error format under /v2/, see HttpErrorFilter).
+  app.use(rejectMalformedText);
   // The Docker token realm is `/auth/token`, outside the API prefix: it is the same endpoint as
   // `/api/v1/auth/token` (also needing the body parsers below), so the path is rewritten to it.
   app.use((req: express.Request, _res: express.Response, next: express.NextFunction) => {
@@ -45,16 +53,24 @@ export async function createApp(
   });
   app.use(bodyDeadline(config.http));
   // Registry bodies (blobs, manifests) are streamed or read raw; only the REST API parses JSON/forms.
-  app.use(`/${API_PREFIX}`, express.json({ limit: '1mb' }));
-  app.use(`/${API_PREFIX}`, express.urlencoded({ extended: false, limit: '64kb' }));
+  app.use(`/${API_PREFIX}`, express.json({ limit: '1mb', verify: isUtf8Body }));
+  app.use(
+    `/${API_PREFIX}`,
+    express.urlencoded({ extended: false, limit: '64kb', verify: isUtf8Body }),
+  );
   // Behind a load balancer req.ip is the client's only when the proxies are trusted (TRUST_PROXY).
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
   app.set('x-powered-by', false);
   setApiPrefix(app);
   app.useGlobalPipes(
+    new TextInputPipe(),
     new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true, transform: true }),
   );
+  // Every error is answered by one filter (OCI errors under /v2/, `{…, code}` elsewhere), and a
+  // GET or HEAD whose database connection was lost runs again.
+  app.useGlobalFilters(new HttpErrorFilter(new RegistryErrorFilter()));
+  app.useGlobalInterceptors(new DbRetryInterceptor());
   const doc = openApiDocument(app);
   SwaggerModule.setup('api/docs', app, doc, { jsonDocumentUrl: 'api/docs-json' });
   // With TLS, SIGHUP reloads the certificate (src/config/tls.ts) instead of stopping the node.

@@ -9,7 +9,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
-import { ErrorResponseDto } from '../auth/dto/error-response.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiKeysService } from './api-keys.service.js';
 import {

@@ -11,6 +11,7 @@ import {
   sameHash,
 } from './api-key-format.js';
 import { ApiKeyEntity } from './api-key.entity.js';
+import { transaction } from '../database/transaction.js';
 
 export interface VerifiedApiKey {
   keyId: string;
@@ -52,16 +53,18 @@ export class ApiKeysService {
     if (expiresAt && expiresAt.getTime() <= Date.now())
       throw new BadRequestException('expiresAt must be in the future');
     const secret = generateApiKey();
-    const key = await this.keys.save(
-      this.keys.create({
-        userId,
-        name,
-        prefix: displayPrefix(secret),
-        keyHash: hashApiKey(secret),
-        expiresAt: expiresAt ?? null,
-        lastUsedAt: null,
-        revokedAt: null,
-      }),
+    const key = await transaction(this.db, (m) =>
+      m.save(
+        m.create(ApiKeyEntity, {
+          userId,
+          name,
+          prefix: displayPrefix(secret),
+          keyHash: hashApiKey(secret),
+          expiresAt: expiresAt ?? null,
+          lastUsedAt: null,
+          revokedAt: null,
+        }),
+      ),
     );
     this.logger.log(`API key ${key.id} created`);
     return { key, secret };
@@ -74,13 +77,15 @@ export class ApiKeysService {
 
   /** Revokes one of the user's keys at once: requests and registry tokens using it stop working. */
   async revoke(userId: string, id: string): Promise<void> {
-    const res = await this.keys
-      .createQueryBuilder()
-      .update()
-      .set({ revokedAt: () => 'now()' })
-      .where('id = :id AND user_id = :userId AND revoked_at IS NULL', { id, userId })
-      .returning('key_hash')
-      .execute();
+    const res = await transaction(this.db, (m) =>
+      m
+        .createQueryBuilder()
+        .update(ApiKeyEntity)
+        .set({ revokedAt: () => 'now()' })
+        .where('id = :id AND user_id = :userId AND revoked_at IS NULL', { id, userId })
+        .returning('key_hash')
+        .execute(),
+    );
     if (!res.affected) throw new NotFoundException('API key not found');
     const rows = (res.raw as { key_hash: string }[]) ?? [];
     await this.cache.invalidate(

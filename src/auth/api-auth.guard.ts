@@ -2,6 +2,7 @@ import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { Request } from 'express';
+import { withRetry } from '../database/transaction.js';
 import { parseCredentials } from './credentials.js';
 import { AUTH_MODE_KEY, type AuthMode } from './decorators.js';
 
@@ -37,7 +38,8 @@ export class ApiAuthGuard implements CanActivate {
       case 'invalid':
         throw new UnauthorizedException(creds.reason);
       default:
-        return (await this.guards[creds.kind].canActivate(ctx)) as boolean;
+        // Verifying reads only: runs again if the database connection was lost meanwhile.
+        return await withRetry(() => this.guards[creds.kind].canActivate(ctx) as Promise<boolean>);
     }
   }
 }

@@ -19,7 +19,7 @@ import { AuthService } from './auth.service.js';
 import { withRetryAfter } from './credentials.service.js';
 import { Authenticated, CurrentPrincipal, OptionalAuth, requirePrincipal } from './decorators.js';
 import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
-import { ErrorResponseDto } from './dto/error-response.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from './principal.js';
 
 @ApiTags('auth')

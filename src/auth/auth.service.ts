@@ -1,10 +1,5 @@
-import {
-  ConflictException,
-  ForbiddenException,
-  Inject,
-  Injectable,
-  UnauthorizedException,
-} from '@nestjs/common';
+import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
+import { apiError } from '../common/api-error.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { normalizeName } from '../users/names.js';
@@ -40,7 +35,7 @@ export class AuthService {
     address: string | undefined,
   ): Promise<UserEntity> {
     if (!this.config.auth.registrationEnabled)
-      throw new ForbiddenException('self-registration is disabled');
+      throw apiError(403, 'REGISTRATION_DISABLED', 'self-registration is disabled');
     const wait = await this.registrations.consume([
       {
         key: `register:address:${address ?? 'unknown'}`,
@@ -51,7 +46,7 @@ export class AuthService {
       throw new TooManyAttemptsException(wait, 'too many registrations from this address');
     const name = normalizeName(input.username);
     if (name === this.config.auth.adminUsername)
-      throw new ConflictException(`the name "${name}" is reserved`);
+      throw apiError(409, 'NAME_RESERVED', `the name "${name}" is reserved`);
     return this.users.create({ ...input, isAdmin: false });
   }
 

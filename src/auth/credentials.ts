@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { looksLikeApiKey } from '../api-keys/api-key-format.js';
 
 /** The credentials a request carries, told apart by their form (each picks one strategy). */
@@ -33,9 +34,12 @@ export function parseCredentials(
     if (scheme === 'basic') {
       if (!/^[A-Za-z0-9+/]+={0,2}$/.test(value))
         return { kind: 'invalid', reason: 'malformed Basic credentials' };
-      const decoded = Buffer.from(value, 'base64').toString('utf8');
+      const raw = Buffer.from(value, 'base64');
+      const decoded = raw.toString('utf8');
       const i = decoded.indexOf(':');
-      if (i <= 0) return { kind: 'invalid', reason: 'malformed Basic credentials' };
+      // Text the database could not compare (invalid UTF-8, NUL) is no credential at all.
+      if (i <= 0 || !isUtf8(raw) || decoded.includes('\u0000'))
+        return { kind: 'invalid', reason: 'malformed Basic credentials' };
       return { kind: 'basic', username: decoded.slice(0, i), password: decoded.slice(i + 1) };
     }
     return { kind: 'invalid', reason: `unsupported authorization scheme "${m[1]}"` };

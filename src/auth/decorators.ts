@@ -12,7 +12,7 @@ import {
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
-import { ErrorResponseDto } from './dto/error-response.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from './principal.js';
 
 export const AUTH_MODE_KEY = 'aerugo:auth-mode';

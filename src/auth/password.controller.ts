@@ -11,7 +11,7 @@ import { ChangePasswordDto } from '../users/dto/users.dto.js';
 import { AuthService } from './auth.service.js';
 import { withRetryAfter } from './credentials.service.js';
 import { Authenticated, CurrentPrincipal, requirePrincipal } from './decorators.js';
-import { ErrorResponseDto } from './dto/error-response.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from './principal.js';
 
 /**

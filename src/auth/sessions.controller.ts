@@ -8,8 +8,8 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, requirePrincipal } from './decorators.js';
-import { ErrorResponseDto } from './dto/error-response.dto.js';
-import { pageOf, PageQueryDto } from './dto/page.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { pageOf, PageQueryDto } from '../common/page.dto.js';
 import { SessionDto, SessionIdParamDto, SessionPageDto } from './dto/sessions.dto.js';
 import type { Principal } from './principal.js';
 import { SessionsService } from './sessions.service.js';

@@ -12,6 +12,7 @@ import {
   type SessionClient,
   type SessionKind,
 } from './auth.entities.js';
+import { transaction } from '../database/transaction.js';
 
 function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -67,7 +68,7 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
   ): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
     const refreshToken = newRefreshToken();
     const expiresAt = this.expiry();
-    const session = await this.db.transaction(async (m) => {
+    const session = await transaction(this.db, async (m) => {
       await m.delete(AuthSessionEntity, { userId, expiresAt: LessThan(new Date()) });
       const s = await m.save(
         m.create(AuthSessionEntity, {

@@ -2,6 +2,8 @@ import { DynamicModule, Logger, Module } from '@nestjs/common';
 import { TypeOrmModule } from '@nestjs/typeorm';
 import { DataSource, DataSourceOptions } from 'typeorm';
 import { ALL_MIGRATIONS } from '../../migrations/index.js';
+import { LossTolerantClient } from './pg-client.js';
+import { QueryLogger } from './query-logger.js';
 
 const MIGRATION_LOCK_KEY = 0x61657275; // "aeru": serialises migrations across nodes starting together
 
@@ -35,7 +37,9 @@ export class DatabaseModule {
             synchronize: false,
             migrationsRun: false,
             migrations: ALL_MIGRATIONS,
-            extra: { max: opts.poolSize },
+            extra: { max: opts.poolSize, Client: LossTolerantClient },
+            // Failed queries are logged without their parameters (see QueryLogger).
+            logger: new QueryLogger(),
           }),
           dataSourceFactory: async (options?: DataSourceOptions) => {
             const ds = await new DataSource(options!).initialize();

@@ -1,7 +1,7 @@
 import { Logger } from '@nestjs/common';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -74,14 +74,86 @@ function isAlive(pid: number): boolean {
   }
 }
 
-/** Port of a postmaster that already serves this data folder (e.g. left by a killed node). */
-async function runningPostmasterPort(pgDir: string): Promise<number | undefined> {
+/** The command line of a process (Linux /proc), or undefined where it cannot be read. */
+async function commandLine(pid: number): Promise<string | undefined> {
+  try {
+    return (await readFile(`/proc/${pid}/cmdline`, 'utf8')).split('\0').join(' ');
+  } catch {
+    return undefined;
+  }
+}
+
+/** A postmaster that already serves this data folder (e.g. left running by a killed node). */
+async function runningPostmaster(
+  pgDir: string,
+): Promise<{ pid: number; port: number } | undefined> {
   const pidFile = join(pgDir, 'postmaster.pid');
   if (!existsSync(pidFile)) return undefined;
   const lines = (await readFile(pidFile, 'utf8')).split('\n');
   const pid = Number(lines[0]);
   const port = Number(lines[3]);
-  return pid > 0 && port > 0 && isAlive(pid) ? port : undefined;
+  if (!(pid > 0 && port > 0 && isAlive(pid))) return undefined;
+  // A stale file whose pid now belongs to another process: PostgreSQL sorts that out itself.
+  const cmd = await commandLine(pid);
+  if (cmd !== undefined && !cmd.includes(pgDir)) return undefined;
+  return { pid, port };
+}
+
+/**
+ * Which Aerugo process runs the embedded PostgreSQL of a data folder: written at start, removed
+ * at a clean stop. A file naming a process that is gone means that process was killed (SIGKILL,
+ * OOM) and left its PostgreSQL running as an orphan.
+ */
+function ownerFile(dataDir: string): string {
+  return join(dataDir, 'embedded-postgres.owner');
+}
+
+async function liveOwner(dataDir: string): Promise<number | undefined> {
+  let pid: number;
+  try {
+    pid = Number((await readFile(ownerFile(dataDir), 'utf8')).trim());
+  } catch {
+    return undefined;
+  }
+  if (!(pid > 0) || pid === process.pid || !isAlive(pid)) return undefined;
+  const cmd = await commandLine(pid);
+  // Another program may have taken over the pid of a process that ended.
+  return cmd === undefined || cmd.includes('node') ? pid : undefined;
+}
+
+async function waitForExit(pid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (isAlive(pid)) {
+    if (Date.now() > deadline) return false;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  return true;
+}
+
+/**
+ * Stops an orphaned postmaster cleanly: a fast shutdown (SIGINT: open transactions roll back,
+ * everything committed is on disk), then an immediate one (SIGQUIT) if it does not end in 30 s.
+ */
+async function stopOrphan(pid: number, pgDir: string): Promise<void> {
+  logger.warn(
+    `The embedded PostgreSQL in ${pgDir} (pid ${pid}) was left running by an Aerugo process that ` +
+      'ended without stopping it; stopping it to start a fresh one',
+  );
+  const signal = (sig: NodeJS.Signals) => {
+    try {
+      process.kill(pid, sig);
+    } catch {
+      // already gone
+    }
+  };
+  signal('SIGINT');
+  if (await waitForExit(pid, 30_000)) return;
+  signal('SIGQUIT');
+  if (await waitForExit(pid, 10_000)) return;
+  throw new Error(
+    `The embedded PostgreSQL in ${pgDir} (pid ${pid}) left running by an earlier Aerugo does not ` +
+      'stop; stop it yourself (pg_ctl stop -D …) and start Aerugo again.',
+  );
 }
 
 export async function resolveEmbeddedDir(dataDir: string, override?: string): Promise<string> {
@@ -127,13 +199,17 @@ export async function startEmbeddedPostgres(opts: {
   }
   await chmod(secretFile, 0o600);
 
-  const existingPort = await runningPostmasterPort(pgDir);
-  if (existingPort) {
-    logger.log(`Reusing the embedded PostgreSQL already running on port ${existingPort}`);
-    return {
-      url: `postgres://postgres:${password}@127.0.0.1:${existingPort}/postgres`,
-      stop: async () => undefined,
-    };
+  const running = await runningPostmaster(pgDir);
+  if (running) {
+    const owner = await liveOwner(opts.dataDir);
+    if (owner !== undefined) {
+      throw new Error(
+        `The embedded PostgreSQL in ${pgDir} belongs to another running Aerugo (pid ${owner}): ` +
+          'two nodes cannot share one DATA_DIR. Give each node its own DATA_DIR, or point them ' +
+          'all at one PostgreSQL with DATABASE_URL.',
+      );
+    }
+    await stopOrphan(running.pid, pgDir);
   }
 
   const port = opts.port ?? (await freePort());
@@ -167,9 +243,13 @@ export async function startEmbeddedPostgres(opts: {
       { cause: e },
     );
   }
+  await writeFile(ownerFile(opts.dataDir), `${process.pid}\n`);
   logger.log(`Embedded PostgreSQL listening on 127.0.0.1:${port}`);
   return {
     url: `postgres://postgres:${password}@127.0.0.1:${port}/postgres`,
-    stop: () => pg.stop(),
+    stop: async () => {
+      await pg.stop();
+      await rm(ownerFile(opts.dataDir), { force: true });
+    },
   };
 }

@@ -1,7 +1,7 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
-import { ErrorResponseDto } from '../auth/dto/error-response.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from '../auth/principal.js';
 import { OrgListQueryDto, OrgPageDto } from './dto/orgs.dto.js';
 import { listOrgs } from './orgs.controller.js';

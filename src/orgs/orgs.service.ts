@@ -11,8 +11,10 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
+import { apiError } from '../common/api-error.js';
+import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
+import { transaction, withRetry } from '../database/transaction.js';
 import { escapeLike } from '../search/match.js';
-import { isPgError, PG_UNIQUE_VIOLATION } from '../users/db-errors.js';
 import { checkNamespaceName, normalizeName } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import type { UserEntity } from '../users/user.entity.js';
@@ -81,10 +83,10 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
   ): Promise<OrganizationEntity> {
     const check = checkNamespaceName(rawName);
     if (!check.ok) {
-      if (check.reason === 'reserved') throw new ConflictException(check.message);
+      if (check.reason === 'reserved') throw apiError(409, 'NAME_RESERVED', check.message);
       throw new BadRequestException(check.message);
     }
-    const org = await this.db.transaction(async (m) => {
+    const org = await transaction(this.db, async (m) => {
       await this.namespaces.reserve(m, check.name, 'org');
       const saved = await m.save(
         m.create(OrganizationEntity, {
@@ -208,14 +210,14 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     await this.requireRole(org, actor, 'admin');
     if (input.displayName !== undefined) org.displayName = input.displayName;
     if (input.description !== undefined) org.description = input.description;
-    return this.orgs.save(org);
+    return transaction(this.db, (m) => m.save(org));
   }
 
   /** Deletes an organization (owners); 409 while repositories still live under its name. */
   async delete(name: string, actor: OrgActor): Promise<void> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'owner');
-    const members = await this.db.transaction(async (m) => {
+    const members = await transaction(this.db, async (m) => {
       // Members and teams go with the organization. The row lock holds off members being added
       // meanwhile, so that every user whose cached roles change is named.
       await m.query('SELECT id FROM organizations WHERE id = $1 FOR UPDATE', [org.id]);
@@ -301,7 +303,7 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
       where: { organizationId, role: 'owner' },
     });
     if (!owners.some((o) => o.userId !== userId)) {
-      throw new ConflictException('an organization needs at least one owner');
+      throw apiError(409, 'LAST_OWNER', 'an organization needs at least one owner');
     }
   }
 
@@ -316,10 +318,12 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     this.assertMayAssign(actorRole, null, role);
     const user = await this.users.requireByUsername(username);
     try {
-      await this.members.insert({ organizationId: org.id, userId: user.id, role });
+      await transaction(this.db, (m) =>
+        m.insert(OrganizationMemberEntity, { organizationId: org.id, userId: user.id, role }),
+      );
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
-        throw new ConflictException(`"${user.username}" is already a member`);
+        throw apiError(409, 'ALREADY_MEMBER', `"${user.username}" is already a member`);
       throw e;
     }
     await this.forgetUsers([user.id]);
@@ -335,7 +339,7 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const user = await this.users.requireByUsername(username, true);
-    const row = await this.db.transaction(async (m) => {
+    const row = await transaction(this.db, async (m) => {
       if (!(await this.lockOrg(m, org.id)))
         throw new NotFoundException(`organization "${org.name}" not found`);
       const actorRole = await this.roleIn(m, org, actor, 'admin');
@@ -363,7 +367,7 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     const user = await this.users.requireByUsername(username, true);
     const self = user.id === actor.userId;
     if (!self) await this.requireRole(org, actor, 'admin');
-    await this.db.transaction(async (m) => {
+    await transaction(this.db, async (m) => {
       if (!(await this.lockOrg(m, org.id)))
         throw new NotFoundException(`organization "${org.name}" not found`);
       const row = await m.findOne(OrganizationMemberEntity, {
@@ -404,7 +408,9 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
         [org.id, userId],
       );
       if (!others.length) {
-        throw new ConflictException(
+        throw apiError(
+          409,
+          'LAST_OWNER',
           `the user is the only owner of the organization "${org.name}"; give it another owner first`,
         );
       }
@@ -447,16 +453,18 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     const check = checkNamespaceName(rawTeam, { allowReserved: true });
     if (!check.ok) throw new BadRequestException(check.message.replace('name', 'team name'));
     try {
-      return await this.teams.save(
-        this.teams.create({
-          organizationId: org.id,
-          name: check.name,
-          description: description ?? null,
-        }),
+      return await transaction(this.db, (m) =>
+        m.save(
+          m.create(TeamEntity, {
+            organizationId: org.id,
+            name: check.name,
+            description: description ?? null,
+          }),
+        ),
       );
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
-        throw new ConflictException(`team "${check.name}" already exists`);
+        throw apiError(409, 'TEAM_EXISTS', `team "${check.name}" already exists`);
       throw e;
     }
   }
@@ -494,14 +502,14 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
     if (description !== undefined) found.description = description;
-    return this.teams.save(found);
+    return transaction(this.db, (m) => m.save(found));
   }
 
   async deleteTeam(name: string, team: string, actor: OrgActor): Promise<void> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
-    const { members, granted } = await this.db.transaction(async (m) => {
+    const { members, granted } = await transaction(this.db, async (m) => {
       // Its memberships and repository grants go with the team; the row lock holds off new ones
       // meanwhile, so that every cached fact that changes is named.
       await m.query('SELECT id FROM teams WHERE id = $1 FOR UPDATE', [found.id]);
@@ -544,12 +552,14 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     if (!(await this.roleOf(org.id, user.id))) {
       throw new ConflictException(`"${user.username}" must be a member of "${org.name}" first`);
     }
-    await this.teamMembers
-      .createQueryBuilder()
-      .insert()
-      .values({ teamId: found.id, userId: user.id })
-      .orIgnore()
-      .execute();
+    await withRetry(() =>
+      this.teamMembers
+        .createQueryBuilder()
+        .insert()
+        .values({ teamId: found.id, userId: user.id })
+        .orIgnore()
+        .execute(),
+    );
     await this.forgetUsers([user.id]);
     return user;
   }
@@ -564,7 +574,9 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
     const user = await this.users.requireByUsername(username, true);
-    const res = await this.teamMembers.delete({ teamId: found.id, userId: user.id });
+    const res = await transaction(this.db, (m) =>
+      m.delete(TeamMemberEntity, { teamId: found.id, userId: user.id }),
+    );
     if (!res.affected)
       throw new NotFoundException(`"${user.username}" is not in team "${found.name}"`);
     await this.forgetUsers([user.id]);

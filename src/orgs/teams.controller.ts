@@ -12,7 +12,7 @@ import {
   ApiTags,
 } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
-import { ErrorResponseDto } from '../auth/dto/error-response.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from '../auth/principal.js';
 import { UserDto } from '../users/dto/users.dto.js';
 import { CreateTeamDto, TeamDto, UpdateTeamDto } from './dto/orgs.dto.js';

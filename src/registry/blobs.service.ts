@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
 import { DataSource } from 'typeorm';
+import { transaction, withRetry } from '../database/transaction.js';
 import { STORAGE_DRIVER, type ByteRange, type StorageDriver } from '../storage/storage-driver.js';
 import { ReposService, type VisibilityScope } from '../repos/repos.service.js';
 import { RegistryError } from './errors.js';
@@ -63,17 +64,21 @@ export class BlobsService {
   }
 
   async link(repositoryId: string, digest: string): Promise<void> {
-    await this.db.query(
-      `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-      [repositoryId, digest],
+    await withRetry(() =>
+      this.db.query(
+        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+        [repositoryId, digest],
+      ),
     );
   }
 
   /** Removes the blob from the repository. Its bytes stay until garbage collection. */
   async unlink(repositoryId: string, digest: string): Promise<void> {
-    const res: [unknown[], number] = await this.db.query(
-      `DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2`,
-      [repositoryId, digest],
+    const res: [unknown[], number] = await transaction(this.db, (q) =>
+      q.query(`DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2`, [
+        repositoryId,
+        digest,
+      ]),
     );
     if (res[1] === 0)
       throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });

@@ -1,3 +1,4 @@
+import { isBadText } from '../common/text-input.js';
 import { parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 
@@ -54,6 +55,10 @@ function stringMap(v: unknown, where: string): Record<string, string> | undefine
   if (!isObject(v) || Object.values(v).some((x) => typeof x !== 'string')) {
     throw invalid(`${where} must be a map of strings`);
   }
+  // Annotations are also stored as jsonb, which refuses NUL characters and unpaired surrogates.
+  if (Object.entries(v).some(([k, x]) => isBadText(k) || isBadText(x as string))) {
+    throw invalid(`${where} must be valid Unicode text without NUL characters`);
+  }
   return v as Record<string, string>;
 }
 
@@ -98,12 +103,23 @@ function isForeignLayer(d: Descriptor): boolean {
   );
 }
 
-/** Chooses the manifest media type from the request's Content-Type and the document itself. */
+/**
+ * Chooses the manifest media type from the request's Content-Type and the document itself. A
+ * Content-Type that is not a manifest media type (`text/plain`, `application/json`) is refused
+ * with MANIFEST_INVALID, as Distribution does ("unsupported manifest media type"); without a
+ * Content-Type the document's `mediaType` (or its shape) decides.
+ */
 export function resolveMediaType(
   contentType: string | undefined,
   doc: Record<string, unknown>,
 ): string {
-  const header = contentType?.split(';')[0].trim().toLowerCase();
+  const header = contentType?.split(';')[0].trim().toLowerCase() || undefined;
+  if (header !== undefined && !SUPPORTED_MANIFEST_TYPES.includes(header)) {
+    throw invalid('unsupported manifest media type in Content-Type', {
+      contentType: header,
+      supported: SUPPORTED_MANIFEST_TYPES,
+    });
+  }
   const field = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
   if (
     field !== undefined &&

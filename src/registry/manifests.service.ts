@@ -2,6 +2,7 @@ import { Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import { CacheService } from '../cache/cache.service.js';
+import { transaction } from '../database/transaction.js';
 import { type DigestAlgorithm, digestOf, looksLikeDigest, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 import { MEDIA_TYPES, parseManifest } from './manifest.js';
@@ -127,7 +128,9 @@ export class ManifestsService {
     const tags = [...new Set([...(byDigest ? [] : [reference]), ...extraTags])];
 
     const algorithm: DigestAlgorithm = requested?.algorithm ?? 'sha256';
-    await this.db.transaction(async (m) => {
+    // Pure database work: runs again on a fresh connection if its connection was lost before it
+    // committed (see transaction.ts).
+    await transaction(this.db, async (m) => {
       if (parsed.blobs.length) {
         const found: { digest: string; size: string }[] = await m.query(
           `SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
@@ -269,7 +272,7 @@ export class ManifestsService {
   async delete(repositoryId: string, reference: string): Promise<void> {
     if (looksLikeDigest(reference)) {
       const { manifest: m } = await this.get(repositoryId, reference);
-      const tags = await this.db.transaction(async (q) => {
+      const tags = await transaction(this.db, async (q) => {
         // DELETE … RETURNING answers [rows, count].
         const [removed]: [{ name: string }[], number] = await q.query(
           `DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2 RETURNING name`,
@@ -285,9 +288,8 @@ export class ManifestsService {
       return;
     }
     assertTag(reference);
-    const res: [unknown[], number] = await this.db.query(
-      `DELETE FROM tags WHERE repository_id = $1 AND name = $2`,
-      [repositoryId, reference],
+    const res: [unknown[], number] = await transaction(this.db, (q) =>
+      q.query(`DELETE FROM tags WHERE repository_id = $1 AND name = $2`, [repositoryId, reference]),
     );
     await this.cache.invalidate(ManifestsService.tagKey(repositoryId, reference));
     if (res[1] === 0) throw manifestUnknown(reference);

@@ -1,5 +1,6 @@
 import { CanActivate, ExecutionContext, Inject, Injectable } from '@nestjs/common';
 import type { Request } from 'express';
+import { withRetry } from '../database/transaction.js';
 import {
   REGISTRY_AUTHORIZER,
   type RegistryActor,
@@ -32,12 +33,16 @@ export class RegistryAccessGuard implements CanActivate {
         ? req.query.from
         : undefined;
     if (mountFrom !== undefined) assertRepositoryName(mountFrom);
-    const decision = await this.authorizer.authorize(req, {
-      repository: 'name' in route ? route.name : undefined,
-      actions: requiredActions(route, req.method),
-      mountFrom,
-      catalog: route.kind === 'catalog',
-    });
+    // Deciding reads (and at most notes a key's last use): it runs again if the database
+    // connection was lost meanwhile, instead of failing the request.
+    const decision = await withRetry(() =>
+      this.authorizer.authorize(req, {
+        repository: 'name' in route ? route.name : undefined,
+        actions: requiredActions(route, req.method),
+        mountFrom,
+        catalog: route.kind === 'catalog',
+      }),
+    );
     req.registryActor = decision.actor;
     req.registryMountAllowed = mountFrom !== undefined && decision.mountAllowed;
     return true;

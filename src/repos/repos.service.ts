@@ -1,11 +1,13 @@
-import { ConflictException, Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { isPgError, PG_UNIQUE_VIOLATION } from '../users/db-errors.js';
+import { apiError } from '../common/api-error.js';
+import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
+import { transaction, withRetry } from '../database/transaction.js';
 import { namespaceOf } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import type { GrantLevel, Visibility } from './permissions.js';
@@ -62,6 +64,11 @@ export class ReposService {
    * administrator gets here for a name nobody holds, which then becomes reserved.
    */
   async findOrCreate(name: string): Promise<RepositoryEntity> {
+    // Idempotent (insert-or-ignore, a timestamp), so safe to run again after a lost connection.
+    return withRetry(() => this.findOrCreateOnce(name));
+  }
+
+  private async findOrCreateOnce(name: string): Promise<RepositoryEntity> {
     const found = await this.findByName(name);
     if (found) {
       await this.notePush(found.id);
@@ -154,21 +161,23 @@ export class ReposService {
   ): Promise<RepositoryEntity> {
     await this.namespaces.ensureHeld(namespaceOf(name));
     try {
-      const saved = await this.repos.save(
-        this.repos.create({
-          name,
-          namespace: namespaceOf(name),
-          visibility: input.visibility ?? this.config.defaultRepositoryVisibility,
-          description: input.description ?? null,
-          lastPushedAt: null,
-        }),
+      const saved = await transaction(this.db, (m) =>
+        m.save(
+          m.create(RepositoryEntity, {
+            name,
+            namespace: namespaceOf(name),
+            visibility: input.visibility ?? this.config.defaultRepositoryVisibility,
+            description: input.description ?? null,
+            lastPushedAt: null,
+          }),
+        ),
       );
       await this.forgetCreated(name);
       this.logger.log(`repository "${name}" created`);
       return saved;
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
-        throw new ConflictException(`repository "${name}" already exists`);
+        throw apiError(409, 'REPOSITORY_EXISTS', `repository "${name}" already exists`);
       throw e;
     }
   }
@@ -179,14 +188,14 @@ export class ReposService {
   ): Promise<RepositoryEntity> {
     if (input.visibility !== undefined) repo.visibility = input.visibility;
     if (input.description !== undefined) repo.description = input.description;
-    const saved = await this.repos.save(repo);
+    const saved = await transaction(this.db, (m) => m.save(repo));
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     return saved;
   }
 
   /** Deletes the repository; its manifests, tags, blob links and grants go with it (cascade). */
   async delete(repo: RepositoryEntity): Promise<void> {
-    await this.repos.delete({ id: repo.id });
+    await transaction(this.db, (m) => m.delete(RepositoryEntity, { id: repo.id }));
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     this.logger.log(`repository "${repo.name}" deleted`);
   }
@@ -237,7 +246,7 @@ export class ReposService {
     teams: { teamId: string; level: GrantLevel }[],
   ): Promise<void> {
     const repositoryId = repo.id;
-    await this.db.transaction(async (m) => {
+    await transaction(this.db, async (m) => {
       await m.delete(RepositoryUserPermissionEntity, { repositoryId });
       await m.delete(RepositoryTeamPermissionEntity, { repositoryId });
       if (users.length)
@@ -260,12 +269,15 @@ export class ReposService {
     userId: string,
     level: GrantLevel,
   ): Promise<void> {
-    await this.userGrants
-      .createQueryBuilder()
-      .insert()
-      .values({ repositoryId: repo.id, userId, level })
-      .orUpdate(['level'], ['repository_id', 'user_id'])
-      .execute();
+    // An upsert: the same state however often it runs (after a lost connection too).
+    await withRetry(() =>
+      this.userGrants
+        .createQueryBuilder()
+        .insert()
+        .values({ repositoryId: repo.id, userId, level })
+        .orUpdate(['level'], ['repository_id', 'user_id'])
+        .execute(),
+    );
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
   }
 
@@ -274,7 +286,9 @@ export class ReposService {
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     userId: string,
   ): Promise<boolean> {
-    const res = await this.userGrants.delete({ repositoryId: repo.id, userId });
+    const res = await transaction(this.db, (m) =>
+      m.delete(RepositoryUserPermissionEntity, { repositoryId: repo.id, userId }),
+    );
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     return !!res.affected;
   }
@@ -285,12 +299,15 @@ export class ReposService {
     teamId: string,
     level: GrantLevel,
   ): Promise<void> {
-    await this.teamGrants
-      .createQueryBuilder()
-      .insert()
-      .values({ repositoryId: repo.id, teamId, level })
-      .orUpdate(['level'], ['repository_id', 'team_id'])
-      .execute();
+    // An upsert: the same state however often it runs (after a lost connection too).
+    await withRetry(() =>
+      this.teamGrants
+        .createQueryBuilder()
+        .insert()
+        .values({ repositoryId: repo.id, teamId, level })
+        .orUpdate(['level'], ['repository_id', 'team_id'])
+        .execute(),
+    );
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
   }
 
@@ -299,7 +316,9 @@ export class ReposService {
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     teamId: string,
   ): Promise<boolean> {
-    const res = await this.teamGrants.delete({ repositoryId: repo.id, teamId });
+    const res = await transaction(this.db, (m) =>
+      m.delete(RepositoryTeamPermissionEntity, { repositoryId: repo.id, teamId }),
+    );
     await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     return !!res.affected;
   }

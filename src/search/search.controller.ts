@@ -1,8 +1,8 @@
 import { BadRequestException, Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { CurrentPrincipal, OptionalAuth } from '../auth/decorators.js';
-import { ErrorResponseDto } from '../auth/dto/error-response.dto.js';
-import { pageOf } from '../auth/dto/page.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { pageOf } from '../common/page.dto.js';
 import type { Principal } from '../auth/principal.js';
 import { SearchPageDto, SearchQueryDto } from './dto/search.dto.js';
 import { SEARCH_KINDS, searchTerm } from './match.js';

@@ -1,9 +1,10 @@
-import { ConflictException, Injectable } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
-import { isPgError, PG_FOREIGN_KEY_VIOLATION, PG_UNIQUE_VIOLATION } from './db-errors.js';
+import { apiError } from '../common/api-error.js';
+import { isPgError, isReferencedError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
 import { NamespaceEntity, type NamespaceKind } from './namespace.entity.js';
 
 /** The namespace of names shared by users and organizations (reservation is race-free). */
@@ -28,7 +29,7 @@ export class NamespacesService {
       await manager.insert(NamespaceEntity, { name, kind });
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
-        throw new ConflictException(`the name "${name}" is already taken`);
+        throw apiError(409, 'NAME_TAKEN', `the name "${name}" is already taken`);
       throw e;
     }
   }
@@ -38,8 +39,13 @@ export class NamespacesService {
     try {
       await manager.delete(NamespaceEntity, { name });
     } catch (e) {
-      if (isPgError(e, PG_FOREIGN_KEY_VIOLATION)) {
-        throw new ConflictException(`"${name}" still holds repositories; delete them first`);
+      // PostgreSQL 15 reports the ON DELETE RESTRICT of repositories as 23503, 18 as 23001.
+      if (isReferencedError(e)) {
+        throw apiError(
+          409,
+          'NAMESPACE_NOT_EMPTY',
+          `"${name}" still holds repositories; delete them first`,
+        );
       }
       throw e;
     }

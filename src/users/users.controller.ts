@@ -18,8 +18,8 @@ import {
   OptionalAuth,
   requirePrincipal,
 } from '../auth/decorators.js';
-import { ErrorResponseDto } from '../auth/dto/error-response.dto.js';
-import { pageOf } from '../auth/dto/page.dto.js';
+import { ErrorResponseDto } from '../common/error-response.dto.js';
+import { pageOf } from '../common/page.dto.js';
 import type { Principal } from '../auth/principal.js';
 import {
   AdminUpdateUserDto,

@@ -10,7 +10,9 @@ import { DataSource, EntityManager, In, type QueryDeepPartialEntity, Repository 
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
-import { isPgError, PG_UNIQUE_VIOLATION } from './db-errors.js';
+import { apiError } from '../common/api-error.js';
+import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
+import { transaction } from '../database/transaction.js';
 import { checkNamespaceName, normalizeName } from './names.js';
 import { NamespacesService } from './namespaces.service.js';
 import { PasswordHasherService } from './password-hasher.service.js';
@@ -87,12 +89,12 @@ export class UsersService {
   ): Promise<UserEntity> {
     const check = checkNamespaceName(input.username, opts);
     if (!check.ok) {
-      if (check.reason === 'reserved') throw new ConflictException(check.message);
+      if (check.reason === 'reserved') throw apiError(409, 'NAME_RESERVED', check.message);
       throw new BadRequestException(check.message);
     }
     const passwordHash = await this.hasher.hash(input.password);
     try {
-      const created = await this.db.transaction(async (m) => {
+      const created = await transaction(this.db, async (m) => {
         await this.namespaces.reserve(m, check.name, 'user');
         const user = m.create(UserEntity, {
           username: check.name,
@@ -108,7 +110,7 @@ export class UsersService {
       return created;
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
-        throw new ConflictException('that e-mail address is already in use');
+        throw apiError(409, 'EMAIL_TAKEN', 'that e-mail address is already in use');
       throw e;
     }
   }
@@ -179,10 +181,10 @@ export class UsersService {
     if (input.displayName !== undefined) user.displayName = input.displayName;
     if (input.email !== undefined) user.email = input.email;
     try {
-      return await this.users.save(user);
+      return await transaction(this.db, (m) => m.save(user));
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
-        throw new ConflictException('that e-mail address is already in use');
+        throw apiError(409, 'EMAIL_TAKEN', 'that e-mail address is already in use');
       throw e;
     }
   }
@@ -221,7 +223,8 @@ export class UsersService {
       changes.passwordHash = await this.hasher.hash(input.password);
       changes.credentialGeneration = () => 'credential_generation + 1';
     }
-    if (Object.keys(changes).length) await this.users.update({ id: user.id }, changes);
+    if (Object.keys(changes).length)
+      await transaction(this.db, (m) => m.update(UserEntity, { id: user.id }, changes));
     const saved = (await this.findById(user.id)) ?? user;
     // The active and admin flags are cached facts of the user, and of every key they own.
     await this.cache.invalidate(
@@ -239,7 +242,7 @@ export class UsersService {
       throw new ConflictException('administrators cannot delete themselves');
     // The user's keys go with the user: name their cache entries while they still exist.
     const keyEntries = await this.apiKeys.cacheKeysOfUser(user.id);
-    await this.db.transaction(async (m) => {
+    await transaction(this.db, async (m) => {
       for (const check of this.deletionChecks) await check.assertMayDelete(m, user.id);
       await m.delete(UserEntity, { id: user.id });
       await this.namespaces.release(m, user.username);

@@ -97,4 +97,26 @@ describe('parseManifest', () => {
     );
     expect(code(() => parse(image(), MEDIA_TYPES.dockerManifest))).toBe('MANIFEST_INVALID');
   });
+
+  it.each([
+    'text/plain',
+    'text/plain; charset=utf-8',
+    'application/json',
+    'application/octet-stream',
+  ])('rejects a Content-Type that is not a manifest media type: %s', (type) => {
+    expect(code(() => parse(image(), type))).toBe('MANIFEST_INVALID');
+  });
+
+  it('reads the media type from the document without a Content-Type, or with parameters', () => {
+    expect(parse(image(), undefined).mediaType).toBe(MEDIA_TYPES.ociManifest);
+    expect(parse(image(), '').mediaType).toBe(MEDIA_TYPES.ociManifest);
+    expect(parse(image(), `${MEDIA_TYPES.ociManifest}; charset=utf-8`).mediaType).toBe(
+      MEDIA_TYPES.ociManifest,
+    );
+  });
+
+  it('rejects annotations the database cannot store', () => {
+    expect(code(() => parse(image({ annotations: { a: 'x\u0000' } })))).toBe('MANIFEST_INVALID');
+    expect(code(() => parse(image({ annotations: { ['\ud800']: 'x' } })))).toBe('MANIFEST_INVALID');
+  });
 });

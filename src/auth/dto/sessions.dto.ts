@@ -1,7 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 import { IsUUID } from 'class-validator';
 import type { AuthSessionEntity, SessionKind } from '../auth.entities.js';
-import { PageMetaDto } from './page.dto.js';
+import { PageMetaDto } from '../../common/page.dto.js';
 
 export class SessionIdParamDto {
   @ApiProperty({ format: 'uuid' })

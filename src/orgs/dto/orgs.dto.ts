@@ -1,6 +1,6 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
-import { PageMetaDto, PageQueryDto } from '../../auth/dto/page.dto.js';
+import { PageMetaDto, PageQueryDto } from '../../common/page.dto.js';
 import { NameProperty, UserDto } from '../../users/dto/users.dto.js';
 import {
   ORG_ROLES,

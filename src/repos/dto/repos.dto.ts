@@ -10,7 +10,7 @@ import {
   ValidateBy,
   ValidateNested,
 } from 'class-validator';
-import { PageMetaDto, PageQueryDto } from '../../auth/dto/page.dto.js';
+import { PageMetaDto, PageQueryDto } from '../../common/page.dto.js';
 import { NameProperty } from '../../users/dto/users.dto.js';
 import {
   GRANT_LEVELS,

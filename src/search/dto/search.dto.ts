@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsIn, IsOptional, IsString, Length } from 'class-validator';
-import { PageMetaDto, PageQueryDto } from '../../auth/dto/page.dto.js';
+import { PageMetaDto, PageQueryDto } from '../../common/page.dto.js';
 import { type PermissionLevel, VISIBILITIES, type Visibility } from '../../repos/permissions.js';
 import {
   MATCH_TIERS,

@@ -10,7 +10,7 @@ import {
   Matches,
   MaxLength,
 } from 'class-validator';
-import { PageMetaDto, PageQueryDto } from '../../auth/dto/page.dto.js';
+import { PageMetaDto, PageQueryDto } from '../../common/page.dto.js';
 import { MAX_NAMESPACE_LENGTH, NAME_COMPONENT } from '../names.js';
 import { MAX_PASSWORD_LENGTH, MIN_PASSWORD_LENGTH } from '../passwords.js';
 import type { UserEntity } from '../user.entity.js';
