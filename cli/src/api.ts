@@ -71,10 +71,32 @@ export function resolveTarget(
   };
 }
 
-/** An access token is used until five seconds before it expires. */
-function tokenUsable(c: Context): boolean {
+/** The lifetime an access token (a JWT) was issued with, in ms; undefined when unreadable. */
+function lifetimeOf(token: string): number | undefined {
+  try {
+    const claims = JSON.parse(Buffer.from(token.split('.')[1], 'base64url').toString('utf8')) as {
+      iat?: unknown;
+      exp?: unknown;
+    };
+    if (typeof claims.iat === 'number' && typeof claims.exp === 'number')
+      return (claims.exp - claims.iat) * 1000;
+  } catch {
+    // not a JWT we can read: the default margin applies
+  }
+  return undefined;
+}
+
+/**
+ * An access token is used until shortly before it expires (by the local clock, from the
+ * `expiresIn` it came with): 5 s before, or a fifth of its lifetime when that is shorter.
+ */
+export function tokenUsable(c: Context, now = Date.now()): boolean {
   if (!c.accessToken || !c.accessTokenExpiresAt) return false;
-  return Date.parse(c.accessTokenExpiresAt) - 5000 > Date.now();
+  const expires = Date.parse(c.accessTokenExpiresAt);
+  if (Number.isNaN(expires)) return false;
+  const lifetime = lifetimeOf(c.accessToken);
+  const margin = Math.min(5000, lifetime !== undefined ? lifetime / 5 : 5000);
+  return expires - margin > now;
 }
 
 function withHeader(req: Request, name: string, value: string): Request {

@@ -35,7 +35,10 @@ function walk(cmd: Command, path: string, globals: Option[], out: Node[]): void 
     if (a.argChoices?.length) node.argChoices.set(i, a.argChoices);
   });
   out.push(node);
-  for (const c of visible) walk(c, path ? `${path} ${c.name()}` : c.name(), globals, out);
+  // Aliases (`repo rm` for `repo delete`) complete like the command they stand for.
+  for (const c of visible)
+    for (const name of [c.name(), ...c.aliases()])
+      walk(c, path ? `${path} ${name}` : name, globals, out);
 }
 
 function tree(program: Command): { nodes: Node[]; valueFlags: string[] } {

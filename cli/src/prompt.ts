@@ -1,4 +1,3 @@
-import { read } from 'read';
 import { usageError } from './errors.js';
 
 /** Everything on stdin (for --password-stdin and --api-key-stdin). */
@@ -24,12 +23,15 @@ export function interactive(): boolean {
 export async function promptSecret(prompt: string, flagHint: string): Promise<string> {
   if (!interactive())
     throw usageError(`no terminal to ask for the ${flagHint.split(' ')[0]}: use ${flagHint}`);
+  const { read } = await import('read');
   const value = await read({ prompt, silent: true, replace: '', output: process.stderr });
+  process.stderr.write('\n'); // the Enter key was not echoed either
   if (!value) throw usageError('nothing was entered');
   return value;
 }
 
 export async function promptLine(prompt: string): Promise<string> {
+  const { read } = await import('read');
   const value = await read({ prompt, output: process.stderr });
   return value.trim();
 }

@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import { Argument, type Command, Option } from 'commander';
 import type { Api, Schemas } from '../api.js';
 import { CliError, EXIT, usageError } from '../errors.js';
 import { parseRepoRef } from '../names.js';
@@ -13,12 +13,6 @@ type Role = 'owner' | 'admin' | 'member';
 type Level = 'read' | 'write' | 'admin';
 const ROLES: Role[] = ['owner', 'admin', 'member'];
 const LEVELS: Level[] = ['read', 'write', 'admin'];
-
-function roleArg(value: string): Role {
-  if (!(ROLES as string[]).includes(value))
-    throw usageError(`the role must be owner, admin or member, not "${value}"`);
-  return value as Role;
-}
 
 /** A part of a report the caller may not be allowed to read: null (and a note) when refused. */
 async function ifAllowed<T>(rt: Runtime, what: string, read: () => Promise<T>): Promise<T | null> {
@@ -219,7 +213,7 @@ export function registerOrgs(program: Command): void {
     .description("Change a member's role")
     .argument('<org>', 'organization')
     .argument('<user>', 'user name')
-    .argument('<role>', 'owner, admin or member', roleArg)
+    .addArgument(new Argument('<role>', 'owner, admin or member').choices(ROLES))
     .action(async (name: string, user: string, role: Role, _opts: unknown, cmd: Command) => {
       const rt = Runtime.of(cmd);
       const api = rt.client();

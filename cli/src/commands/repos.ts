@@ -1,4 +1,4 @@
-import { type Command, Option } from 'commander';
+import { Argument, type Command, Option } from 'commander';
 import type { Api, Schemas } from '../api.js';
 import { usageError } from '../errors.js';
 import { parseRepoRef, type RepoRef } from '../names.js';
@@ -263,12 +263,6 @@ async function tagRemove(refs: string[], _opts: unknown, cmd: Command) {
   if (rt.out.json) rt.out.data(removed);
 }
 
-function visibilityArg(value: string): 'public' | 'private' {
-  if (value !== 'public' && value !== 'private')
-    throw usageError(`visibility must be public or private, not "${value}"`);
-  return value;
-}
-
 export function registerRepos(program: Command): void {
   program
     .command('search')
@@ -327,7 +321,7 @@ export function registerRepos(program: Command): void {
     .command('set-visibility')
     .description('Make a repository public or private')
     .argument('<repository>', 'NAMESPACE/NAME')
-    .argument('<visibility>', 'public or private', visibilityArg)
+    .addArgument(new Argument('<visibility>', 'public or private').choices(['public', 'private']))
     .action((name: string, visibility: 'public' | 'private', _o: unknown, cmd: Command) =>
       repoUpdate(cmd, name, { visibility }, (r) => `${r.name} is now ${r.visibility}.`),
     );
