@@ -106,6 +106,53 @@ async function waitUntil(what: string, check: () => boolean, timeoutMs = 30_000)
   }
 }
 
+/**
+ * A reverse proxy to `target` that counts `POST /api/v1/auth/refresh` and answers it after
+ * `delayMs`, widening the window in which concurrent CLI processes could race to refresh.
+ */
+async function slowRefreshProxy(
+  target: string,
+  delayMs: number,
+): Promise<{ url: string; refreshes: number; close: () => Promise<void> }> {
+  const state = { refreshes: 0 };
+  const srv = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      void (async () => {
+        if (req.url === '/api/v1/auth/refresh') {
+          state.refreshes++;
+          await new Promise((r) => setTimeout(r, delayMs));
+        }
+        const headers: Record<string, string> = {};
+        for (const [k, v] of Object.entries(req.headers))
+          if (typeof v === 'string' && !['host', 'connection', 'content-length'].includes(k))
+            headers[k] = v;
+        const body = Buffer.concat(chunks);
+        const answer = await fetch(`${target}${req.url}`, {
+          method: req.method,
+          headers,
+          body: body.length ? body : undefined,
+        });
+        const out = Buffer.from(await answer.arrayBuffer());
+        res.writeHead(answer.status, {
+          'content-type': answer.headers.get('content-type') ?? 'application/octet-stream',
+        });
+        res.end(out);
+      })().catch(() => res.destroy());
+    });
+  });
+  const port = await freePort();
+  await new Promise<void>((r) => srv.listen(port, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    get refreshes() {
+      return state.refreshes;
+    },
+    close: () => new Promise<void>((r) => srv.close(() => r())),
+  };
+}
+
 const PASSWORD = { alice: 'alice-password-1', bob: 'bob-password-1' };
 const homes = {
   admin: tempDir('aerugo-cli-admin-'),
@@ -753,18 +800,25 @@ describe('API keys and sessions', () => {
 });
 
 describe('credentials', () => {
-  // Three sessions whose access tokens expire together, so the tests wait once.
+  // Three sessions whose access tokens expire together, so the tests wait once. The third signs
+  // in through a proxy that counts refreshes and answers them slowly, so that CLI processes
+  // started together all find the token expired while the first refresh is under way.
   const h = {
     refresh: tempDir('aerugo-cli-refresh-'),
     retry: tempDir('aerugo-cli-retry-'),
     parallel: tempDir('aerugo-cli-parallel-'),
   };
   let issued: Record<keyof typeof h, Json>;
+  let proxy: { url: string; refreshes: number; close: () => Promise<void> };
 
   beforeAll(async () => {
+    proxy = await slowRefreshProxy(url, 2000);
     await Promise.all(
-      Object.values(h).map((home) =>
-        okRun(['login', url, '-u', 'bob', '--password-stdin'], { home, stdin: PASSWORD.bob }),
+      (Object.keys(h) as (keyof typeof h)[]).map((k) =>
+        okRun(['login', k === 'parallel' ? proxy.url : url, '-u', 'bob', '--password-stdin'], {
+          home: h[k],
+          stdin: PASSWORD.bob,
+        }),
       ),
     );
     issued = {
@@ -775,6 +829,10 @@ describe('credentials', () => {
     const last = Math.max(...Object.values(issued).map((c) => Date.parse(c.accessTokenExpiresAt)));
     await waitUntil('the access tokens to expire', () => Date.now() > last + 500);
   }, 120_000);
+
+  afterAll(async () => {
+    await proxy?.close();
+  });
 
   it('refreshes an expired access token transparently, rotating the refresh token', async () => {
     const first = issued.refresh;
@@ -810,6 +868,7 @@ describe('credentials', () => {
     expect(runs.map((r) => [r.code, r.stdout.trim(), r.stderr])).toEqual(
       Array(4).fill([0, 'bob', '']),
     );
+    expect(proxy.refreshes).toBe(1);
     expect((await okRun(['whoami'], { home: h.parallel })).trim()).toBe('bob');
   });
 
@@ -899,7 +958,7 @@ describe('credentials', () => {
   });
 
   it('logout ends the session on the server and forgets the tokens', async () => {
-    const home = h.parallel;
+    const home = h.retry;
     const { refreshToken } = contextOf(home);
     expect(await json(['logout'], { home })).toEqual({
       context: host,
