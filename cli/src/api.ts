@@ -47,7 +47,7 @@ export function resolveTarget(
   const envServer = env.AERUGO_SERVER ? normalizeServer(env.AERUGO_SERVER) : undefined;
   let contextName = explicit ?? cfg.current;
   let context = contextName ? cfg.contexts[contextName] : undefined;
-  if (envServer && context && !sameServer(context.server, envServer)) {
+  if (envServer && !(context && sameServer(context.server, envServer))) {
     // AERUGO_SERVER names another server: use the context signed in to it, if there is one.
     const match = explicit
       ? undefined

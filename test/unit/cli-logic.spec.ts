@@ -307,6 +307,12 @@ describe('which server and credentials a command uses', () => {
       contextName: 'ci',
       auth: { kind: 'api-key', key: 'ak_ci' },
     });
+    // Also when no context is current.
+    const noCurrent = { contexts: cfg.contexts };
+    expect(resolveTarget(noCurrent, {}, { AERUGO_SERVER: 'ci.example.com' })).toMatchObject({
+      contextName: 'ci',
+      auth: { kind: 'api-key', key: 'ak_ci' },
+    });
   });
 
   it('needs a server from somewhere', () => {

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { Api, type Schemas, type Target } from '../api.js';
 import { type Context, contextNameFor, normalizeServer, sameServer } from '../config.js';
-import { CliError, EXIT, usageError } from '../errors.js';
+import { apiError, CliError, EXIT, usageError } from '../errors.js';
 import { collectPages } from '../paging.js';
 import { interactive, promptLine, promptSecret, readStdin, secretFrom } from '../prompt.js';
 import { Runtime } from '../runtime.js';
@@ -49,7 +49,7 @@ async function login(server: string | undefined, opts: LoginOptions, cmd: Comman
       rt.userAgent,
     );
     const { data, error, response } = await keyed.client.GET('/api/v1/auth/me');
-    if (!data) throw api.failure(response, error);
+    if (!data) throw apiError(response.status, error, response.statusText);
     if (opts.username && opts.username.toLowerCase() !== data.username)
       throw new CliError(
         `the API key belongs to "${data.username}", not "${opts.username}"`,
@@ -71,7 +71,7 @@ async function login(server: string | undefined, opts: LoginOptions, cmd: Comman
     const { data, error, response } = await api.anonymous.POST('/api/v1/auth/login', {
       body: { username, password },
     });
-    if (!data) throw api.failure(response, error);
+    if (!data) throw apiError(response.status, error, response.statusText);
     const signedIn = new Api(
       { server: base, auth: { kind: 'token', token: data.accessToken } },
       rt.store,
@@ -94,9 +94,9 @@ async function login(server: string | undefined, opts: LoginOptions, cmd: Comman
     file.current = name;
     return old;
   });
-  if (replaced?.refreshToken && sameServer(replaced.server, base)) {
+  // (Its refresh token goes to the server that issued it, whichever that was.)
+  if (replaced?.refreshToken)
     await endSession(rt, replaced.server, replaced.refreshToken).catch(() => false);
-  }
   if (rt.out.json)
     rt.out.data({
       server: base,
@@ -122,6 +122,7 @@ async function logout(opts: { all?: boolean }, cmd: Command) {
     );
   const results: { context: string; server: string; sessionEnded: boolean }[] = [];
   const problems: string[] = [];
+  let unreachable = false;
   for (const name of names) {
     const c = cfg.contexts[name];
     let ended = false;
@@ -130,7 +131,9 @@ async function logout(opts: { all?: boolean }, cmd: Command) {
         ended = await endSession(rt, c.server, c.refreshToken);
         if (!ended) problems.push(`${c.server}: the session had already ended`);
       } catch (e) {
+        // The server could not be asked (network): the session may still be live there.
         problems.push((e as Error).message);
+        unreachable = true;
       }
     }
     // Forgotten locally whatever the server said: the context keeps its server and user name.
@@ -151,7 +154,6 @@ async function logout(opts: { all?: boolean }, cmd: Command) {
         `Logged out of ${r.server} (context "${r.context}")${r.sessionEnded ? '; the session is ended' : ''}.`,
       );
   for (const p of problems) rt.out.warn(p);
-  const unreachable = problems.find((p) => p.startsWith('cannot reach'));
   if (unreachable)
     throw new CliError(
       'the credentials are forgotten here, but the server could not end the session',
