@@ -364,7 +364,8 @@ describe('repository references', () => {
     expect(parseRepoRef(input, { tag: 'optional' })).toEqual(ref);
   });
 
-  it.each([
+  type TagRule = 'forbidden' | 'optional' | 'required';
+  it.each<[string, TagRule, RegExp]>([
     ['app', 'optional', /NAMESPACE\/NAME/],
     ['alice/', 'optional', /not a repository name/],
     ['alice/a b', 'optional', /not a repository name/],
@@ -372,7 +373,7 @@ describe('repository references', () => {
     ['alice/app', 'required', /name the tag/],
     ['alice/app:-x', 'optional', /not a valid tag/],
     ['alice/app@sha256:abc', 'optional', /digests are not accepted/],
-  ] as const)('refuses %s (tag %s)', (input, tag, message) => {
+  ])('refuses %s (tag %s)', (input, tag, message) => {
     expect(() => parseRepoRef(input, { tag })).toThrow(message);
     try {
       parseRepoRef(input, { tag });
