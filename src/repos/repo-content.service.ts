@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { RegistryError } from '../registry/errors.js';
 import { ManifestsService } from '../registry/manifests.service.js';
 import type { TagDto } from './dto/repos.dto.js';
 
@@ -13,5 +14,19 @@ export class RepoContentService {
   async tags(repositoryId: string): Promise<{ tags: TagDto[]; truncated: boolean }> {
     const { tags, more } = await this.manifests.listTagDetails(repositoryId, MAX_TAGS);
     return { tags, truncated: more };
+  }
+
+  /**
+   * Removes a tag as the registry's `DELETE /v2/<name>/manifests/<tag>` does (the manifest stays;
+   * the cached tag is invalidated on every node). False when there is no such tag.
+   */
+  async deleteTag(repositoryId: string, tag: string): Promise<boolean> {
+    try {
+      await this.manifests.delete(repositoryId, tag);
+      return true;
+    } catch (e) {
+      if (e instanceof RegistryError && e.code === 'MANIFEST_UNKNOWN') return false;
+      throw e;
+    }
   }
 }

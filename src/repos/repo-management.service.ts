@@ -5,7 +5,7 @@ import {
   NotFoundException,
 } from '@nestjs/common';
 import { OrgsService } from '../orgs/orgs.service.js';
-import { isValidRepositoryName } from '../registry/names.js';
+import { isValidRepositoryName, isValidTag } from '../registry/names.js';
 import { UploadsService } from '../registry/uploads.service.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import { UsersService } from '../users/users.service.js';
@@ -87,6 +87,14 @@ export class RepoManagementService {
     // Its upload sessions outlive it (repository_id NULL) until their bytes are removed: now,
     // or by the next sweep if this fails.
     void this.uploads.sweepExpired();
+  }
+
+  /** Removes one tag (repository admins, as the registry's tag delete). */
+  async deleteTag(subject: AccessSubject, name: string, tag: string): Promise<void> {
+    if (!isValidTag(tag)) throw new BadRequestException(`"${tag}" is not a valid tag`);
+    const { repository } = await this.access.require(subject, name, 'admin');
+    if (!(await this.content.deleteTag(repository.id, tag)))
+      throw new NotFoundException(`tag "${tag}" not found in "${repository.name}"`);
   }
 
   private async describeGrants(repository: RepositoryEntity): Promise<RepoPermissionsDto> {

@@ -46,13 +46,15 @@ import { RepoManagementService } from './repo-management.service.js';
 const NAMESPACE = { name: 'namespace', description: 'User or organization holding the repository' };
 const NAME = {
   name: 'name',
+  type: String,
   description:
     'Repository path below the namespace; may contain "/" (e.g. `team/app`). Sent percent-encoded ' +
     '(`team%2Fapp`, as OpenAPI clients do) it always names a repository; with raw slashes, a path ' +
     'ending in `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}` ' +
-    'addresses those grants instead.',
+    'addresses those grants instead, and a DELETE of a path ending in `/tags/{tag}` that tag.',
   example: 'app',
 };
+const TAG = { name: 'tag', type: String, description: 'Tag name', example: 'v1' };
 const USERNAME = { name: 'username', description: 'User name (case-insensitive)' };
 const TEAM = {
   name: 'team',
@@ -73,8 +75,9 @@ function fullName(namespace: string, name: string | string[]): string {
 
 /**
  * Route shapes: `{name}` may hold slashes, so the grant routes (a raw path ending in
- * `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}`) are declared
- * before the repository routes, which would otherwise swallow them. Express matches the raw path
+ * `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}`) and the tag
+ * delete (`DELETE …/tags/{tag}`) are declared before the repository routes, which would otherwise
+ * swallow them. Express matches the raw path
  * and decodes `%2F` only inside a parameter, so a name sent percent-encoded (`team%2Fpermissions`)
  * is one segment that no grant route matches: the repository `acme/team/permissions` is
  * `GET /repos/acme/team%2Fpermissions`, and OpenAPI clients always send names that way.
@@ -219,6 +222,31 @@ export class ReposController {
     @Param('team') team: string,
   ): Promise<void> {
     await this.repos.revokeTeam(requirePrincipal(p), fullName(namespace, name), team);
+  }
+
+  @Delete(':namespace/*name/tags/:tag')
+  @HttpCode(204)
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Delete a tag (repository admins); the manifest stays, as with the registry API tag delete',
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiParam(TAG)
+  @ApiNoContentResponse({ description: 'Deleted' })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse({
+    description: 'No such repository (visible), or no such tag in it',
+    type: ErrorResponseDto,
+  })
+  async deleteTag(
+    @CurrentPrincipal() p: Principal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Param('tag') tag: string,
+  ): Promise<void> {
+    await this.repos.deleteTag(requirePrincipal(p), fullName(namespace, name), tag);
   }
 
   @Get()

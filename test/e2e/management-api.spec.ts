@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { basicHeader, RegistryClient } from '../support/registry.js';
 import { startServer, type TestServer } from '../support/server.js';
 import {
   ADMIN,
@@ -421,5 +422,64 @@ describe('repositories whose path ends in /permissions', () => {
     ).toBe(404);
     await ok(base, 'DELETE', enc, { auth: as('olga') });
     expect((await api(base, 'GET', enc, { auth: as('olga') })).status).toBe(404);
+  });
+});
+
+describe('DELETE /repos/{namespace}/{name}/tags/{tag}', () => {
+  const reg = (who: string) =>
+    new RegistryClient(base, { authorization: basicHeader(u[who].username, u[who].password) });
+
+  it('removes the tag for repository admins; the manifest stays and the registry stops serving the tag at once', async () => {
+    await ok(base, 'POST', '/repos', {
+      auth: as('olga'),
+      body: { namespace: 'acme', name: 'tagged/img', visibility: 'private' },
+    });
+    const olga = reg('olga');
+    const { digest, body } = await olga.pushImage('acme/tagged/img', 'v1', ['layer-a']);
+    expect((await olga.putManifest('acme/tagged/img', 'v2', body)).status).toBe(201);
+    // Served (and so cached) by tag before the delete.
+    expect((await olga.fetch('/v2/acme/tagged/img/manifests/v1', { method: 'HEAD' })).status).toBe(
+      200,
+    );
+    // Percent-encoded, as OpenAPI clients (the CLI) send the name.
+    const res = await api(base, 'DELETE', '/repos/acme/tagged%2Fimg/tags/v1', { auth: as('olga') });
+    expect([res.status, res.body]).toEqual([204, undefined]);
+    expect((await olga.fetch('/v2/acme/tagged/img/manifests/v1', { method: 'HEAD' })).status).toBe(
+      404,
+    );
+    expect(
+      (await olga.fetch(`/v2/acme/tagged/img/manifests/${digest}`, { method: 'HEAD' })).status,
+    ).toBe(200);
+    const details = await ok(base, 'GET', '/repos/acme/tagged%2Fimg', { auth: as('olga') });
+    expect(details.tags.map((t: Json) => t.name)).toEqual(['v2']);
+    // With raw slashes the path addresses the tag too.
+    await ok(base, 'DELETE', '/repos/acme/tagged/img/tags/v2', { auth: as('olga') });
+    expect((await ok(base, 'GET', '/repos/acme/tagged%2Fimg', { auth: as('olga') })).tags).toEqual(
+      [],
+    );
+  });
+
+  it('answers 404 for a missing tag and 400 for an invalid one, and is for repository admins only', async () => {
+    const path = '/repos/acme/tagged%2Fimg';
+    await reg('olga').pushImage('acme/tagged/img', 'v3', ['layer-b']);
+    await ok(base, 'PUT', `${path}/permissions/users/mike`, {
+      auth: as('olga'),
+      body: { level: 'write' },
+    });
+    await ok(base, 'PUT', `${path}/permissions/users/tina`, {
+      auth: as('olga'),
+      body: { level: 'read' },
+    });
+    const del = (who: Auth, tag = 'v3') =>
+      api(base, 'DELETE', `${path}/tags/${tag}`, { auth: who });
+    expect((await del(as('olga'), 'nope')).status).toBe(404);
+    expect((await del(as('olga'), '-bad')).status).toBe(400);
+    expect((await del(as('olga'), 'x'.repeat(129))).status).toBe(400);
+    expect((await del(undefined)).status).toBe(401);
+    expect((await del(as('zed'))).status).toBe(404); // cannot see the private repository
+    expect((await del(as('tina'))).status).toBe(403);
+    expect((await del(as('mike'))).status).toBe(403); // write may push, not delete
+    expect((await del(as('adam'))).status).toBe(204); // organization admin
+    expect((await del(as('olga'))).status).toBe(404);
   });
 });
