@@ -21,7 +21,10 @@ const KILL = `SELECT count(pg_terminate_backend(pid))::int AS n FROM pg_stat_act
                WHERE datname = current_database() AND pid <> pg_backend_pid()`;
 
 /** Terminates every other connection to the server's database, again and again, until stopped. */
-function startKiller(databaseUrl: string): { stop(): Promise<{ rounds: number; killed: number }> } {
+function startKiller(databaseUrl: string): {
+  rounds(): number;
+  stop(): Promise<{ rounds: number; killed: number }>;
+} {
   let running = true;
   let rounds = 0;
   let killed = 0;
@@ -40,6 +43,7 @@ function startKiller(databaseUrl: string): { stop(): Promise<{ rounds: number; k
     }
   })();
   return {
+    rounds: () => rounds,
     async stop() {
       running = false;
       await done;
@@ -131,8 +135,9 @@ maybe('lost database connections', () => {
     }
   }
 
-  async function registryReads(rounds: number): Promise<void> {
-    for (let i = 0; i < rounds; i++) {
+  /** Reads at least `rounds` times, and on until `enough()` (the killer has cut enough times). */
+  async function registryReads(rounds: number, enough: () => boolean): Promise<void> {
+    for (let i = 0; i < rounds || !enough(); i++) {
       for (const [method, path] of [
         ['GET', '/v2/conn/base/tags/list'],
         ['GET', '/v2/conn/base/manifests/v1'],
@@ -197,7 +202,8 @@ maybe('lost database connections', () => {
       ...pushes,
       ...pulls,
       managementWork(8),
-      registryReads(25),
+      // However fast the machine, the work goes on until the connections were cut many times.
+      registryReads(25, () => killer.rounds() > 5),
     ]);
     const { rounds, killed } = await killer.stop();
 
