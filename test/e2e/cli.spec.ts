@@ -386,10 +386,17 @@ describe('the scenario of the issue', () => {
         okRun(['repo', 'show', 'acme/app'], as('alice')),
       ]);
       expect(shown.tags).toEqual([
-        expect.objectContaining({ name: 'v1', digest, size: expect.any(Number) }),
+        expect.objectContaining({
+          name: 'v1',
+          digest,
+          size: expect.any(Number),
+          platforms: ['linux/amd64'],
+        }),
       ]);
       expect(shown.tags[0].size).toBeGreaterThan(640 * 1024);
-      expect(table).toMatch(new RegExp(`v1\\s+${digest.slice(0, 19)}\\s+image\\s+\\d`));
+      expect(table).toMatch(
+        new RegExp(`v1\\s+${digest.slice(0, 19)}\\s+image\\s+linux/amd64\\s+\\d`),
+      );
 
       expect(await okRun(['apikey', 'revoke', 'skopeo-push'], as('bob'))).toMatch(/Revoked/);
       await expect(push('v2')).rejects.toThrow(/unauthorized|401|denied|authentication/i);
@@ -504,6 +511,7 @@ describe('repositories and tags', () => {
       digest,
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
       size: expect.any(Number),
+      platforms: ['linux/amd64'],
       pushedAt: expect.any(String),
     });
     expect(two.stdout).toContain(digest);

@@ -606,7 +606,7 @@ describe('tags and catalog pagination', () => {
 });
 
 describe('repository details through the management API', () => {
-  it('list each tag with digest, media type, stored bytes and push time', async () => {
+  it('list each tag with digest, media type, stored bytes, platforms and push time', async () => {
     const before = Date.now();
     const layers = ['x'.repeat(1000), 'y'.repeat(234)];
     const image = await c.pushImage('details/app', 'v1', layers);
@@ -620,7 +620,12 @@ describe('repository details through the management API', () => {
       schemaVersion: 2,
       mediaType: OCI_INDEX,
       manifests: [
-        { mediaType: OCI_MANIFEST, digest: image.digest, size: Buffer.byteLength(image.body) },
+        {
+          mediaType: OCI_MANIFEST,
+          digest: image.digest,
+          size: Buffer.byteLength(image.body),
+          platform: { os: 'linux', architecture: 'arm64', variant: 'v8' },
+        },
       ],
     });
     expect((await c.putManifest('details/app', 'multi', index, OCI_INDEX)).status).toBe(201);
@@ -628,11 +633,19 @@ describe('repository details through the management API', () => {
     const res = await c.fetch('/api/v1/repos/details/app');
     expect(res.status).toBe(200);
     const details = (await res.json()) as {
-      tags: { name: string; digest: string; mediaType: string; size: number; pushedAt: string }[];
+      tags: {
+        name: string;
+        digest: string;
+        mediaType: string;
+        size: number;
+        platforms: string[];
+        pushedAt: string;
+      }[];
     };
-    expect(details.tags.map((t) => [t.name, t.digest, t.mediaType, t.size])).toEqual([
-      ['multi', sha256(index), OCI_INDEX, index.length + imageBytes],
-      ['v1', image.digest, OCI_MANIFEST, imageBytes],
+    // Platforms: an index's from its entries, an image's from its config blob.
+    expect(details.tags.map((t) => [t.name, t.digest, t.mediaType, t.size, t.platforms])).toEqual([
+      ['multi', sha256(index), OCI_INDEX, index.length + imageBytes, ['linux/arm64/v8']],
+      ['v1', image.digest, OCI_MANIFEST, imageBytes, ['linux/amd64']],
     ]);
     for (const t of details.tags) {
       expect(Date.parse(t.pushedAt)).toBeGreaterThanOrEqual(before - 5000);

@@ -53,12 +53,13 @@ function tagRows(tags: Schemas['TagDto'][], full: boolean): string[][] {
     t.name,
     shortDigest(t.digest, full),
     manifestKind(t.mediaType),
+    t.platforms.join(',') || '-',
     formatBytes(t.size),
     formatAge(t.pushedAt),
   ]);
 }
 
-const TAG_HEAD = ['TAG', 'DIGEST', 'TYPE', 'SIZE', 'PUSHED'];
+const TAG_HEAD = ['TAG', 'DIGEST', 'TYPE', 'PLATFORMS', 'SIZE', 'PUSHED'];
 
 async function search(query: string, opts: { kind?: string[]; limit: number }, cmd: Command) {
   const rt = Runtime.of(cmd);
@@ -282,7 +283,7 @@ export function registerRepos(program: Command): void {
     .action(repoList);
   repo
     .command('show')
-    .description('Show a repository and its tags (digest, type, size, push time)')
+    .description('Show a repository and its tags (digest, type, platforms, size, push time)')
     .argument('<repository>', 'NAMESPACE/NAME')
     .option('--no-trunc', 'show full digests')
     .action(repoShow);

@@ -153,6 +153,14 @@ export class TagDto {
   size: number;
 
   @ApiProperty({
+    type: [String],
+    example: ['linux/amd64', 'linux/arm64/v8'],
+    description:
+      'Platforms as os/architecture[/variant]: the entries of an index, or the config of an image; empty for artifacts',
+  })
+  platforms: string[];
+
+  @ApiProperty({
     description: 'When the tag was last pushed or moved',
     type: String,
     format: 'date-time',
