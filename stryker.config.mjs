@@ -25,7 +25,8 @@ export default {
         'rules',
       ].map((n) => `<rootDir>/test/unit/${n}.spec.ts`),
     },
-    enableFindRelatedTests: false,
+    // Each mutant runs only the test files that import the mutated module.
+    enableFindRelatedTests: true,
   },
   // No type checker: a mutant that would not compile is run anyway (Stryker turns type checks
   // off in mutated files) and counts against the score if no test notices it, so the score is
