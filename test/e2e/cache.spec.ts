@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import pg from 'pg';
 import { redisReachable, redisRequired, TEST_REDIS_URL } from '../support/redis.js';
 import { adminClient } from '../support/registry.js';
 import {
@@ -54,7 +56,15 @@ withRedis('cache shared through Redis by two nodes', () => {
   it('a tag moved or deleted through node A is seen through node B at once', async () => {
     const ca = await adminClient(a.url);
     const cb = await adminClient(b.url);
-    const first = await ca.pushImage('cached/app', 'latest', ['one']);
+    // Content unique to this run: keys left in the shared Redis by earlier runs cannot match.
+    const run = randomUUID();
+    const first = await ca.pushImage('cached/app', 'latest', [`one ${run}`]);
+    const db = new pg.Client({ connectionString: a.databaseUrl });
+    await db.connect();
+    const repositoryId = (
+      await db.query<{ id: string }>(`SELECT id FROM repositories WHERE name = 'cached/app'`)
+    ).rows[0].id;
+    await db.end();
     // B reads (and caches) the tag and the manifest.
     for (let i = 0; i < 2; i++) {
       const res = await cb.fetch('/v2/cached/app/manifests/latest');
@@ -68,14 +78,12 @@ withRedis('cache shared through Redis by two nodes', () => {
       const keys: string[] = [];
       for await (const batch of redis.scanIterator({ MATCH: 'aerugo:*' }))
         keys.push(...([] as string[]).concat(batch));
-      expect(
-        keys.some((k) => k.endsWith(`:${first.digest}`) && k.startsWith('aerugo:manifest:')),
-      ).toBe(true);
-      expect(keys.some((k) => k.startsWith('aerugo:tagref:') && k.endsWith(':latest'))).toBe(true);
+      expect(keys).toContain(`aerugo:manifest:${repositoryId}:${first.digest}`);
+      expect(keys).toContain(`aerugo:tagref:${repositoryId}:latest`);
     } finally {
       await redis.quit();
     }
-    const second = await ca.pushImage('cached/app', 'latest', ['two']);
+    const second = await ca.pushImage('cached/app', 'latest', [`two ${run}`]);
     const moved = await cb.fetch('/v2/cached/app/manifests/latest');
     expect(moved.headers.get('docker-content-digest')).toBe(second.digest);
     expect(await moved.text()).toBe(second.body);
@@ -123,6 +131,11 @@ describe('when Redis is down', () => {
   const redisServer = ['/usr/bin/redis-server', '/usr/local/bin/redis-server'].find((p) =>
     existsSync(p),
   );
+  // In CI the test must run: a missing redis-server fails it rather than skipping it quietly
+  // (.ci/run installs the Debian package redis-server).
+  if (!redisServer && process.env.CI === 'true')
+    throw new Error('redis-server is required in CI for the Redis-dies-mid-run test (see .ci/run)');
+  if (!redisServer) console.warn('redis-server is not installed: skipping the Redis-dies test');
   (redisServer ? it : it.skip)(
     'a Redis that dies mid-run degrades to the database and recovers',
     async () => {

@@ -8,6 +8,7 @@ import {
   sha512,
 } from '../support/registry.js';
 import { startServer, type TestServer } from '../support/server.js';
+import { request as httpRequest } from 'node:http';
 
 const OCI_MANIFEST = 'application/vnd.oci.image.manifest.v1+json';
 const OCI_INDEX = 'application/vnd.oci.image.index.v1+json';
@@ -16,6 +17,42 @@ const DOCKER_LIST = 'application/vnd.docker.distribution.manifest.list.v2+json';
 
 let server: TestServer;
 let c: RegistryClient;
+
+/** A request whose path goes out exactly as written (fetch would resolve `..` segments first). */
+function rawRequest(
+  method: string,
+  path: string,
+  body?: string,
+): Promise<{ status: number; code?: string }> {
+  const url = new URL(server.url);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { ...c.headers, 'content-length': Buffer.byteLength(body ?? '') },
+      },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (d: string) => (text += d));
+        res.on('end', () => {
+          let code: string | undefined;
+          try {
+            code = (JSON.parse(text) as { errors?: { code: string }[] }).errors?.[0]?.code;
+          } catch {
+            code = undefined;
+          }
+          resolve({ status: res.statusCode ?? 0, code });
+        });
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
 
 beforeAll(async () => {
   server = await startServer();
@@ -61,12 +98,32 @@ describe('base and errors', () => {
     const up = await c.fetch('/v2/known/blobs/uploads/6f1c2a9e-0000-4000-8000-000000000000');
     expect(up.status).toBe(404);
     expect(await errorCode(up)).toBe('BLOB_UPLOAD_UNKNOWN');
-    const notUuid = await c.fetch('/v2/known/blobs/uploads/../../etc', {
-      method: 'PATCH',
-      body: 'x',
+  });
+
+  it('upload ids that are paths reach the upload route and are refused there, never as files', async () => {
+    await c.pushBlob('known', 'x');
+    // `..` as the upload id: the upload route itself answers (not a normalised path).
+    expect(await rawRequest('PATCH', '/v2/known/blobs/uploads/..', 'x')).toEqual({
+      status: 404,
+      code: 'BLOB_UPLOAD_UNKNOWN',
     });
-    expect(notUuid.status).toBeGreaterThanOrEqual(400);
-    expect(notUuid.status).toBeLessThan(500);
+    expect(await rawRequest('PUT', `/v2/known/blobs/uploads/..?digest=${sha256('x')}`)).toEqual({
+      status: 404,
+      code: 'BLOB_UPLOAD_UNKNOWN',
+    });
+    expect(await rawRequest('GET', '/v2/known/blobs/uploads/%2E%2E')).toEqual({
+      status: 404,
+      code: 'BLOB_UPLOAD_UNKNOWN',
+    });
+    // With more segments the path names no registry endpoint at all.
+    for (const path of [
+      '/v2/known/blobs/uploads/../../etc',
+      '/v2/known/blobs/uploads/..%2F..%2Fetc',
+    ])
+      expect([path, await rawRequest('PATCH', path, 'x')]).toEqual([
+        path,
+        { status: 404, code: 'UNSUPPORTED' },
+      ]);
   });
 
   it('HEAD on a missing blob has no body but the right status', async () => {
@@ -178,17 +235,30 @@ describe('blob uploads', () => {
       method: 'PUT',
     });
     expect(done.status).toBe(201);
+    const back = await c.fetch(`/v2/streamed/blobs/${sha256(data)}`);
+    expect(back.status).toBe(200);
+    expect(Buffer.from(await back.arrayBuffer()).equals(data)).toBe(true);
   });
 
   it('PUT with a mismatching digest fails with DIGEST_INVALID and the upload is gone', async () => {
     const { location } = await c.startUpload('mismatch');
-    await c.fetch(location, { method: 'PATCH', body: 'abc' });
+    expect((await c.fetch(location, { method: 'PATCH', body: 'abc' })).status).toBe(202);
     const res = await c.fetch(`${location}?digest=${sha256('abd')}`, { method: 'PUT' });
     expect(res.status).toBe(400);
     expect(await errorCode(res)).toBe('DIGEST_INVALID');
     expect((await c.fetch(`/v2/mismatch/blobs/${sha256('abd')}`, { method: 'HEAD' })).status).toBe(
       404,
     );
+    expect((await c.fetch(`/v2/mismatch/blobs/${sha256('abc')}`, { method: 'HEAD' })).status).toBe(
+      404,
+    );
+    // The session is gone: neither its status nor a retry with the right digest finds it.
+    const status = await c.fetch(location);
+    expect(status.status).toBe(404);
+    expect(await errorCode(status)).toBe('BLOB_UPLOAD_UNKNOWN');
+    const retry = await c.fetch(`${location}?digest=${sha256('abc')}`, { method: 'PUT' });
+    expect(retry.status).toBe(404);
+    expect(await errorCode(retry)).toBe('BLOB_UPLOAD_UNKNOWN');
   });
 
   it('PUT without ?digest= is refused', async () => {
@@ -314,9 +384,16 @@ describe('manifests', () => {
         ref === sha512(body) ? sha512(body) : sha256(body),
       );
     }
-    const head = await c.fetch('/v2/img/manifests/v1', { method: 'HEAD' });
+    // HEAD by tag is how docker and containerd resolve a tag: the digest must be GET's.
+    const head = await c.fetch('/v2/img/manifests/v1', {
+      method: 'HEAD',
+      headers: { Accept: OCI_MANIFEST },
+    });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-length')).toBe(String(Buffer.byteLength(body)));
+    expect(head.headers.get('docker-content-digest')).toBe(sha256(body));
+    expect(head.headers.get('content-type')).toBe(OCI_MANIFEST);
+    expect(await head.text()).toBe('');
   });
 
   it('PUT by digest verifies the digest and supports several ?tag= parameters', async () => {
@@ -472,6 +549,28 @@ describe('manifests', () => {
       layers: [],
     });
     expect((await c.putManifest('kinds', 'custom', custom, OCI_MANIFEST)).status).toBe(201);
+    // Each kind reads back byte for byte, with its type and digest, by tag and by digest.
+    const ALL =
+      'application/vnd.oci.image.manifest.v1+json, application/vnd.oci.image.index.v1+json, application/vnd.docker.distribution.manifest.v2+json, application/vnd.docker.distribution.manifest.list.v2+json';
+    for (const [tag, bytes, type] of [
+      ['docker', docker, DOCKER_MANIFEST],
+      ['list', list, DOCKER_LIST],
+      ['index', index, OCI_INDEX],
+      ['sbom', artifact, OCI_MANIFEST],
+      ['custom', custom, OCI_MANIFEST],
+    ]) {
+      for (const ref of [tag, sha256(bytes)]) {
+        const get = await c.fetch(`/v2/kinds/manifests/${ref}`, { headers: { Accept: ALL } });
+        expect([ref, get.status, get.headers.get('content-type')]).toEqual([ref, 200, type]);
+        expect(get.headers.get('docker-content-digest')).toBe(sha256(bytes));
+        expect(await get.text()).toBe(bytes);
+        const head = await c.fetch(`/v2/kinds/manifests/${ref}`, {
+          method: 'HEAD',
+          headers: { Accept: ALL },
+        });
+        expect(head.headers.get('docker-content-digest')).toBe(sha256(bytes));
+      }
+    }
     // mediaType in the body must agree with Content-Type
     const mismatch = await c.putManifest('kinds', 'mismatch', docker, OCI_MANIFEST);
     expect(await errorCode(mismatch)).toBe('MANIFEST_INVALID');
@@ -479,10 +578,25 @@ describe('manifests', () => {
 
   it('tags move, tags and manifests delete', async () => {
     const a = await c.pushImage('moves', 'latest', ['one']);
+    // Read (and so cache) the tag before it moves: the push must invalidate it on this node.
+    expect(
+      (await c.fetch('/v2/moves/manifests/latest', { method: 'HEAD' })).headers.get(
+        'docker-content-digest',
+      ),
+    ).toBe(a.digest);
+    expect((await c.fetch('/v2/moves/manifests/latest')).headers.get('docker-content-digest')).toBe(
+      a.digest,
+    );
     const b = await c.pushImage('moves', 'latest', ['two']);
     expect(a.digest).not.toBe(b.digest);
     const cur = await c.fetch('/v2/moves/manifests/latest');
     expect(cur.headers.get('docker-content-digest')).toBe(b.digest);
+    expect(await cur.text()).toBe(b.body);
+    expect(
+      (await c.fetch('/v2/moves/manifests/latest', { method: 'HEAD' })).headers.get(
+        'docker-content-digest',
+      ),
+    ).toBe(b.digest);
     expect((await c.fetch(`/v2/moves/manifests/${a.digest}`)).status).toBe(200);
     // delete the tag: the manifest stays reachable by digest
     expect((await c.fetch('/v2/moves/manifests/latest', { method: 'DELETE' })).status).toBe(202);
@@ -573,6 +687,10 @@ describe('tags and catalog pagination', () => {
     const p3 = await c.fetch('/v2/paged/tags/list?n=3&last=b');
     expect(((await p3.json()) as { tags: string[] }).tags).toEqual(['c']);
     expect(p3.headers.get('link')).toBeNull();
+    // `last` without `n`: everything after it.
+    const rest = await c.fetch('/v2/paged/tags/list?last=a');
+    expect(((await rest.json()) as { tags: string[] }).tags).toEqual(['a-1', 'a_1', 'b', 'c']);
+    expect(rest.headers.get('link')).toBeNull();
     const bad = await c.fetch('/v2/paged/tags/list?n=abc');
     expect(bad.status).toBe(400);
   });

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { join } from 'node:path';
 import { describeIfSkopeo, mkimage, skopeo } from '../support/skopeo.js';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
@@ -13,6 +15,7 @@ import {
 } from './identity-support.js';
 
 const maybe = describeIfSkopeo() ? describe : describe.skip;
+const execFileP = promisify(execFile);
 
 maybe('skopeo against Aerugo with authentication', () => {
   let server: TestServer;
@@ -24,12 +27,20 @@ maybe('skopeo against Aerugo with authentication', () => {
   const authfile = join(tempDir('aerugo-authfile-'), 'auth.json');
   let layers: string[] = [];
 
-  /** Fails the test when skopeo succeeds: returns its error message. */
+  /**
+   * Fails the test when skopeo succeeds, or fails for another reason than a refusal (a crash, a
+   * 5xx, a network error): returns its error message.
+   */
   async function refused(...args: string[]): Promise<string> {
     try {
       await skopeo(...args);
     } catch (e) {
-      return (e as Error).message;
+      const msg = (e as Error).message;
+      expect(msg).toMatch(
+        /\b(401|403)\b|unauthorized|denied|authentication required|invalid username\/password/i,
+      );
+      expect(msg).not.toMatch(/\b5\d\d\b|internal server error|connection refused|EOF/i);
+      return msg;
     }
     throw new Error(`skopeo ${args.join(' ')} succeeded but should have been refused`);
   }
@@ -202,15 +213,32 @@ maybe('skopeo against Aerugo with authentication', () => {
       expect(res.status).toBe(201);
       expect(res.headers.get('location')).toBe(`/v2/alice/mounted/blobs/${digest}`);
     }
-    // Every blob is there; skopeo finds them and only writes the manifest.
-    await skopeo(
-      'copy',
-      '--dest-tls-verify=false',
-      '--dest-creds',
-      `alice:${key}`,
-      `oci:${src}:v1`,
-      `${dest('alice/mounted')}:v1`,
+    // Every blob is there; skopeo finds them and only writes the manifest. Its debug log names
+    // every request it makes: no upload is started, only the manifest is written.
+    const { stderr } = await execFileP(
+      'skopeo',
+      [
+        '--debug',
+        'copy',
+        '--dest-tls-verify=false',
+        '--dest-creds',
+        `alice:${key}`,
+        `oci:${src}:v1`,
+        `${dest('alice/mounted')}:v1`,
+      ],
+      { maxBuffer: 64 * 1024 * 1024 },
     );
+    const requests = [...stderr.matchAll(/msg="(GET|HEAD|POST|PATCH|PUT|DELETE) (\S+)"/g)].map(
+      (m) => `${m[1]} ${new URL(m[2]).pathname}${new URL(m[2]).search}`,
+    );
+    // skopeo may try a mount from another repository it remembers (a POST with ?mount=), but it
+    // sends no blob bytes: no PATCH or PUT to an upload, no POST that is not a mount.
+    const uploads = requests.filter((r) => /\/blobs\/uploads\//.test(r));
+    expect(uploads.filter((r) => !/^POST .*[?&]mount=/.test(r))).toEqual([]);
+    expect(
+      requests.filter((r) => /^(HEAD|POST) \/v2\/alice\/mounted\/blobs\//.test(r)).length,
+    ).toBeGreaterThan(0);
+    expect(requests).toContain('PUT /v2/alice/mounted/manifests/v1');
     await pull('alice/mounted:v1', '--src-creds', `alice:${key}`);
   });
 

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { adminClient, errorCode } from '../support/registry.js';
+import pg from 'pg';
+import { adminClient, errorCode, sha256 } from '../support/registry.js';
 import { freePort, startServer, type TestServer } from '../support/server.js';
 
 /** S3 that cannot be reached: clear 503 registry errors, nothing half-written, health says so. */
@@ -26,7 +27,9 @@ describe('blob storage unreachable', () => {
 
   it('uploads fail with 503 UNAVAILABLE and leave nothing behind', async () => {
     const c = await adminClient(server.url);
-    const res = await c.fetch('/v2/s3down/app/blobs/uploads/?digest=sha256:' + 'a'.repeat(64), {
+    // The digest matches the body: only the storage being down can stop this upload.
+    const digest = sha256('hello');
+    const res = await c.fetch(`/v2/s3down/app/blobs/uploads/?digest=${digest}`, {
       method: 'POST',
       body: 'hello',
     });
@@ -37,8 +40,22 @@ describe('blob storage unreachable', () => {
     expect(body).toMatch(/storage unavailable/);
     expect(body).not.toContain('do-not-print-this-secret');
     expect(server.logs()).not.toContain('do-not-print-this-secret');
-    const head = await c.fetch('/v2/s3down/app/blobs/sha256:' + 'a'.repeat(64), { method: 'HEAD' });
+    const head = await c.fetch(`/v2/s3down/app/blobs/${digest}`, { method: 'HEAD' });
     expect(head.status).toBe(404);
+    // Nothing recorded either: no blob, no repository link. (The upload session the POST opened
+    // is left for the expiry sweep: see the README's Tests section.)
+    const db = new pg.Client({ connectionString: server.databaseUrl });
+    await db.connect();
+    try {
+      const count = async (sql: string, args: unknown[] = []) =>
+        Number((await db.query<{ n: string }>(sql, args)).rows[0].n);
+      expect(await count('SELECT count(*) AS n FROM blobs WHERE digest = $1', [digest])).toBe(0);
+      expect(
+        await count('SELECT count(*) AS n FROM repository_blobs WHERE digest = $1', [digest]),
+      ).toBe(0);
+    } finally {
+      await db.end();
+    }
   });
 
   it('health reports the storage as down with 503', async () => {

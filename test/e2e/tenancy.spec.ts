@@ -391,7 +391,9 @@ describe('registry authentication details', () => {
     ]);
     expect(claims.aud).toBe('aerugo');
     expect(t.body.access_token).toBe(t.token);
-    expect(t.body.expires_in).toBeGreaterThan(0);
+    // The default lifetime (REGISTRY_TOKEN_TTL_SECONDS unset): 300 s, in the body and the token.
+    expect(t.body.expires_in).toBe(300);
+    expect(claims.exp - claims.iat).toBe(300);
   });
 
   it('refuses bad credentials at the token endpoint with 401', async () => {

@@ -167,6 +167,8 @@ export async function killDuringPatch(
   location: string,
   chunk: Uint8Array,
   node: { kill(): Promise<void> },
+  /** True once the node is provably in the middle of the PATCH (e.g. its bytes are stored). */
+  midStream: () => Promise<boolean>,
 ): Promise<number | 'failed'> {
   let release!: () => void;
   const hold = new Promise<void>((r) => (release = r));
@@ -188,8 +190,8 @@ export async function killDuringPatch(
       (r) => r.status,
       () => 'failed' as const,
     );
-  // Give the node time to start streaming the chunk before it dies (no assertion depends on it).
-  await new Promise((r) => setTimeout(r, 700));
+  // The kill lands mid-stream: the chunk has arrived and the body is still open.
+  await waitFor('the PATCH to be streaming', midStream);
   await node.kill();
   release();
   return inflight;

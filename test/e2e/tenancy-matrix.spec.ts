@@ -1,0 +1,500 @@
+import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { RegistryClient, sha256 } from '../support/registry.js';
+import { startServer, type TestServer } from '../support/server.js';
+import {
+  api,
+  basicHeader,
+  decodeJwt,
+  JWT_SECRET,
+  ok,
+  registerAndLogin,
+  registryErrorCode,
+  registryToken,
+  type TestUser,
+} from './identity-support.js';
+
+/**
+ * Every registry route and method (the route → action table of src/registry/routes.ts, written
+ * out again here by hand) × every way of calling (no credentials, a registry token, Basic with
+ * the password straight on /v2/, an API key straight on /v2/) × a user and an organization
+ * namespace × public and private repositories. Each case asserts exactly: the success status
+ * (and what the success carries) when the persona's level covers the route's actions, 401 for
+ * anonymous callers and 403 DENIED for signed-in callers otherwise.
+ */
+
+type Action = 'pull' | 'push' | 'delete';
+type Level = 'none' | 'read' | 'write' | 'admin';
+type Persona = 'anonymous' | 'owner' | 'orgAdmin' | 'reader' | 'writer' | 'outsider';
+type Credential = 'none' | 'token' | 'basic' | 'apiKey';
+type Repo = 'alice/pub' | 'alice/priv' | 'acme/pub' | 'acme/priv';
+
+const REPOS: Repo[] = ['alice/pub', 'alice/priv', 'acme/pub', 'acme/priv'];
+const REGISTRY_TOKEN_TTL = 1234;
+
+/**
+ * alice owns the user namespace "alice" and the organization "acme"; frank is an admin of acme;
+ * carol has read (a direct grant on alice's repositories, team "readers" on acme's), dave write
+ * (the same through "writers"); eve is an outsider. Public repositories give everybody read.
+ */
+const USER_OF: Record<Exclude<Persona, 'anonymous'>, string> = {
+  owner: 'alice',
+  orgAdmin: 'frank',
+  reader: 'carol',
+  writer: 'dave',
+  outsider: 'eve',
+};
+
+function level(p: Persona, repo: Repo): Level {
+  const pub = repo.endsWith('/pub');
+  const org = repo.startsWith('acme/');
+  const floor: Level = pub ? 'read' : 'none';
+  switch (p) {
+    case 'owner':
+      return 'admin';
+    case 'orgAdmin':
+      return org ? 'admin' : floor;
+    case 'reader':
+      return 'read';
+    case 'writer':
+      return 'write';
+    default:
+      return floor;
+  }
+}
+
+const ACTIONS: Record<Level, Action[]> = {
+  none: [],
+  read: ['pull'],
+  write: ['pull', 'push'],
+  admin: ['pull', 'push', 'delete'],
+};
+
+let server: TestServer;
+let base: string;
+let owner: RegistryClient;
+const users: Record<string, TestUser> = {};
+const apiKeys: Record<string, string> = {};
+const tokens: Record<string, string> = {};
+let seq = 0;
+
+interface RepoFixture {
+  configDigest: string;
+  configSize: number;
+  layer: string;
+  layerDigest: string;
+  v1: string;
+  referrer: string;
+}
+const fixtures = {} as Record<Repo, RepoFixture>;
+
+const CONFIG = JSON.stringify({ architecture: 'amd64', os: 'linux', rootfs: { type: 'layers' } });
+
+function imageManifest(f: RepoFixture, note: string, subject?: string): string {
+  return JSON.stringify({
+    schemaVersion: 2,
+    mediaType: 'application/vnd.oci.image.manifest.v1+json',
+    ...(subject ? { artifactType: 'application/vnd.example.sig' } : {}),
+    config: {
+      mediaType: 'application/vnd.oci.image.config.v1+json',
+      digest: f.configDigest,
+      size: f.configSize,
+    },
+    layers: [
+      {
+        mediaType: 'application/vnd.oci.image.layer.v1.tar',
+        digest: f.layerDigest,
+        size: Buffer.byteLength(f.layer),
+      },
+    ],
+    ...(subject
+      ? {
+          subject: {
+            mediaType: 'application/vnd.oci.image.manifest.v1+json',
+            digest: subject,
+            size: 1,
+          },
+        }
+      : {}),
+    annotations: { note },
+  });
+}
+
+function headersOf(p: Persona, c: Credential): Record<string, string> {
+  if (c === 'none') return {};
+  if (c === 'token') return { authorization: `Bearer ${tokens[p]}` };
+  const user = users[USER_OF[p as Exclude<Persona, 'anonymous'>]];
+  if (c === 'basic') return { authorization: basicHeader(user.username, user.password) };
+  return { 'x-api-key': apiKeys[p] };
+}
+
+/** An upload session the owner started (sessions are the repository's, not the starter's). */
+async function ownerSession(repo: Repo): Promise<string> {
+  return (await owner.startUpload(repo)).location;
+}
+
+interface RouteCase {
+  route: string;
+  needs: Action[];
+  success: number;
+  /** Makes the request; on success checks what it carries. */
+  run(repo: Repo, h: Record<string, string>): Promise<Response>;
+}
+
+const CATALOG_AND_BASE = ['GET /v2/', 'GET /v2/_catalog'];
+
+const ROUTES: RouteCase[] = [
+  {
+    route: 'GET tags/list',
+    needs: ['pull'],
+    success: 200,
+    async run(repo, h) {
+      const res = await fetch(`${base}/v2/${repo}/tags/list`, { headers: h });
+      if (res.status === 200)
+        expect(((await res.clone().json()) as { tags: string[] }).tags).toContain('v1');
+      return res;
+    },
+  },
+  ...(['GET', 'HEAD'] as const).map((method): RouteCase => ({
+    route: `${method} manifests/<tag>`,
+    needs: ['pull'],
+    success: 200,
+    async run(repo, h) {
+      const res = await fetch(`${base}/v2/${repo}/manifests/v1`, {
+        method,
+        headers: { ...h, accept: 'application/vnd.oci.image.manifest.v1+json' },
+      });
+      if (res.status === 200) {
+        expect(res.headers.get('docker-content-digest')).toBe(fixtures[repo].v1);
+        if (method === 'GET')
+          expect(sha256(Buffer.from(await res.clone().arrayBuffer()))).toBe(fixtures[repo].v1);
+      }
+      return res;
+    },
+  })),
+  {
+    route: 'PUT manifests/<tag>',
+    needs: ['pull', 'push'],
+    success: 201,
+    async run(repo, h) {
+      const body = imageManifest(fixtures[repo], `put ${seq++}`);
+      const res = await fetch(`${base}/v2/${repo}/manifests/put-${seq}`, {
+        method: 'PUT',
+        headers: { ...h, 'content-type': 'application/vnd.oci.image.manifest.v1+json' },
+        body,
+      });
+      if (res.status === 201) expect(res.headers.get('docker-content-digest')).toBe(sha256(body));
+      return res;
+    },
+  },
+  {
+    route: 'DELETE manifests/<digest>',
+    needs: ['delete'],
+    success: 202,
+    async run(repo, h) {
+      const body = imageManifest(fixtures[repo], `delete ${seq++}`);
+      const digest = sha256(body);
+      expect((await owner.putManifest(repo, digest, body)).status).toBe(201);
+      const res = await fetch(`${base}/v2/${repo}/manifests/${digest}`, {
+        method: 'DELETE',
+        headers: h,
+      });
+      const after = await owner.fetch(`/v2/${repo}/manifests/${digest}`, { method: 'HEAD' });
+      expect(after.status).toBe(res.status === 202 ? 404 : 200);
+      return res;
+    },
+  },
+  ...(['GET', 'HEAD'] as const).map((method): RouteCase => ({
+    route: `${method} blobs/<digest>`,
+    needs: ['pull'],
+    success: 200,
+    async run(repo, h) {
+      const f = fixtures[repo];
+      const res = await fetch(`${base}/v2/${repo}/blobs/${f.layerDigest}`, {
+        method,
+        headers: h,
+      });
+      if (res.status === 200) {
+        expect(res.headers.get('docker-content-digest')).toBe(f.layerDigest);
+        if (method === 'GET') expect(await res.clone().text()).toBe(f.layer);
+      }
+      return res;
+    },
+  })),
+  {
+    route: 'DELETE blobs/<digest>',
+    needs: ['delete'],
+    success: 202,
+    async run(repo, h) {
+      const digest = await owner.pushBlob(repo, `blob to delete ${seq++}`);
+      const res = await fetch(`${base}/v2/${repo}/blobs/${digest}`, {
+        method: 'DELETE',
+        headers: h,
+      });
+      const after = await owner.fetch(`/v2/${repo}/blobs/${digest}`, { method: 'HEAD' });
+      expect(after.status).toBe(res.status === 202 ? 404 : 200);
+      return res;
+    },
+  },
+  {
+    route: 'POST blobs/uploads/',
+    needs: ['pull', 'push'],
+    success: 202,
+    async run(repo, h) {
+      const res = await fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: h });
+      if (res.status === 202) expect(res.headers.get('location')).toMatch(/\/blobs\/uploads\//);
+      return res;
+    },
+  },
+  ...(['GET', 'HEAD'] as const).map((method): RouteCase => ({
+    route: `${method} blobs/uploads/<uuid>`,
+    needs: ['pull', 'push'],
+    success: 204,
+    async run(repo, h) {
+      const location = await ownerSession(repo);
+      const res = await fetch(`${base}${location}`, { method, headers: h });
+      if (res.status === 204) expect(res.headers.get('range')).toBe('0-0');
+      return res;
+    },
+  })),
+  {
+    route: 'PATCH blobs/uploads/<uuid>',
+    needs: ['pull', 'push'],
+    success: 202,
+    async run(repo, h) {
+      const location = await ownerSession(repo);
+      const res = await fetch(`${base}${location}`, {
+        method: 'PATCH',
+        headers: { ...h, 'content-type': 'application/octet-stream' },
+        body: 'abc',
+      });
+      if (res.status === 202) expect(res.headers.get('range')).toBe('0-2');
+      return res;
+    },
+  },
+  {
+    route: 'PUT blobs/uploads/<uuid>',
+    needs: ['pull', 'push'],
+    success: 201,
+    async run(repo, h) {
+      const location = await ownerSession(repo);
+      const data = `completed upload ${seq++}`;
+      const res = await fetch(`${base}${location}?digest=${sha256(data)}`, {
+        method: 'PUT',
+        headers: { ...h, 'content-type': 'application/octet-stream' },
+        body: data,
+      });
+      if (res.status === 201) {
+        const back = await owner.fetch(`/v2/${repo}/blobs/${sha256(data)}`);
+        expect(await back.text()).toBe(data);
+      }
+      return res;
+    },
+  },
+  {
+    route: 'DELETE blobs/uploads/<uuid>',
+    needs: ['pull', 'push'],
+    success: 204,
+    async run(repo, h) {
+      const location = await ownerSession(repo);
+      const res = await fetch(`${base}${location}`, { method: 'DELETE', headers: h });
+      const after = await owner.fetch(location);
+      expect(after.status).toBe(res.status === 204 ? 404 : 204);
+      return res;
+    },
+  },
+  {
+    route: 'GET referrers/<digest>',
+    needs: ['pull'],
+    success: 200,
+    async run(repo, h) {
+      const res = await fetch(`${base}/v2/${repo}/referrers/${fixtures[repo].v1}`, { headers: h });
+      if (res.status === 200) {
+        const index = (await res.clone().json()) as { manifests: { digest: string }[] };
+        expect(index.manifests.map((m) => m.digest)).toEqual([fixtures[repo].referrer]);
+      }
+      return res;
+    },
+  },
+];
+
+const PERSONAS: Persona[] = ['anonymous', 'owner', 'orgAdmin', 'reader', 'writer', 'outsider'];
+const CALLERS: [Persona, Credential][] = PERSONAS.flatMap((p) =>
+  (p === 'anonymous' ? ['none', 'token'] : ['token', 'basic', 'apiKey']).map(
+    (c) => [p, c] as [Persona, Credential],
+  ),
+);
+
+function expected(p: Persona, repo: Repo, rc: RouteCase): number {
+  const allowed = rc.needs.every((a) => ACTIONS[level(p, repo)].includes(a));
+  if (allowed) return rc.success;
+  return p === 'anonymous' ? 401 : 403;
+}
+
+beforeAll(async () => {
+  server = await startServer({
+    env: {
+      JWT_SECRET,
+      REGISTRY_TOKEN_TTL_SECONDS: String(REGISTRY_TOKEN_TTL),
+      AUTH_RATE_LIMIT_PER_ADDRESS: '100000',
+      AUTH_RATE_LIMIT_PER_ACCOUNT: '100000',
+      AUTH_PASSWORD_CHECKS_PER_ADDRESS: '10000',
+    },
+  });
+  base = server.url;
+  for (const name of Object.values(USER_OF)) users[name] = await registerAndLogin(base, name);
+  const alice = { bearer: users.alice.accessToken };
+  for (const [p, name] of Object.entries(USER_OF)) {
+    apiKeys[p] = (
+      await ok(base, 'POST', '/api-keys', {
+        auth: { bearer: users[name].accessToken },
+        body: { name: 'matrix' },
+      })
+    ).key;
+  }
+  owner = new RegistryClient(base, { 'x-api-key': apiKeys.owner });
+
+  await ok(base, 'POST', '/orgs', { auth: alice, body: { name: 'acme' } });
+  for (const [u, role] of [
+    ['frank', 'admin'],
+    ['carol', 'member'],
+    ['dave', 'member'],
+  ])
+    await ok(base, 'POST', '/orgs/acme/members', { auth: alice, body: { username: u, role } });
+  for (const [team, member] of [
+    ['readers', 'carol'],
+    ['writers', 'dave'],
+  ]) {
+    await ok(base, 'POST', '/orgs/acme/teams', { auth: alice, body: { name: team } });
+    await ok(base, 'PUT', `/orgs/acme/teams/${team}/members/${member}`, { auth: alice });
+  }
+  for (const repo of REPOS) {
+    const [namespace, name] = repo.split('/');
+    await ok(base, 'POST', '/repos', {
+      auth: alice,
+      body: { namespace, name, visibility: name === 'pub' ? 'public' : 'private' },
+    });
+    await ok(base, 'PUT', `/repos/${repo}/permissions`, {
+      auth: alice,
+      body:
+        namespace === 'acme'
+          ? {
+              users: [],
+              teams: [
+                { team: 'readers', level: 'read' },
+                { team: 'writers', level: 'write' },
+              ],
+            }
+          : {
+              users: [
+                { username: 'carol', level: 'read' },
+                { username: 'dave', level: 'write' },
+              ],
+              teams: [],
+            },
+    });
+    const layer = `the layer of ${repo}`;
+    const f: RepoFixture = {
+      configDigest: await owner.pushBlob(repo, CONFIG),
+      configSize: Buffer.byteLength(CONFIG),
+      layer,
+      layerDigest: await owner.pushBlob(repo, layer),
+      v1: '',
+      referrer: '',
+    };
+    const v1 = imageManifest(f, `v1 of ${repo}`);
+    expect((await owner.putManifest(repo, 'v1', v1)).status).toBe(201);
+    f.v1 = sha256(v1);
+    const referrer = imageManifest(f, `signature of ${repo}`, f.v1);
+    f.referrer = sha256(referrer);
+    expect((await owner.putManifest(repo, f.referrer, referrer)).status).toBe(201);
+    fixtures[repo] = f;
+  }
+  // One registry token per persona, asking for everything: the token endpoint grants the part
+  // the persona may have.
+  const scopes = [...REPOS.map((r) => `repository:${r}:pull,push,delete`), 'registry:catalog:*'];
+  for (const p of PERSONAS) {
+    const user = p === 'anonymous' ? undefined : users[USER_OF[p]];
+    const t = await registryToken(
+      base,
+      scopes,
+      user ? { basic: [user.username, user.password] } : undefined,
+    );
+    expect(t.status).toBe(200);
+    tokens[p] = t.token!;
+  }
+}, 180_000);
+
+afterAll(async () => {
+  await server?.stop();
+});
+
+const CASES = ROUTES.flatMap((rc) =>
+  REPOS.flatMap((repo) =>
+    CALLERS.map(
+      ([p, c]) => [rc.route, repo, p, c, rc] as [string, Repo, Persona, Credential, RouteCase],
+    ),
+  ),
+);
+
+describe('every registry route × caller × namespace × visibility', () => {
+  it.each(CASES)('%s on %s by %s (%s)', async (_route, repo, persona, credential, rc) => {
+    const res = await rc.run(repo, headersOf(persona, credential));
+    const want = expected(persona, repo, rc);
+    expect(res.status).toBe(want);
+    if (want === 401) {
+      expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm=/);
+      if (res.status === 401 && rc.route.split(' ')[0] !== 'HEAD')
+        expect(await registryErrorCode(res)).toBe('UNAUTHORIZED');
+    }
+    if (want === 403 && rc.route.split(' ')[0] !== 'HEAD')
+      expect(await registryErrorCode(res)).toBe('DENIED');
+  });
+});
+
+describe('routes without a repository', () => {
+  it.each(CALLERS)(`${CATALOG_AND_BASE.join(' and ')} by %s (%s)`, async (persona, credential) => {
+    const h = headersOf(persona, credential);
+    const baseRes = await fetch(`${base}/v2/`, { headers: h });
+    expect(baseRes.status).toBe(persona === 'anonymous' && credential === 'none' ? 401 : 200);
+    const catalog = await fetch(`${base}/v2/_catalog?n=1000`, { headers: h });
+    if (persona === 'anonymous' && credential === 'none') {
+      expect(catalog.status).toBe(401);
+      return;
+    }
+    // An anonymous registry token lists what anybody may pull: the public repositories.
+    expect(catalog.status).toBe(200);
+    const listed = ((await catalog.json()) as { repositories: string[] }).repositories;
+    expect(REPOS.filter((r) => listed.includes(r))).toEqual(
+      REPOS.filter((r) => level(persona, r) !== 'none'),
+    );
+  });
+});
+
+describe('registry tokens', () => {
+  it(`live exactly REGISTRY_TOKEN_TTL_SECONDS (${REGISTRY_TOKEN_TTL} s here)`, async () => {
+    const t = await registryToken(base, ['repository:alice/pub:pull'], {
+      basic: [users.alice.username, users.alice.password],
+    });
+    expect(t.body.expires_in).toBe(REGISTRY_TOKEN_TTL);
+    const claims = decodeJwt(t.token!);
+    expect(claims.exp - claims.iat).toBe(REGISTRY_TOKEN_TTL);
+    expect(Math.abs(Date.parse(t.body.issued_at) / 1000 - claims.iat)).toBeLessThanOrEqual(1);
+  });
+
+  it('carry exactly the actions the persona has on each repository', () => {
+    for (const p of PERSONAS) {
+      const access = decodeJwt(tokens[p]).access as { name: string; actions: string[] }[];
+      for (const repo of REPOS) {
+        const entry = access.find((a) => a.name === repo);
+        expect([p, repo, entry?.actions ?? []]).toEqual([p, repo, ACTIONS[level(p, repo)]]);
+      }
+    }
+  });
+
+  it('a signed-in user with no right on a private repository gets no more from the API', async () => {
+    const r = await api(base, 'GET', '/repos/alice/priv', {
+      auth: { bearer: users.eve.accessToken },
+    });
+    expect(r.status).toBe(404);
+  });
+});
