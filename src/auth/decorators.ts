@@ -13,6 +13,8 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
+import type { Request } from 'express';
+import { type Actor, requestIdOf } from '../common/actor.js';
 import type { Principal } from './principal.js';
 
 export const AUTH_MODE_KEY = 'aerugo:auth-mode';
@@ -69,3 +71,22 @@ export function requirePrincipal(p: Principal | null): Principal {
   if (!p) throw new UnauthorizedException('authentication required');
   return p;
 }
+
+/** The actor of a management API request: the verified caller, its credential, address and id. */
+export function actorOf(req: Request, p: Principal | null): Actor {
+  return {
+    principal: p
+      ? { kind: 'user', userId: p.userId, username: p.username, isAdmin: p.isAdmin }
+      : { kind: 'anonymous' },
+    credential: p ? p.method : 'anonymous',
+    ...(p?.apiKeyId ? { apiKeyId: p.apiKeyId } : {}),
+    address: req.ip,
+    requestId: requestIdOf(req),
+  };
+}
+
+/** Who makes this write (see actorOf), for the services to record with its event. */
+export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionContext): Actor => {
+  const req = ctx.switchToHttp().getRequest<Request & { user?: Principal }>();
+  return actorOf(req, req.user ?? null);
+});

@@ -10,6 +10,7 @@ import type {
   RegistryAuthorizer,
 } from '../registry/registry-access.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
+import { requestIdOf } from '../common/actor.js';
 import { parseCredentials } from './credentials.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
 import type { Principal } from './principal.js';
@@ -117,9 +118,9 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
   private static actor(caller: Caller, req: Request): RegistryActor {
     const p = caller.kind === 'anonymous' ? null : caller.principal;
     return {
-      userId: p?.userId ?? null,
-      username: p?.username ?? null,
-      isAdmin: p?.isAdmin ?? false,
+      principal: p
+        ? { kind: 'user', userId: p.userId, username: p.username, isAdmin: p.isAdmin }
+        : { kind: 'anonymous' },
       credential:
         caller.kind === 'anonymous'
           ? 'anonymous'
@@ -130,6 +131,7 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
               : 'password',
       ...(p?.apiKeyId ? { apiKeyId: p.apiKeyId } : {}),
       address: req.ip,
+      requestId: requestIdOf(req),
     };
   }
 

@@ -14,7 +14,7 @@ import { CacheService } from '../cache/cache.service.js';
 import { apiError } from '../common/api-error.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
 import { transaction, withRetry } from '../database/transaction.js';
-import { escapeLike } from '../search/match.js';
+import { escapeLike } from '../database/like.js';
 import { checkNamespaceName, normalizeName } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import type { UserEntity } from '../users/user.entity.js';

@@ -1,12 +1,22 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
-import { transaction } from '../database/transaction.js';
+import type { Actor } from '../common/actor.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
+import { BlobsData } from './blobs.data.js';
 import { type DigestAlgorithm, digestOf, looksLikeDigest, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 import { MEDIA_TYPES, parseManifest } from './manifest.js';
 import { assertTag } from './names.js';
+
+/** A repository as registry writes name it (id for the rows, name for the events). */
+export interface RepoRef {
+  id: string;
+  name: string;
+}
 
 export interface StoredManifest {
   id: string;
@@ -90,28 +100,41 @@ function manifestUnknown(reference: string): RegistryError {
 }
 
 @Injectable()
-export class ManifestsService {
+export class ManifestsService implements OnModuleInit {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly cache: CacheService,
+    private readonly keys: CacheKeys,
+    private readonly events: EventsService,
+    private readonly blobs: BlobsData,
   ) {}
 
-  private static tagKey(repositoryId: string, tag: string): string {
-    return `tagref:${repositoryId}:${tag}`;
-  }
-
-  private static manifestKey(repositoryId: string, sha256: string): string {
-    return `manifest:${repositoryId}:${sha256}`;
+  /** Cached tags and manifests are forgotten when the events that change them are delivered. */
+  onModuleInit(): void {
+    this.events.on('manifest.pushed', ({ payload: p }) =>
+      this.cache.invalidate(...p.tags.map((t) => this.keys.tagRef(p.repositoryId, t))),
+    );
+    this.events.on('manifest.deleted', ({ payload: p }) =>
+      this.cache.invalidate(
+        this.keys.manifest(p.repositoryId, p.digest),
+        ...p.tags.map((t) => this.keys.tagRef(p.repositoryId, t)),
+      ),
+    );
+    this.events.on('tag.deleted', ({ payload: p }) =>
+      this.cache.invalidate(this.keys.tagRef(p.repositoryId, p.tag)),
+    );
   }
 
   /** Validates and stores the exact bytes, then points the reference's tag (and `?tag=`s) at them. */
   async put(
-    repositoryId: string,
+    repo: RepoRef,
     reference: string,
     bytes: Buffer,
     contentType: string | undefined,
     extraTags: string[],
+    actor: Actor,
   ): Promise<PutManifestResult> {
+    const repositoryId = repo.id;
     const byDigest = looksLikeDigest(reference);
     const requested = byDigest ? parseDigest(reference) : undefined;
     if (!byDigest) assertTag(reference);
@@ -130,14 +153,11 @@ export class ManifestsService {
     const algorithm: DigestAlgorithm = requested?.algorithm ?? 'sha256';
     // Pure database work: runs again on a fresh connection if its connection was lost before it
     // committed (see transaction.ts).
-    await transaction(this.db, async (m) => {
+    await this.events.transaction(async (m) => {
       if (parsed.blobs.length) {
-        const found: { digest: string; size: string }[] = await m.query(
-          `SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
-            WHERE rb.repository_id = $1 AND rb.digest = ANY($2)`,
-          [repositoryId, parsed.blobs],
-        );
-        const have = new Map(found.map((f) => [f.digest, Number(f.size)]));
+        // Holds the links and blob rows until commit, so that no unlink or collection can take
+        // a blob away between this check and the manifest that references it (see blobs.data.ts).
+        const have = await this.blobs.lockLinked(m, repositoryId, parsed.blobs);
         const missing = parsed.blobs.find((d) => !have.has(d));
         if (missing)
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', {
@@ -203,8 +223,18 @@ export class ManifestsService {
           [repositoryId, tags, sha256, algorithm],
         );
       }
+      await this.events.record(
+        m,
+        event('manifest.pushed', actor, {
+          repositoryId,
+          repository: repo.name,
+          digest: sha256,
+          tags,
+          mediaType: parsed.mediaType,
+          created: inserted.length > 0,
+        }),
+      );
     });
-    await this.cache.invalidate(...tags.map((t) => ManifestsService.tagKey(repositoryId, t)));
     return {
       digest: algorithm === 'sha512' ? sha512 : sha256,
       tags,
@@ -216,7 +246,7 @@ export class ManifestsService {
     if (!looksLikeDigest(reference)) {
       assertTag(reference);
       const target = await this.cache.getOrLoad<TagTarget>(
-        ManifestsService.tagKey(repositoryId, reference),
+        this.keys.tagRef(repositoryId, reference),
         async () => {
           const rows: { manifest_digest: string; digest_algorithm: DigestAlgorithm }[] =
             await this.db.query(
@@ -253,7 +283,7 @@ export class ManifestsService {
     };
     if (algorithm !== 'sha256') return load();
     const cached = await this.cache.getOrLoad(
-      ManifestsService.manifestKey(repositoryId, digest),
+      this.keys.manifest(repositoryId, digest),
       async () => {
         const m = await load();
         return m && { ...m, content: m.content.toString('base64') };
@@ -269,30 +299,47 @@ export class ManifestsService {
   }
 
   /** Deletes a tag, or a manifest by digest together with every tag pointing at it. */
-  async delete(repositoryId: string, reference: string): Promise<void> {
+  async delete(repo: RepoRef, reference: string, actor: Actor): Promise<void> {
+    const repositoryId = repo.id;
     if (looksLikeDigest(reference)) {
-      const { manifest: m } = await this.get(repositoryId, reference);
-      const tags = await transaction(this.db, async (q) => {
+      const { manifest: found } = await this.get(repositoryId, reference);
+      await this.events.transaction(async (q) => {
         // DELETE … RETURNING answers [rows, count].
         const [removed]: [{ name: string }[], number] = await q.query(
           `DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2 RETURNING name`,
-          [repositoryId, m.digest],
+          [repositoryId, found.digest],
         );
-        await q.query(`DELETE FROM manifests WHERE id = $1`, [m.id]);
-        return removed;
+        await q.query(`DELETE FROM manifests WHERE id = $1`, [found.id]);
+        await this.events.record(
+          q,
+          event('manifest.deleted', actor, {
+            repositoryId,
+            repository: repo.name,
+            digest: found.digest,
+            tags: removed.map((t) => t.name),
+          }),
+        );
       });
-      await this.cache.invalidate(
-        ManifestsService.manifestKey(repositoryId, m.digest),
-        ...tags.map((t) => ManifestsService.tagKey(repositoryId, t.name)),
-      );
       return;
     }
     assertTag(reference);
-    const res: [unknown[], number] = await transaction(this.db, (q) =>
-      q.query(`DELETE FROM tags WHERE repository_id = $1 AND name = $2`, [repositoryId, reference]),
-    );
-    await this.cache.invalidate(ManifestsService.tagKey(repositoryId, reference));
-    if (res[1] === 0) throw manifestUnknown(reference);
+    const deleted = await this.events.transaction(async (q) => {
+      const res: [unknown[], number] = await q.query(
+        `DELETE FROM tags WHERE repository_id = $1 AND name = $2`,
+        [repositoryId, reference],
+      );
+      if (res[1] === 0) return false;
+      await this.events.record(
+        q,
+        event('tag.deleted', actor, { repositoryId, repository: repo.name, tag: reference }),
+      );
+      return true;
+    });
+    if (!deleted) {
+      // Nothing was deleted, so nothing was recorded: forget the tag anyway, as before.
+      await this.cache.invalidate(this.keys.tagRef(repositoryId, reference));
+      throw manifestUnknown(reference);
+    }
   }
 
   /**

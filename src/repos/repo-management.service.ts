@@ -4,6 +4,7 @@ import {
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
+import type { Actor } from '../common/actor.js';
 import { OrgsService } from '../orgs/orgs.service.js';
 import { isValidRepositoryName, isValidTag } from '../registry/names.js';
 import { UploadsService } from '../registry/uploads.service.js';
@@ -51,6 +52,7 @@ export class RepoManagementService {
   async create(
     subject: AccessSubject,
     input: { namespace: string; name: string; visibility?: Visibility; description?: string },
+    actor: Actor,
   ): Promise<RepoDto> {
     const full = `${input.namespace}/${input.name}`;
     if (!isValidRepositoryName(full))
@@ -63,7 +65,7 @@ export class RepoManagementService {
     if (!ownsNamespace(subject, { namespace: input.namespace, namespaceKind, orgRole })) {
       throw new ForbiddenException(`you may not create repositories in "${input.namespace}"`);
     }
-    return RepoDto.of(await this.repos.create(full, input), 'admin');
+    return RepoDto.of(await this.repos.create(full, input, actor), 'admin');
   }
 
   async details(subject: AccessSubject | null, name: string): Promise<RepoDetailsDto> {
@@ -76,24 +78,25 @@ export class RepoManagementService {
     subject: AccessSubject,
     name: string,
     input: { visibility?: Visibility; description?: string | null },
+    actor: Actor,
   ): Promise<RepoDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
-    return RepoDto.of(await this.repos.update(repository, input), 'admin');
+    return RepoDto.of(await this.repos.update(repository, input, actor), 'admin');
   }
 
-  async delete(subject: AccessSubject, name: string): Promise<void> {
+  async delete(subject: AccessSubject, name: string, actor: Actor): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
-    await this.repos.delete(repository);
+    await this.repos.delete(repository, actor);
     // Its upload sessions outlive it (repository_id NULL) until their bytes are removed: now,
     // or by the next sweep if this fails.
     void this.uploads.sweepExpired();
   }
 
   /** Removes one tag (repository admins, as the registry's tag delete). */
-  async deleteTag(subject: AccessSubject, name: string, tag: string): Promise<void> {
+  async deleteTag(subject: AccessSubject, name: string, tag: string, actor: Actor): Promise<void> {
     if (!isValidTag(tag)) throw new BadRequestException(`"${tag}" is not a valid tag`);
     const { repository } = await this.access.require(subject, name, 'admin');
-    if (!(await this.content.deleteTag(repository.id, tag)))
+    if (!(await this.content.deleteTag(repository, tag, actor)))
       throw new NotFoundException(`tag "${tag}" not found in "${repository.name}"`);
   }
 
@@ -128,6 +131,7 @@ export class RepoManagementService {
     subject: AccessSubject,
     name: string,
     input: RepoPermissionsDto,
+    actor: Actor,
   ): Promise<RepoPermissionsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const users = new Map<string, { userId: string; level: GrantLevel }>();
@@ -149,7 +153,7 @@ export class RepoManagementService {
         teams.set(team.id, { teamId: team.id, level: g.level });
       }
     }
-    await this.repos.replaceGrants(repository, [...users.values()], [...teams.values()]);
+    await this.repos.replaceGrants(repository, [...users.values()], [...teams.values()], actor);
     return this.describeGrants(repository);
   }
 
@@ -178,17 +182,23 @@ export class RepoManagementService {
     name: string,
     username: string,
     level: GrantLevel,
+    actor: Actor,
   ): Promise<RepoPermissionsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const user = await this.grantee(username);
-    await this.repos.setUserGrant(repository, user.id, level);
+    await this.repos.setUserGrant(repository, user.id, level, actor);
     return this.describeGrants(repository);
   }
 
-  async revokeUser(subject: AccessSubject, name: string, username: string): Promise<void> {
+  async revokeUser(
+    subject: AccessSubject,
+    name: string,
+    username: string,
+    actor: Actor,
+  ): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const user = await this.grantee(username);
-    if (!(await this.repos.removeUserGrant(repository, user.id)))
+    if (!(await this.repos.removeUserGrant(repository, user.id, actor)))
       throw new NotFoundException(`"${user.username}" has no grant on "${repository.name}"`);
   }
 
@@ -198,17 +208,23 @@ export class RepoManagementService {
     name: string,
     team: string,
     level: GrantLevel,
+    actor: Actor,
   ): Promise<RepoPermissionsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const found = await this.granteeTeam(repository, team);
-    await this.repos.setTeamGrant(repository, found.id, level);
+    await this.repos.setTeamGrant(repository, found.id, level, actor);
     return this.describeGrants(repository);
   }
 
-  async revokeTeam(subject: AccessSubject, name: string, team: string): Promise<void> {
+  async revokeTeam(
+    subject: AccessSubject,
+    name: string,
+    team: string,
+    actor: Actor,
+  ): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const found = await this.granteeTeam(repository, team);
-    if (!(await this.repos.removeTeamGrant(repository, found.id)))
+    if (!(await this.repos.removeTeamGrant(repository, found.id, actor)))
       throw new NotFoundException(`team "${found.name}" has no grant on "${repository.name}"`);
   }
 }

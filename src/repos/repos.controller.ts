@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import {
   Body,
   Controller,
@@ -24,6 +25,7 @@ import {
 } from '@nestjs/swagger';
 import {
   Authenticated,
+  CurrentActor,
   CurrentPrincipal,
   OptionalAuth,
   requirePrincipal,
@@ -120,11 +122,12 @@ export class ReposController {
   @ApiNotFoundResponse(NOT_FOUND)
   async setPermissions(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Body() body: RepoPermissionsDto,
   ): Promise<RepoPermissionsDto> {
-    return this.repos.setPermissions(requirePrincipal(p), fullName(namespace, name), body);
+    return this.repos.setPermissions(requirePrincipal(p), fullName(namespace, name), body, actor);
   }
 
   @Put(':namespace/*name/permissions/users/:username')
@@ -143,6 +146,7 @@ export class ReposController {
   })
   async grantUser(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('username') username: string,
@@ -153,6 +157,7 @@ export class ReposController {
       fullName(namespace, name),
       username,
       body.level,
+      actor,
     );
   }
 
@@ -171,11 +176,12 @@ export class ReposController {
   })
   async revokeUser(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('username') username: string,
   ): Promise<void> {
-    await this.repos.revokeUser(requirePrincipal(p), fullName(namespace, name), username);
+    await this.repos.revokeUser(requirePrincipal(p), fullName(namespace, name), username, actor);
   }
 
   @Put(':namespace/*name/permissions/teams/:team')
@@ -194,12 +200,19 @@ export class ReposController {
   })
   async grantTeam(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('team') team: string,
     @Body() body: GrantLevelDto,
   ): Promise<RepoPermissionsDto> {
-    return this.repos.grantTeam(requirePrincipal(p), fullName(namespace, name), team, body.level);
+    return this.repos.grantTeam(
+      requirePrincipal(p),
+      fullName(namespace, name),
+      team,
+      body.level,
+      actor,
+    );
   }
 
   @Delete(':namespace/*name/permissions/teams/:team')
@@ -217,11 +230,12 @@ export class ReposController {
   })
   async revokeTeam(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('team') team: string,
   ): Promise<void> {
-    await this.repos.revokeTeam(requirePrincipal(p), fullName(namespace, name), team);
+    await this.repos.revokeTeam(requirePrincipal(p), fullName(namespace, name), team, actor);
   }
 
   @Delete(':namespace/*name/tags/:tag')
@@ -242,11 +256,12 @@ export class ReposController {
   })
   async deleteTag(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('tag') tag: string,
   ): Promise<void> {
-    await this.repos.deleteTag(requirePrincipal(p), fullName(namespace, name), tag);
+    await this.repos.deleteTag(requirePrincipal(p), fullName(namespace, name), tag, actor);
   }
 
   @Get()
@@ -299,9 +314,10 @@ export class ReposController {
   @ApiConflictResponse({ description: 'The repository exists', type: ErrorResponseDto })
   async create(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: CreateRepoDto,
   ): Promise<RepoDto> {
-    return this.repos.create(requirePrincipal(p), body);
+    return this.repos.create(requirePrincipal(p), body, actor);
   }
 
   @Get(':namespace/*name')
@@ -332,11 +348,12 @@ export class ReposController {
   @ApiNotFoundResponse(NOT_FOUND)
   async update(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Body() body: UpdateRepoDto,
   ): Promise<RepoDto> {
-    return this.repos.update(requirePrincipal(p), fullName(namespace, name), body);
+    return this.repos.update(requirePrincipal(p), fullName(namespace, name), body, actor);
   }
 
   @Delete(':namespace/*name')
@@ -353,9 +370,10 @@ export class ReposController {
   @ApiNotFoundResponse(NOT_FOUND)
   async delete(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
   ): Promise<void> {
-    await this.repos.delete(requirePrincipal(p), fullName(namespace, name));
+    await this.repos.delete(requirePrincipal(p), fullName(namespace, name), actor);
   }
 }

@@ -1,3 +1,4 @@
+import { escapeLike } from '../database/like.js';
 import {
   BadRequestException,
   ConflictException,
@@ -49,10 +50,6 @@ export interface UserDeletionCheck {
 export interface Page<T> {
   items: T[];
   total: number;
-}
-
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 @Injectable()
