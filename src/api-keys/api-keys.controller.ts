@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -8,7 +9,12 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
+import {
+  Authenticated,
+  CurrentActor,
+  CurrentPrincipal,
+  requirePrincipal,
+} from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from '../auth/principal.js';
 import { ApiKeysService } from './api-keys.service.js';
@@ -31,12 +37,14 @@ export class ApiKeysController {
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async create(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: CreateApiKeyDto,
   ): Promise<CreatedApiKeyDto> {
     const { key, secret } = await this.keys.create(
       requirePrincipal(p).userId,
       body.name,
       body.expiresAt,
+      actor,
     );
     return { ...ApiKeyDto.of(key), key: secret };
   }
@@ -55,8 +63,9 @@ export class ApiKeysController {
   @ApiNotFoundResponse({ description: 'No such key of the caller', type: ErrorResponseDto })
   async revoke(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param() params: ApiKeyIdParamDto,
   ): Promise<void> {
-    await this.keys.revoke(requirePrincipal(p).userId, params.id);
+    await this.keys.revoke(requirePrincipal(p).userId, params.id, actor);
   }
 }

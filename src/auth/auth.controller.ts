@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -17,7 +18,13 @@ import { UsersService } from '../users/users.service.js';
 import { sessionClientOf } from './auth.entities.js';
 import { AuthService } from './auth.service.js';
 import { withRetryAfter } from './credentials.service.js';
-import { Authenticated, CurrentPrincipal, OptionalAuth, requirePrincipal } from './decorators.js';
+import {
+  Authenticated,
+  CurrentActor,
+  CurrentPrincipal,
+  OptionalAuth,
+  requirePrincipal,
+} from './decorators.js';
 import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from './principal.js';
@@ -44,11 +51,12 @@ export class AuthController {
     type: ErrorResponseDto,
   })
   async register(
+    @CurrentActor() actor: Actor,
     @Body() body: RegisterUserDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<UserDto> {
-    return UserDto.of(await withRetryAfter(res, this.auth.register(body, req.ip)), true);
+    return UserDto.of(await withRetryAfter(res, this.auth.register(body, req.ip, actor)), true);
   }
 
   @Post('login')

@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { apiError } from '../common/api-error.js';
 import type { AppConfig } from '../config/config.js';
@@ -33,6 +34,7 @@ export class AuthService {
   async register(
     input: Omit<CreateUserInput, 'isAdmin'>,
     address: string | undefined,
+    by: Actor,
   ): Promise<UserEntity> {
     if (!this.config.auth.registrationEnabled)
       throw apiError(403, 'REGISTRATION_DISABLED', 'self-registration is disabled');
@@ -47,7 +49,7 @@ export class AuthService {
     const name = normalizeName(input.username);
     if (name === this.config.auth.adminUsername)
       throw apiError(409, 'NAME_RESERVED', `the name "${name}" is reserved`);
-    return this.users.create({ ...input, isAdmin: false });
+    return this.users.create({ ...input, isAdmin: false }, by);
   }
 
   /**
@@ -62,6 +64,7 @@ export class AuthService {
     current: string,
     next: string,
     address: string | undefined,
+    by: Actor,
   ): Promise<void> {
     try {
       await this.credentials.password(caller.username, current, address, false);
@@ -70,7 +73,7 @@ export class AuthService {
         throw new ForbiddenException('the current password is not correct');
       throw e;
     }
-    await this.users.setPassword(caller.userId, next, caller.sessionId);
+    await this.users.setPassword(caller.userId, next, by, caller.sessionId);
   }
 
   private async pair(

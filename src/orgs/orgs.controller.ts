@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -13,6 +14,7 @@ import {
 } from '@nestjs/swagger';
 import {
   Authenticated,
+  CurrentActor,
   CurrentPrincipal,
   OptionalAuth,
   requirePrincipal,
@@ -68,10 +70,11 @@ export class OrgsController {
   })
   async create(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: CreateOrgDto,
   ): Promise<OrgDto> {
     const caller = requirePrincipal(p);
-    return OrgDto.of(await this.orgs.create(body.name, body, caller), 'owner');
+    return OrgDto.of(await this.orgs.create(body.name, body, caller, actor), 'owner');
   }
 
   @Get()
@@ -108,11 +111,12 @@ export class OrgsController {
   @ApiNotFoundResponse({ description: 'No such organization', type: ErrorResponseDto })
   async update(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Body() body: UpdateOrgDto,
   ): Promise<OrgDto> {
     const caller = requirePrincipal(p);
-    const org = await this.orgs.update(name, body, caller);
+    const org = await this.orgs.update(name, body, caller, actor);
     return OrgDto.of(org, await this.orgs.actorRole(org, caller));
   }
 
@@ -128,8 +132,12 @@ export class OrgsController {
     description: 'The organization still holds repositories',
     type: ErrorResponseDto,
   })
-  async delete(@CurrentPrincipal() p: Principal | null, @Param('org') name: string): Promise<void> {
-    await this.orgs.delete(name, requirePrincipal(p));
+  async delete(
+    @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
+    @Param('org') name: string,
+  ): Promise<void> {
+    await this.orgs.delete(name, requirePrincipal(p), actor);
   }
 
   @Get(':org/members')
@@ -160,12 +168,13 @@ export class OrgsController {
   @ApiConflictResponse({ description: 'Already a member', type: ErrorResponseDto })
   async addMember(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Body() body: AddMemberDto,
   ): Promise<MemberDto> {
     const caller = requirePrincipal(p);
     return memberDto(
-      await this.orgs.addMember(name, body.username, body.role ?? 'member', caller),
+      await this.orgs.addMember(name, body.username, body.role ?? 'member', caller, actor),
       caller.isAdmin,
     );
   }
@@ -186,13 +195,14 @@ export class OrgsController {
   })
   async updateMember(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Param('username') username: string,
     @Body() body: UpdateMemberDto,
   ): Promise<MemberDto> {
     const caller = requirePrincipal(p);
     return memberDto(
-      await this.orgs.updateMember(name, username, body.role, caller),
+      await this.orgs.updateMember(name, username, body.role, caller, actor),
       caller.isAdmin,
     );
   }
@@ -215,9 +225,10 @@ export class OrgsController {
   })
   async removeMember(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Param('username') username: string,
   ): Promise<void> {
-    await this.orgs.removeMember(name, username, requirePrincipal(p));
+    await this.orgs.removeMember(name, username, requirePrincipal(p), actor);
   }
 }

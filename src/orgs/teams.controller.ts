@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -11,7 +12,12 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
+import {
+  Authenticated,
+  CurrentActor,
+  CurrentPrincipal,
+  requirePrincipal,
+} from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { Principal } from '../auth/principal.js';
 import { UserDto } from '../users/dto/users.dto.js';
@@ -53,10 +59,17 @@ export class TeamsController {
   @ApiConflictResponse({ description: 'Team exists', type: ErrorResponseDto })
   async create(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Body() body: CreateTeamDto,
   ): Promise<TeamDto> {
-    const team = await this.orgs.createTeam(org, body.name, body.description, requirePrincipal(p));
+    const team = await this.orgs.createTeam(
+      org,
+      body.name,
+      body.description,
+      requirePrincipal(p),
+      actor,
+    );
     return TeamDto.of(team, org.toLowerCase(), 0);
   }
 
@@ -81,12 +94,13 @@ export class TeamsController {
   @ApiOkResponse({ type: TeamDto })
   async update(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
     @Body() body: UpdateTeamDto,
   ): Promise<TeamDto> {
     const caller = requirePrincipal(p);
-    await this.orgs.updateTeam(org, team, body.description, caller);
+    await this.orgs.updateTeam(org, team, body.description, caller, actor);
     const found = await this.orgs.getTeam(org, team, caller);
     return TeamDto.of(found.team, org.toLowerCase(), found.members);
   }
@@ -99,10 +113,11 @@ export class TeamsController {
   @ApiNoContentResponse({ description: 'Deleted' })
   async delete(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
   ): Promise<void> {
-    await this.orgs.deleteTeam(org, team, requirePrincipal(p));
+    await this.orgs.deleteTeam(org, team, requirePrincipal(p), actor);
   }
 
   @Get(':team/members')
@@ -133,12 +148,16 @@ export class TeamsController {
   })
   async addMember(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
     @Param('username') username: string,
   ): Promise<UserDto> {
     const caller = requirePrincipal(p);
-    return UserDto.of(await this.orgs.addTeamMember(org, team, username, caller), caller.isAdmin);
+    return UserDto.of(
+      await this.orgs.addTeamMember(org, team, username, caller, actor),
+      caller.isAdmin,
+    );
   }
 
   @Delete(':team/members/:username')
@@ -150,10 +169,11 @@ export class TeamsController {
   @ApiNoContentResponse({ description: 'Removed' })
   async removeMember(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
     @Param('username') username: string,
   ): Promise<void> {
-    await this.orgs.removeTeamMember(org, team, username, requirePrincipal(p));
+    await this.orgs.removeTeamMember(org, team, username, requirePrincipal(p), actor);
   }
 }

@@ -84,7 +84,7 @@ export class ReposService implements OnModuleInit {
    * reserved.
    */
   async findOrCreate(name: string, actor: Actor): Promise<RepositoryEntity> {
-    const found = await this.findByName(name);
+    const found = await withRetry(() => this.findByName(name));
     if (found) {
       // Idempotent (a timestamp), so safe to run again after a lost connection.
       await withRetry(() => this.notePush(found.id));
@@ -109,7 +109,7 @@ export class ReposService implements OnModuleInit {
         );
     });
     // A concurrent first push created it: its event invalidated the cached "not found".
-    return (await this.findByName(name))!;
+    return (await withRetry(() => this.findByName(name)))!;
   }
 
   /** Records push activity; writes at most every few seconds per repository. */

@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -14,6 +15,7 @@ import {
 import { requireSystemAdmin } from '../auth/admin.js';
 import {
   Authenticated,
+  CurrentActor,
   CurrentPrincipal,
   OptionalAuth,
   requirePrincipal,
@@ -56,10 +58,11 @@ export class UsersController {
   })
   async create(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: CreateUserDto,
   ): Promise<UserDto> {
     requireSystemAdmin(requirePrincipal(p));
-    return UserDto.of(await this.users.create(body), true);
+    return UserDto.of(await this.users.create(body, actor), true);
   }
 
   @Get()
@@ -93,10 +96,11 @@ export class UsersController {
   @ApiConflictResponse({ description: 'E-mail address in use', type: ErrorResponseDto })
   async updateMe(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: UpdateProfileDto,
   ): Promise<UserDto> {
     const caller = requirePrincipal(p);
-    return UserDto.of(await this.users.updateProfile(caller.userId, body), true);
+    return UserDto.of(await this.users.updateProfile(caller.userId, body, actor), true);
   }
 
   @Get(':username')
@@ -135,12 +139,13 @@ export class UsersController {
   })
   async adminUpdate(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('username') username: string,
     @Body() body: AdminUpdateUserDto,
   ): Promise<UserDto> {
     const caller = requirePrincipal(p);
     requireSystemAdmin(caller);
-    return UserDto.of(await this.users.adminUpdate(username, body, caller.userId), true);
+    return UserDto.of(await this.users.adminUpdate(username, body, caller.userId, actor), true);
   }
 
   @Delete(':username')
@@ -159,10 +164,11 @@ export class UsersController {
   @ApiConflictResponse({ description: 'The user still owns repositories', type: ErrorResponseDto })
   async delete(
     @CurrentPrincipal() p: Principal | null,
+    @CurrentActor() actor: Actor,
     @Param('username') username: string,
   ): Promise<void> {
     const caller = requirePrincipal(p);
     requireSystemAdmin(caller);
-    await this.users.delete(username, caller.userId);
+    await this.users.delete(username, caller.userId, actor);
   }
 }
