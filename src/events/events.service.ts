@@ -121,9 +121,15 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
     const ids = this.toMark;
     this.toMark = [];
     if (!ids.length) return;
-    await this.db
-      .query(`UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])`, [ids])
-      .catch((e: Error) => this.logger.warn(`marking events delivered failed: ${e.message}`));
+    try {
+      await this.db.query(`UPDATE outbox SET delivered_at = now() WHERE id = ANY($1::bigint[])`, [
+        ids,
+      ]);
+    } catch (e) {
+      // Kept for the next flush (the sweep flushes too); never delivered twice by this node.
+      this.toMark.push(...ids);
+      this.logger.warn(`marking events delivered failed: ${(e as Error).message}`);
+    }
   }
 
   /** Delivers rows left undelivered (their node died after commit), then prunes delivered rows. */

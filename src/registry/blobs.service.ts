@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { Readable } from 'node:stream';
 import type { Actor } from '../common/actor.js';
+import { TestHooks } from '../common/test-hooks.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import type { AccessSubject } from '../repos/permissions.js';
@@ -56,6 +57,7 @@ export class BlobsService {
     private readonly access: RepoAccessService,
     private readonly data: BlobsData,
     private readonly events: EventsService,
+    private readonly hooks: TestHooks,
   ) {}
 
   /** Size of a blob linked into the repository, or null when the repository cannot see it. */
@@ -101,6 +103,7 @@ export class BlobsService {
     return this.events.transaction(async (m) => {
       // The source's link and the blob stay put until the new link is committed.
       if (!(await this.data.lockLinked(m, fromRepositoryId, [digest])).has(digest)) return false;
+      await this.hooks.at('blobs.mount.locked');
       await this.data.link(m, repo.id, digest);
       await this.events.record(
         m,

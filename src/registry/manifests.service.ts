@@ -4,6 +4,7 @@ import { DataSource } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import type { Actor } from '../common/actor.js';
+import { TestHooks } from '../common/test-hooks.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import { BlobsData } from './blobs.data.js';
@@ -107,6 +108,7 @@ export class ManifestsService implements OnModuleInit {
     private readonly keys: CacheKeys,
     private readonly events: EventsService,
     private readonly blobs: BlobsData,
+    private readonly hooks: TestHooks,
   ) {}
 
   /** Cached tags and manifests are forgotten when the events that change them are delivered. */
@@ -164,6 +166,7 @@ export class ManifestsService implements OnModuleInit {
             digest: missing,
           });
         assertSizes(parsed.sizes, have, 'blob');
+        await this.hooks.at('manifests.put.checked');
       }
       if (parsed.manifests.length) {
         const found: { digest: string; digest_sha512: string; size: number }[] = await m.query(
