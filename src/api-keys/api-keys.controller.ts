@@ -16,7 +16,7 @@ import {
   requirePrincipal,
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import { ApiKeysService } from './api-keys.service.js';
 import {
   ApiKeyDto,
@@ -36,7 +36,7 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Create an API key for the caller; the key is in this response only' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Body() body: CreateApiKeyDto,
   ): Promise<CreatedApiKeyDto> {
@@ -52,7 +52,7 @@ export class ApiKeysController {
   @Get()
   @ApiOperation({ summary: "The caller's API keys (without secrets)" })
   @ApiOkResponse({ type: [ApiKeyDto] })
-  async list(@CurrentPrincipal() p: Principal | null): Promise<ApiKeyDto[]> {
+  async list(@CurrentPrincipal() p: UserPrincipal | null): Promise<ApiKeyDto[]> {
     return (await this.keys.list(requirePrincipal(p).userId)).map((k) => ApiKeyDto.of(k));
   }
 
@@ -62,7 +62,7 @@ export class ApiKeysController {
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiNotFoundResponse({ description: 'No such key of the caller', type: ErrorResponseDto })
   async revoke(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param() params: ApiKeyIdParamDto,
   ): Promise<void> {

@@ -27,7 +27,7 @@ import {
 } from './decorators.js';
 import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 
 @ApiTags('auth')
 @ApiBadRequestResponse({ description: 'Invalid input', type: ErrorResponseDto })
@@ -95,7 +95,7 @@ export class AuthController {
   @OptionalAuth()
   @ApiOperation({ summary: "End a session (by refresh token, or the access token's own session)" })
   @ApiNoContentResponse({ description: 'Session ended' })
-  async logout(@CurrentPrincipal() p: Principal | null, @Body() body: LogoutDto): Promise<void> {
+  async logout(@CurrentPrincipal() p: UserPrincipal | null, @Body() body: LogoutDto): Promise<void> {
     await this.auth.logout(p, body.refreshToken);
   }
 
@@ -103,7 +103,7 @@ export class AuthController {
   @Authenticated()
   @ApiOperation({ summary: 'The caller' })
   @ApiOkResponse({ type: UserDto })
-  async me(@CurrentPrincipal() p: Principal | null): Promise<UserDto> {
+  async me(@CurrentPrincipal() p: UserPrincipal | null): Promise<UserDto> {
     const caller = requirePrincipal(p);
     return UserDto.of(await this.users.requireByUsername(caller.username), true);
   }

@@ -10,7 +10,7 @@ import { type AttemptLimiter, REGISTRATION_LIMITER } from './attempt-limiter.js'
 import type { SessionClient } from './auth.entities.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
 import type { TokenPairDto } from './dto/auth.dto.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
@@ -60,7 +60,7 @@ export class AuthService {
    * ends every other session.
    */
   async changePassword(
-    caller: Principal,
+    caller: UserPrincipal,
     current: string,
     next: string,
     address: string | undefined,
@@ -111,7 +111,7 @@ export class AuthService {
   }
 
   /** Ends the session named by the refresh token, or the one the access token belongs to. */
-  async logout(principal: Principal | null, refreshToken: string | undefined): Promise<void> {
+  async logout(principal: UserPrincipal | null, refreshToken: string | undefined): Promise<void> {
     if (refreshToken) {
       const session = await this.sessions.sessionOfRefreshToken(refreshToken);
       if (!session || (principal && principal.userId !== session.userId))

@@ -13,7 +13,7 @@ import { AuthService } from './auth.service.js';
 import { withRetryAfter } from './credentials.service.js';
 import { Authenticated, CurrentActor, CurrentPrincipal, requirePrincipal } from './decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 
 /**
  * `PUT /users/me/password`: served by the Auth module, which owns the sign-in limits that a wrong
@@ -40,7 +40,7 @@ export class PasswordController {
   @ApiNoContentResponse({ description: 'Password changed' })
   @ApiForbiddenResponse({ description: 'The current password is wrong', type: ErrorResponseDto })
   async changePassword(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Body() body: ChangePasswordDto,
     @Req() req: Request,

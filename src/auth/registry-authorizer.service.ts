@@ -13,7 +13,7 @@ import { RepoAccessService } from '../repos/repo-access.service.js';
 import { requestIdOf } from '../common/actor.js';
 import { parseCredentials } from './credentials.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 import { publicBaseUrl } from './public-url.js';
 import { CATALOG_SCOPE, formatScope, grantedActions, type AccessEntry } from './scopes.js';
 import { type RegistryTokenClaims, TokensService } from './tokens.service.js';
@@ -21,8 +21,8 @@ import { type RegistryTokenClaims, TokensService } from './tokens.service.js';
 /** Who is calling the registry, worked out once per request. */
 type Caller =
   | { kind: 'anonymous' }
-  | { kind: 'token'; principal: Principal | null; access: AccessEntry[] }
-  | { kind: 'user'; principal: Principal };
+  | { kind: 'token'; principal: UserPrincipal | null; access: AccessEntry[] }
+  | { kind: 'user'; principal: UserPrincipal };
 
 type CallerRequest = Request & { registryCaller?: Caller };
 

@@ -6,11 +6,13 @@ import type { Request } from 'express';
  *
  * - `user`: an authenticated user (management API, or the registry with a password, an API key
  *   or a registry token of that user).
+ * - `robot`: a machine account of a namespace (see auth/principal.ts; none is issued yet).
  * - `anonymous`: nobody signed in (self-registration, anonymous pulls).
  * - `system`: the server itself (the administrator bootstrap, sweepers).
  */
 export type ActorPrincipal =
   | { kind: 'user'; userId: string; username: string; isAdmin: boolean }
+  | { kind: 'robot'; robotId: string; name: string; namespace: string }
   | { kind: 'anonymous' }
   | { kind: 'system'; name: string };
 

@@ -21,7 +21,7 @@ import {
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf } from '../common/page.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import { UserDto } from '../users/dto/users.dto.js';
 import {
   AddMemberDto,
@@ -46,7 +46,7 @@ function memberDto(m: OrgMember, full: boolean): MemberDto {
 /** `GET /orgs` and its alias `GET /organizations`. */
 export async function listOrgs(
   orgs: OrgsService,
-  caller: Principal,
+  caller: UserPrincipal,
   query: OrgListQueryDto,
 ): Promise<OrgPageDto> {
   const { page, perPage } = pageOf(query);
@@ -69,7 +69,7 @@ export class OrgsController {
     type: ErrorResponseDto,
   })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Body() body: CreateOrgDto,
   ): Promise<OrgDto> {
@@ -85,7 +85,7 @@ export class OrgsController {
   })
   @ApiOkResponse({ type: OrgPageDto })
   list(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: OrgListQueryDto,
   ): Promise<OrgPageDto> {
     return listOrgs(this.orgs, requirePrincipal(p), query);
@@ -97,7 +97,7 @@ export class OrgsController {
   @ApiParam(ORG)
   @ApiOkResponse({ type: OrgDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ErrorResponseDto })
-  async get(@CurrentPrincipal() p: Principal | null, @Param('org') name: string): Promise<OrgDto> {
+  async get(@CurrentPrincipal() p: UserPrincipal | null, @Param('org') name: string): Promise<OrgDto> {
     const org = await this.orgs.requireByName(name);
     return OrgDto.of(org, p ? await this.orgs.actorRole(org, p) : undefined);
   }
@@ -110,7 +110,7 @@ export class OrgsController {
   @ApiForbiddenResponse({ description: 'Caller is not an owner or admin', type: ErrorResponseDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ErrorResponseDto })
   async update(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Body() body: UpdateOrgDto,
@@ -133,7 +133,7 @@ export class OrgsController {
     type: ErrorResponseDto,
   })
   async delete(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') name: string,
   ): Promise<void> {
@@ -148,7 +148,7 @@ export class OrgsController {
   @ApiForbiddenResponse({ description: 'Caller is not a member', type: ErrorResponseDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ErrorResponseDto })
   async members(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('org') name: string,
   ): Promise<MemberDto[]> {
     const caller = requirePrincipal(p);
@@ -167,7 +167,7 @@ export class OrgsController {
   @ApiNotFoundResponse({ description: 'No such organization or user', type: ErrorResponseDto })
   @ApiConflictResponse({ description: 'Already a member', type: ErrorResponseDto })
   async addMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Body() body: AddMemberDto,
@@ -194,7 +194,7 @@ export class OrgsController {
     type: ErrorResponseDto,
   })
   async updateMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Param('username') username: string,
@@ -224,7 +224,7 @@ export class OrgsController {
     type: ErrorResponseDto,
   })
   async removeMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Param('username') username: string,

@@ -19,7 +19,7 @@ import {
   requirePrincipal,
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import { UserDto } from '../users/dto/users.dto.js';
 import { CreateTeamDto, TeamDto, UpdateTeamDto } from './dto/orgs.dto.js';
 import { OrgsService } from './orgs.service.js';
@@ -45,7 +45,7 @@ export class TeamsController {
   @ApiParam(ORG)
   @ApiOkResponse({ type: [TeamDto] })
   async list(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('org') org: string,
   ): Promise<TeamDto[]> {
     const rows = await this.orgs.listTeams(org, requirePrincipal(p));
@@ -58,7 +58,7 @@ export class TeamsController {
   @ApiCreatedResponse({ type: TeamDto })
   @ApiConflictResponse({ description: 'Team exists', type: ErrorResponseDto })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Body() body: CreateTeamDto,
@@ -79,7 +79,7 @@ export class TeamsController {
   @ApiParam(TEAM)
   @ApiOkResponse({ type: TeamDto })
   async get(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('org') org: string,
     @Param('team') team: string,
   ): Promise<TeamDto> {
@@ -93,7 +93,7 @@ export class TeamsController {
   @ApiParam(TEAM)
   @ApiOkResponse({ type: TeamDto })
   async update(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
@@ -112,7 +112,7 @@ export class TeamsController {
   @ApiParam(TEAM)
   @ApiNoContentResponse({ description: 'Deleted' })
   async delete(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
@@ -126,7 +126,7 @@ export class TeamsController {
   @ApiParam(TEAM)
   @ApiOkResponse({ type: [UserDto] })
   async members(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('org') org: string,
     @Param('team') team: string,
   ): Promise<UserDto[]> {
@@ -147,7 +147,7 @@ export class TeamsController {
     type: ErrorResponseDto,
   })
   async addMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
@@ -168,7 +168,7 @@ export class TeamsController {
   @ApiParam(USERNAME)
   @ApiNoContentResponse({ description: 'Removed' })
   async removeMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,

@@ -4,7 +4,7 @@ import type { Actor } from '../common/actor.js';
 import { TestHooks } from '../common/test-hooks.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
-import type { AccessSubject } from '../repos/permissions.js';
+import type { UserSubject } from '../repos/permissions.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
 import { STORAGE_DRIVER, type ByteRange, type StorageDriver } from '../storage/storage-driver.js';
@@ -83,7 +83,7 @@ export class BlobsService {
     digest: string,
     from: string | undefined,
     sourceAllowed: boolean,
-    subject: AccessSubject | null,
+    subject: UserSubject | null,
     actor: Actor,
   ): Promise<boolean> {
     if (from !== undefined) {
@@ -126,7 +126,7 @@ export class BlobsService {
   private async mountVisible(
     repo: RepoRef,
     digest: string,
-    subject: AccessSubject | null,
+    subject: UserSubject | null,
     actor: Actor,
   ): Promise<boolean> {
     const holders = await this.data.holders(digest, repo.id);

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { Actor } from '../common/actor.js';
-import type { AccessSubject } from '../repos/permissions.js';
+import type { UserSubject } from '../repos/permissions.js';
 import type { RepositoryEntity } from '../repos/repository.entity.js';
 import { ReposService } from '../repos/repos.service.js';
 import { BlobsService } from './blobs.service.js';
@@ -13,9 +13,11 @@ export type UploadStart =
   | { kind: 'session'; repository: RepositoryEntity; upload: UploadStatus };
 
 /** The subject of an actor, for the permission rules (null for anonymous callers). */
-export function subjectOfActor(actor: Actor): AccessSubject | null {
+export function subjectOfActor(actor: Actor): UserSubject | null {
   const p = actor.principal;
-  return p.kind === 'user' ? { userId: p.userId, username: p.username, isAdmin: p.isAdmin } : null;
+  return p.kind === 'user'
+    ? { kind: 'user', userId: p.userId, username: p.username, isAdmin: p.isAdmin }
+    : null;
 }
 
 /**

@@ -13,7 +13,7 @@ import { UsersService } from '../users/users.service.js';
 import type { RepoDetailsDto, RepoPermissionsDto } from './dto/repos.dto.js';
 import { RepoDto } from './dto/repos.dto.js';
 import {
-  type AccessSubject,
+  type UserSubject,
   type GrantLevel,
   ownsNamespace,
   type Visibility,
@@ -37,7 +37,7 @@ export class RepoManagementService {
   ) {}
 
   async search(
-    subject: AccessSubject | null,
+    subject: UserSubject | null,
     opts: { namespace?: string; q?: string; page: number; perPage: number },
   ) {
     const scope = await this.access.visibilityScope(subject);
@@ -50,7 +50,7 @@ export class RepoManagementService {
   }
 
   async create(
-    subject: AccessSubject,
+    subject: UserSubject,
     input: { namespace: string; name: string; visibility?: Visibility; description?: string },
     actor: Actor,
   ): Promise<RepoDto> {
@@ -68,14 +68,14 @@ export class RepoManagementService {
     return RepoDto.of(await this.repos.create(full, input, actor), 'admin');
   }
 
-  async details(subject: AccessSubject | null, name: string): Promise<RepoDetailsDto> {
+  async details(subject: UserSubject | null, name: string): Promise<RepoDetailsDto> {
     const { repository, level } = await this.access.require(subject, name, 'read');
     const { tags, truncated } = await this.content.tags(repository.id);
     return { ...RepoDto.of(repository, level), tags, tagsTruncated: truncated };
   }
 
   async update(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     input: { visibility?: Visibility; description?: string | null },
     actor: Actor,
@@ -84,7 +84,7 @@ export class RepoManagementService {
     return RepoDto.of(await this.repos.update(repository, input, actor), 'admin');
   }
 
-  async delete(subject: AccessSubject, name: string, actor: Actor): Promise<void> {
+  async delete(subject: UserSubject, name: string, actor: Actor): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
     await this.repos.delete(repository, actor);
     // Its upload sessions outlive it (repository_id NULL) until their bytes are removed: now,
@@ -93,7 +93,7 @@ export class RepoManagementService {
   }
 
   /** Removes one tag (repository admins, as the registry's tag delete). */
-  async deleteTag(subject: AccessSubject, name: string, tag: string, actor: Actor): Promise<void> {
+  async deleteTag(subject: UserSubject, name: string, tag: string, actor: Actor): Promise<void> {
     if (!isValidTag(tag)) throw new BadRequestException(`"${tag}" is not a valid tag`);
     const { repository } = await this.access.require(subject, name, 'admin');
     if (!(await this.content.deleteTag(repository, tag, actor)))
@@ -121,14 +121,14 @@ export class RepoManagementService {
     };
   }
 
-  async permissions(subject: AccessSubject, name: string): Promise<RepoPermissionsDto> {
+  async permissions(subject: UserSubject, name: string): Promise<RepoPermissionsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     return this.describeGrants(repository);
   }
 
   /** Replaces the repository's user and team grants. Teams must belong to the repository's organization. */
   async setPermissions(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     input: RepoPermissionsDto,
     actor: Actor,
@@ -178,7 +178,7 @@ export class RepoManagementService {
 
   /** Adds or changes one user's grant, leaving the others; answers every grant. */
   async grantUser(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     username: string,
     level: GrantLevel,
@@ -191,7 +191,7 @@ export class RepoManagementService {
   }
 
   async revokeUser(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     username: string,
     actor: Actor,
@@ -204,7 +204,7 @@ export class RepoManagementService {
 
   /** Adds or changes one team's grant, leaving the others; answers every grant. */
   async grantTeam(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     team: string,
     level: GrantLevel,
@@ -216,12 +216,7 @@ export class RepoManagementService {
     return this.describeGrants(repository);
   }
 
-  async revokeTeam(
-    subject: AccessSubject,
-    name: string,
-    team: string,
-    actor: Actor,
-  ): Promise<void> {
+  async revokeTeam(subject: UserSubject, name: string, team: string, actor: Actor): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const found = await this.granteeTeam(repository, team);
     if (!(await this.repos.removeTeamGrant(repository, found.id, actor)))

@@ -32,7 +32,7 @@ import {
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf } from '../common/page.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import {
   CreateRepoDto,
   GrantLevelDto,
@@ -102,7 +102,7 @@ export class ReposController {
   })
   @ApiNotFoundResponse(NOT_FOUND)
   async permissions(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
   ): Promise<RepoPermissionsDto> {
@@ -121,7 +121,7 @@ export class ReposController {
   })
   @ApiNotFoundResponse(NOT_FOUND)
   async setPermissions(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
@@ -145,7 +145,7 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async grantUser(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
@@ -175,7 +175,7 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async revokeUser(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
@@ -199,7 +199,7 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async grantTeam(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
@@ -229,7 +229,7 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async revokeTeam(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
@@ -255,7 +255,7 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async deleteTag(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
@@ -269,7 +269,7 @@ export class ReposController {
   @ApiOperation({ summary: 'Search the repositories the caller can see' })
   @ApiOkResponse({ type: RepoPageDto })
   search(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: RepoSearchQueryDto,
   ): Promise<RepoPageDto> {
     return this.list(p, query);
@@ -283,13 +283,13 @@ export class ReposController {
   })
   @ApiOkResponse({ type: RepoPageDto })
   searchAlias(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: RepoSearchQueryDto,
   ): Promise<RepoPageDto> {
     return this.list(p, query);
   }
 
-  private async list(p: Principal | null, query: RepoSearchQueryDto): Promise<RepoPageDto> {
+  private async list(p: UserPrincipal | null, query: RepoSearchQueryDto): Promise<RepoPageDto> {
     const { page, perPage } = pageOf(query);
     const result = await this.repos.search(p, {
       namespace: query.namespace,
@@ -313,7 +313,7 @@ export class ReposController {
   @ApiNotFoundResponse({ description: 'No such user or organization', type: ErrorResponseDto })
   @ApiConflictResponse({ description: 'The repository exists', type: ErrorResponseDto })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Body() body: CreateRepoDto,
   ): Promise<RepoDto> {
@@ -328,7 +328,7 @@ export class ReposController {
   @ApiOkResponse({ type: RepoDetailsDto })
   @ApiNotFoundResponse(NOT_FOUND)
   async get(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
   ): Promise<RepoDetailsDto> {
@@ -347,7 +347,7 @@ export class ReposController {
   })
   @ApiNotFoundResponse(NOT_FOUND)
   async update(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
@@ -369,7 +369,7 @@ export class ReposController {
   })
   @ApiNotFoundResponse(NOT_FOUND)
   async delete(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],

@@ -22,7 +22,7 @@ import {
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf } from '../common/page.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import {
   AdminUpdateUserDto,
   CreateUserDto,
@@ -57,7 +57,7 @@ export class UsersController {
     type: ErrorResponseDto,
   })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Body() body: CreateUserDto,
   ): Promise<UserDto> {
@@ -70,7 +70,7 @@ export class UsersController {
   @ApiOperation({ summary: 'Search users by name' })
   @ApiOkResponse({ type: UserPageDto })
   async search(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: UserSearchQueryDto,
   ): Promise<UserPageDto> {
     const caller = requirePrincipal(p);
@@ -95,7 +95,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'E-mail address in use', type: ErrorResponseDto })
   async updateMe(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Body() body: UpdateProfileDto,
   ): Promise<UserDto> {
@@ -112,7 +112,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   @ApiNotFoundResponse({ description: 'No such (active) user', type: ErrorResponseDto })
   async get(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('username') username: string,
   ): Promise<UserDto> {
     const name = username.toLowerCase() === 'me' ? requirePrincipal(p).username : username;
@@ -138,7 +138,7 @@ export class UsersController {
     type: ErrorResponseDto,
   })
   async adminUpdate(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('username') username: string,
     @Body() body: AdminUpdateUserDto,
@@ -163,7 +163,7 @@ export class UsersController {
   @ApiNotFoundResponse({ description: 'No such user', type: ErrorResponseDto })
   @ApiConflictResponse({ description: 'The user still owns repositories', type: ErrorResponseDto })
   async delete(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Param('username') username: string,
   ): Promise<void> {
