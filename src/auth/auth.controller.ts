@@ -95,7 +95,10 @@ export class AuthController {
   @OptionalAuth()
   @ApiOperation({ summary: "End a session (by refresh token, or the access token's own session)" })
   @ApiNoContentResponse({ description: 'Session ended' })
-  async logout(@CurrentPrincipal() p: UserPrincipal | null, @Body() body: LogoutDto): Promise<void> {
+  async logout(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Body() body: LogoutDto,
+  ): Promise<void> {
     await this.auth.logout(p, body.refreshToken);
   }
 

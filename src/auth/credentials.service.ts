@@ -224,7 +224,11 @@ export class CredentialsService {
   }
 
   /** The principal of a verified access token, if its session and user are still live. */
-  async accessToken(claims: { sub?: unknown; sid?: unknown; typ?: unknown }): Promise<UserPrincipal> {
+  async accessToken(claims: {
+    sub?: unknown;
+    sid?: unknown;
+    typ?: unknown;
+  }): Promise<UserPrincipal> {
     if (
       claims.typ !== 'access' ||
       typeof claims.sub !== 'string' ||

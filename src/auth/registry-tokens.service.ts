@@ -48,7 +48,10 @@ export class RegistryTokensService {
     return granted;
   }
 
-  async issue(principal: UserPrincipal | null, scopes: AccessEntry[]): Promise<IssuedRegistryToken> {
+  async issue(
+    principal: UserPrincipal | null,
+    scopes: AccessEntry[],
+  ): Promise<IssuedRegistryToken> {
     const access = await this.grant(principal, scopes);
     const signed = await this.tokens.signRegistryToken(principal, access, {
       sessionId: principal?.sessionId,

@@ -97,7 +97,10 @@ export class OrgsController {
   @ApiParam(ORG)
   @ApiOkResponse({ type: OrgDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ErrorResponseDto })
-  async get(@CurrentPrincipal() p: UserPrincipal | null, @Param('org') name: string): Promise<OrgDto> {
+  async get(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Param('org') name: string,
+  ): Promise<OrgDto> {
     const org = await this.orgs.requireByName(name);
     return OrgDto.of(org, p ? await this.orgs.actorRole(org, p) : undefined);
   }
