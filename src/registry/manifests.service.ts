@@ -8,6 +8,7 @@ import { TestHooks } from '../common/test-hooks.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import { BlobsData } from './blobs.data.js';
+import { ManifestsData } from './manifests.data.js';
 import { type DigestAlgorithm, digestOf, looksLikeDigest, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 import { MEDIA_TYPES, parseManifest } from './manifest.js';
@@ -108,6 +109,7 @@ export class ManifestsService implements OnModuleInit {
     private readonly keys: CacheKeys,
     private readonly events: EventsService,
     private readonly blobs: BlobsData,
+    private readonly data: ManifestsData,
     private readonly hooks: TestHooks,
   ) {}
 
@@ -169,17 +171,7 @@ export class ManifestsService implements OnModuleInit {
         await this.hooks.at('manifests.put.checked');
       }
       if (parsed.manifests.length) {
-        const found: { digest: string; digest_sha512: string; size: number }[] = await m.query(
-          `SELECT digest, digest_sha512, size FROM manifests
-            WHERE repository_id = $1 AND (digest = ANY($2) OR digest_sha512 = ANY($2))`,
-          [repositoryId, parsed.manifests],
-        );
-        const have = new Map(
-          found.flatMap((f) => [
-            [f.digest, f.size],
-            [f.digest_sha512, f.size],
-          ]),
-        );
+        const have = await this.data.lockChildren(m, repositoryId, parsed.manifests);
         const missing = parsed.manifests.find((d) => !have.has(d));
         if (missing)
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest unknown to registry', {
@@ -187,45 +179,19 @@ export class ManifestsService implements OnModuleInit {
           });
         assertSizes(parsed.sizes, have, 'manifest');
       }
-      const inserted: { id: string }[] = await m.query(
-        `INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, content, size, subject_digest, artifact_type, annotations)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
-        [
-          repositoryId,
-          sha256,
-          sha512,
-          parsed.mediaType,
-          bytes,
-          bytes.length,
-          parsed.subject?.digest ?? null,
-          parsed.artifactType ?? null,
-          parsed.annotations ? JSON.stringify(parsed.annotations) : null,
-        ],
-      );
-      if (inserted.length) {
-        const refs = [
-          ...parsed.blobs.map((d) => [d, 'blob']),
-          ...parsed.manifests.map((d) => [d, 'manifest']),
-        ];
-        if (refs.length) {
-          await m.query(
-            `INSERT INTO manifest_references (manifest_id, child_digest, kind)
-             SELECT $1, d, k FROM unnest($2::text[], $3::text[]) AS t(d, k) ON CONFLICT DO NOTHING`,
-            [inserted[0].id, refs.map((r) => r[0]), refs.map((r) => r[1])],
-          );
-        }
-      }
-      if (tags.length) {
-        await m.query(
-          `INSERT INTO tags (repository_id, name, manifest_digest, digest_algorithm)
-           SELECT $1, t, $3, $4 FROM unnest($2::text[]) AS t
-           ON CONFLICT (repository_id, name) DO UPDATE
-             SET manifest_digest = EXCLUDED.manifest_digest,
-                 digest_algorithm = EXCLUDED.digest_algorithm, updated_at = now()`,
-          [repositoryId, tags, sha256, algorithm],
-        );
-      }
+      const insertedId = await this.data.insert(m, {
+        repositoryId,
+        sha256,
+        sha512,
+        mediaType: parsed.mediaType,
+        bytes,
+        subject: parsed.subject?.digest ?? null,
+        artifactType: parsed.artifactType ?? null,
+        annotations: parsed.annotations ?? null,
+      });
+      if (insertedId !== null)
+        await this.data.insertReferences(m, insertedId, parsed.blobs, parsed.manifests);
+      await this.data.pointTags(m, repositoryId, tags, sha256, algorithm);
       await this.events.record(
         m,
         event('manifest.pushed', actor, {
@@ -234,7 +200,7 @@ export class ManifestsService implements OnModuleInit {
           digest: sha256,
           tags,
           mediaType: parsed.mediaType,
-          created: inserted.length > 0,
+          created: insertedId !== null,
         }),
       );
     });
@@ -307,19 +273,14 @@ export class ManifestsService implements OnModuleInit {
     if (looksLikeDigest(reference)) {
       const { manifest: found } = await this.get(repositoryId, reference);
       await this.events.transaction(async (q) => {
-        // DELETE … RETURNING answers [rows, count].
-        const [removed]: [{ name: string }[], number] = await q.query(
-          `DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2 RETURNING name`,
-          [repositoryId, found.digest],
-        );
-        await q.query(`DELETE FROM manifests WHERE id = $1`, [found.id]);
+        const removed = await this.data.deleteManifest(q, repositoryId, found.id, found.digest);
         await this.events.record(
           q,
           event('manifest.deleted', actor, {
             repositoryId,
             repository: repo.name,
             digest: found.digest,
-            tags: removed.map((t) => t.name),
+            tags: removed,
           }),
         );
       });
@@ -327,11 +288,7 @@ export class ManifestsService implements OnModuleInit {
     }
     assertTag(reference);
     const deleted = await this.events.transaction(async (q) => {
-      const res: [unknown[], number] = await q.query(
-        `DELETE FROM tags WHERE repository_id = $1 AND name = $2`,
-        [repositoryId, reference],
-      );
-      if (res[1] === 0) return false;
+      if (!(await this.data.deleteTag(q, repositoryId, reference))) return false;
       await this.events.record(
         q,
         event('tag.deleted', actor, { repositoryId, repository: repo.name, tag: reference }),

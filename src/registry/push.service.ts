@@ -6,10 +6,11 @@ import { ReposService } from '../repos/repos.service.js';
 import { BlobsService } from './blobs.service.js';
 import { type DigestAlgorithm, parseDigest } from './digest.js';
 import { ManifestsService, type PutManifestResult } from './manifests.service.js';
-import { type UploadStatus, UploadsService } from './uploads.service.js';
+import { type UploadBody, type UploadStatus, UploadsService } from './uploads.service.js';
 
 export type UploadStart =
   | { kind: 'mounted'; repository: RepositoryEntity }
+  | { kind: 'stored'; repository: RepositoryEntity; digest: string }
   | { kind: 'session'; repository: RepositoryEntity; upload: UploadStatus };
 
 /** The subject of an actor, for the permission rules (null for anonymous callers). */
@@ -49,7 +50,8 @@ export class PushService {
   /**
    * `POST /v2/<name>/blobs/uploads/`: mounts the blob when `mount` names one the caller may use
    * (from `from` when the guard allowed it, else from any repository the caller can see), or
-   * starts an upload session (the spec's fallback for a mount that cannot be done).
+   * starts an upload session (the spec's fallback for a mount that cannot be done). With
+   * `monolithic` (`?digest=` without `mount`) the body is the whole blob, stored at once.
    */
   async startUpload(
     name: string,
@@ -58,6 +60,7 @@ export class PushService {
       from?: string;
       mountAllowed: boolean;
       algorithm: DigestAlgorithm;
+      monolithic?: { digest: string; body: UploadBody; length?: number };
     },
     actor: Actor,
   ): Promise<UploadStart> {
@@ -75,6 +78,17 @@ export class PushService {
       if (mounted) return { kind: 'mounted', repository };
     }
     const upload = await this.uploads.start(repository.id, opts.algorithm, actor);
+    if (opts.monolithic && opts.mount === undefined) {
+      const { digest } = await this.uploads.complete(
+        repository,
+        upload.id,
+        opts.monolithic.digest,
+        opts.monolithic.body,
+        { length: opts.monolithic.length },
+        actor,
+      );
+      return { kind: 'stored', repository, digest };
+    }
     return { kind: 'session', repository, upload };
   }
 }

@@ -115,9 +115,7 @@ export class RegistryController {
     const last = queryString(req.query.last);
     let repositories: string[] = [];
     if (n > 0) {
-      // Filtered in PostgreSQL: only what the caller may pull, one page at a time.
-      const scope = await this.access.visibilityScope(subjectOfActor(req.registryActor!));
-      const names = await this.repos.listVisibleNames(scope, n + 1, last);
+      const names = await this.access.catalog(subjectOfActor(req.registryActor!), n + 1, last);
       repositories = names.slice(0, n);
       if (names.length > n) res.setHeader('Link', nextLink('/v2/_catalog', n, repositories[n - 1]));
     }
@@ -256,9 +254,18 @@ export class RegistryController {
       digest !== undefined
         ? parseDigest(digest).algorithm
         : ((algorithmParam ?? 'sha256') as DigestAlgorithm);
+    const monolithic = digest !== undefined && mount === undefined;
+    // Monolithic upload: the whole blob is the body of this POST (publishing may take a while).
+    if (monolithic) suspendIdleTimeout(req, res);
     const started = await this.push.startUpload(
       route.name,
-      { mount, from, mountAllowed: !!req.registryMountAllowed, algorithm },
+      {
+        mount,
+        from,
+        mountAllowed: !!req.registryMountAllowed,
+        algorithm,
+        ...(monolithic ? { monolithic: { digest, body: req, length: contentLength(req) } } : {}),
+      },
       actor,
     );
     if (started.kind === 'mounted') {
@@ -267,23 +274,13 @@ export class RegistryController {
       res.setHeader('Docker-Content-Digest', mount!);
       return void res.status(201).end();
     }
-    // Not mountable (or no mount asked): an ordinary upload session, as the spec asks.
-    const { repository, upload } = started;
-    if (digest !== undefined && mount === undefined) {
-      // Monolithic upload: the whole blob is the body of this POST.
-      suspendIdleTimeout(req, res);
-      const { digest: stored } = await this.uploads.complete(
-        { id: repository.id, name: repository.name },
-        upload.id,
-        digest,
-        req,
-        { length: contentLength(req) },
-        actor,
-      );
-      res.setHeader('Location', `/v2/${route.name}/blobs/${stored}`);
-      res.setHeader('Docker-Content-Digest', stored);
+    if (started.kind === 'stored') {
+      res.setHeader('Location', `/v2/${route.name}/blobs/${started.digest}`);
+      res.setHeader('Docker-Content-Digest', started.digest);
       return void res.status(201).end();
     }
+    // Not mountable (or no mount asked): an ordinary upload session, as the spec asks.
+    const { upload } = started;
     req.resume();
     res.setHeader('Location', uploadLocation(route.name, upload.id));
     res.setHeader('Docker-Upload-UUID', upload.id);

@@ -6,6 +6,7 @@ import { ReposModule } from '../repos/repos.module.js';
 import { BlobsData } from './blobs.data.js';
 import { BlobsService } from './blobs.service.js';
 import { REGISTRY_ENTITIES } from './entities.js';
+import { ManifestsData } from './manifests.data.js';
 import { ManifestsService } from './manifests.service.js';
 import { NodeLivenessService } from './node-liveness.service.js';
 import { PushService } from './push.service.js';
@@ -19,6 +20,7 @@ import { UploadsService } from './uploads.service.js';
   controllers: [RegistryController],
   providers: [
     BlobsData,
+    ManifestsData,
     BlobsService,
     PushService,
     UploadsService,

@@ -152,6 +152,15 @@ export class RepoAccessService {
     return out;
   }
 
+  /**
+   * The catalog (`GET /v2/_catalog`): names the subject may pull, in byte order after `last`, at
+   * most `limit`; filtered in PostgreSQL one page at a time (ReposService.listVisibleNames).
+   */
+  async catalog(subject: UserSubject | null, limit: number, last?: string): Promise<string[]> {
+    if (limit <= 0) return [];
+    return this.repos.listVisibleNames(await this.visibilityScope(subject), limit, last);
+  }
+
   /** What the subject may find in repository searches. */
   async visibilityScope(subject: UserSubject | null): Promise<VisibilityScope> {
     if (!subject) return { all: false, namespaces: [], teamIds: [] };
