@@ -70,6 +70,15 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
 
   onModuleInit(): void {
     this.users.addDeletionCheck(this);
+    // A membership change drops the member's cached roles and teams once it committed.
+    for (const name of [
+      'org.member.added',
+      'org.member.updated',
+      'org.member.removed',
+      'team.member.added',
+      'team.member.removed',
+    ] as const)
+      this.events.on(name, (e) => this.forgetUsers([e.payload.userId]));
   }
 
   /** Drops the cached roles and teams of these users (after a membership change committed). */
@@ -357,7 +366,6 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
         throw apiError(409, 'ALREADY_MEMBER', `"${user.username}" is already a member`);
       throw e;
     }
-    await this.forgetUsers([user.id]);
     return { user, role, since: new Date() };
   }
 
@@ -398,7 +406,6 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
       );
       return row;
     });
-    await this.forgetUsers([user.id]);
     return { user, role, since: row.createdAt };
   }
 
@@ -435,7 +442,6 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
         }),
       );
     });
-    await this.forgetUsers([user.id]);
   }
 
   /**
@@ -638,7 +644,6 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
         }),
       );
     });
-    await this.forgetUsers([user.id]);
     return user;
   }
 
@@ -668,7 +673,6 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
       return true;
     });
     if (!removed) throw new NotFoundException(`"${user.username}" is not in team "${found.name}"`);
-    await this.forgetUsers([user.id]);
   }
 
   /** Every team the user is in. */

@@ -5,6 +5,7 @@ import {
   Injectable,
   Logger,
   NotFoundException,
+  OnModuleInit,
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, type QueryDeepPartialEntity, Repository } from 'typeorm';
@@ -55,7 +56,7 @@ export interface Page<T> {
 }
 
 @Injectable()
-export class UsersService {
+export class UsersService implements OnModuleInit {
   private readonly logger = new Logger('Users');
   private readonly listeners: UserSessionsListener[] = [];
   private readonly deletionChecks: UserDeletionCheck[] = [];
@@ -70,6 +71,13 @@ export class UsersService {
     private readonly hasher: PasswordHasherService,
     private readonly events: EventsService,
   ) {}
+
+  /** A password change drops the user's cached facts (its credential generation) once committed. */
+  onModuleInit(): void {
+    this.events.on('user.password.changed', (e) =>
+      this.cache.invalidate(this.cacheKeys.userFacts(e.payload.userId)),
+    );
+  }
 
   addSessionsListener(listener: UserSessionsListener): void {
     this.listeners.push(listener);
@@ -231,7 +239,6 @@ export class UsersService {
         event('user.password.changed', by, { userId: user.id, username: user.username }),
       );
     });
-    await this.cache.invalidate(this.cacheKeys.userFacts(user.id));
     await this.endSessions(user.id, keepSessionId);
     this.logger.log(`password of "${user.username}" changed`);
   }
