@@ -4,6 +4,8 @@ import { SearchTrgm1763830000000 } from './1763830000000-search-trgm.js';
 import { SessionClients1763830000001 } from './1763830000001-session-clients.js';
 import { UploadLeases1764000000000 } from './1764000000000-upload-leases.js';
 import { CredentialGeneration1764100000000 } from './1764100000000-credential-generation.js';
+import { Outbox1764200000000 } from './1764200000000-outbox.js';
+import { BlobState1764200000001 } from './1764200000001-blob-state.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -13,4 +15,6 @@ export const ALL_MIGRATIONS = [
   SessionClients1763830000001,
   UploadLeases1764000000000,
   CredentialGeneration1764100000000,
+  Outbox1764200000000,
+  BlobState1764200000001,
 ];

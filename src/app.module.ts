@@ -4,6 +4,8 @@ import { AuthModule } from './auth/auth.module.js';
 import { CacheModule } from './cache/cache.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
+import { TestHooksModule } from './common/test-hooks.js';
+import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
 import { RegistryModule } from './registry/registry.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
@@ -28,6 +30,8 @@ export class AppModule {
         DatabaseModule.forRoot({ url: opts.databaseUrl, poolSize: opts.databasePoolSize }),
         StorageModule,
         CacheModule,
+        EventsModule,
+        TestHooksModule,
         UsersModule,
         OrgsModule,
         ApiKeysModule,

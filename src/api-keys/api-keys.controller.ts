@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -8,9 +9,14 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
+import {
+  Authenticated,
+  CurrentActor,
+  CurrentPrincipal,
+  requirePrincipal,
+} from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import { ApiKeysService } from './api-keys.service.js';
 import {
   ApiKeyDto,
@@ -30,13 +36,15 @@ export class ApiKeysController {
   @ApiOperation({ summary: 'Create an API key for the caller; the key is in this response only' })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: CreateApiKeyDto,
   ): Promise<CreatedApiKeyDto> {
     const { key, secret } = await this.keys.create(
       requirePrincipal(p).userId,
       body.name,
       body.expiresAt,
+      actor,
     );
     return { ...ApiKeyDto.of(key), key: secret };
   }
@@ -44,7 +52,7 @@ export class ApiKeysController {
   @Get()
   @ApiOperation({ summary: "The caller's API keys (without secrets)" })
   @ApiOkResponse({ type: [ApiKeyDto] })
-  async list(@CurrentPrincipal() p: Principal | null): Promise<ApiKeyDto[]> {
+  async list(@CurrentPrincipal() p: UserPrincipal | null): Promise<ApiKeyDto[]> {
     return (await this.keys.list(requirePrincipal(p).userId)).map((k) => ApiKeyDto.of(k));
   }
 
@@ -54,9 +62,10 @@ export class ApiKeysController {
   @ApiNoContentResponse({ description: 'Revoked' })
   @ApiNotFoundResponse({ description: 'No such key of the caller', type: ErrorResponseDto })
   async revoke(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param() params: ApiKeyIdParamDto,
   ): Promise<void> {
-    await this.keys.revoke(requirePrincipal(p).userId, params.id);
+    await this.keys.revoke(requirePrincipal(p).userId, params.id, actor);
   }
 }

@@ -1,6 +1,9 @@
 import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, IsNull, Repository } from 'typeorm';
+import type { Actor } from '../common/actor.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import {
@@ -11,7 +14,6 @@ import {
   sameHash,
 } from './api-key-format.js';
 import { ApiKeyEntity } from './api-key.entity.js';
-import { transaction } from '../database/transaction.js';
 
 export interface VerifiedApiKey {
   keyId: string;
@@ -42,19 +44,21 @@ export class ApiKeysService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly cache: CacheService,
     private readonly cacheKeys: CacheKeys,
+    private readonly events: EventsService,
   ) {}
 
   /** Creates a key; the returned secret is shown once and only its SHA-256 is kept. */
   async create(
     userId: string,
     name: string,
-    expiresAt?: Date,
+    expiresAt: Date | undefined,
+    by: Actor,
   ): Promise<{ key: ApiKeyEntity; secret: string }> {
     if (expiresAt && expiresAt.getTime() <= Date.now())
       throw new BadRequestException('expiresAt must be in the future');
     const secret = generateApiKey();
-    const key = await transaction(this.db, (m) =>
-      m.save(
+    const key = await this.events.transaction(async (m) => {
+      const saved = await m.save(
         m.create(ApiKeyEntity, {
           userId,
           name,
@@ -64,8 +68,13 @@ export class ApiKeysService {
           lastUsedAt: null,
           revokedAt: null,
         }),
-      ),
-    );
+      );
+      await this.events.record(
+        m,
+        event('apikey.created', by, { apiKeyId: saved.id, userId, name }),
+      );
+      return saved;
+    });
     this.logger.log(`API key ${key.id} created`);
     return { key, secret };
   }
@@ -76,16 +85,19 @@ export class ApiKeysService {
   }
 
   /** Revokes one of the user's keys at once: requests and registry tokens using it stop working. */
-  async revoke(userId: string, id: string): Promise<void> {
-    const res = await transaction(this.db, (m) =>
-      m
+  async revoke(userId: string, id: string, by: Actor): Promise<void> {
+    const res = await this.events.transaction(async (m) => {
+      const updated = await m
         .createQueryBuilder()
         .update(ApiKeyEntity)
         .set({ revokedAt: () => 'now()' })
         .where('id = :id AND user_id = :userId AND revoked_at IS NULL', { id, userId })
         .returning('key_hash')
-        .execute(),
-    );
+        .execute();
+      if (updated.affected)
+        await this.events.record(m, event('apikey.revoked', by, { apiKeyId: id, userId }));
+      return updated;
+    });
     if (!res.affected) throw new NotFoundException('API key not found');
     const rows = (res.raw as { key_hash: string }[]) ?? [];
     await this.cache.invalidate(

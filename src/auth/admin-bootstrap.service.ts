@@ -1,3 +1,4 @@
+import { systemActor } from '../common/actor.js';
 import {
   ConflictException,
   Inject,
@@ -48,6 +49,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     try {
       await this.users.create(
         { username: adminUsername, password: adminPassword, isAdmin: true },
+        systemActor('admin-bootstrap'),
         { allowReserved: true },
       );
       this.logger.log(`System administrator "${adminUsername}" created`);

@@ -1,7 +1,7 @@
 import { ForbiddenException } from '@nestjs/common';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 
 /** Throws 403 unless the caller is a system administrator. */
-export function requireSystemAdmin(p: Principal): void {
+export function requireSystemAdmin(p: UserPrincipal): void {
   if (!p.isAdmin) throw new ForbiddenException('only system administrators may do this');
 }

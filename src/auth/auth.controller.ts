@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -17,10 +18,16 @@ import { UsersService } from '../users/users.service.js';
 import { sessionClientOf } from './auth.entities.js';
 import { AuthService } from './auth.service.js';
 import { withRetryAfter } from './credentials.service.js';
-import { Authenticated, CurrentPrincipal, OptionalAuth, requirePrincipal } from './decorators.js';
+import {
+  Authenticated,
+  CurrentActor,
+  CurrentPrincipal,
+  OptionalAuth,
+  requirePrincipal,
+} from './decorators.js';
 import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 
 @ApiTags('auth')
 @ApiBadRequestResponse({ description: 'Invalid input', type: ErrorResponseDto })
@@ -44,11 +51,12 @@ export class AuthController {
     type: ErrorResponseDto,
   })
   async register(
+    @CurrentActor() actor: Actor,
     @Body() body: RegisterUserDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<UserDto> {
-    return UserDto.of(await withRetryAfter(res, this.auth.register(body, req.ip)), true);
+    return UserDto.of(await withRetryAfter(res, this.auth.register(body, req.ip, actor)), true);
   }
 
   @Post('login')
@@ -87,7 +95,10 @@ export class AuthController {
   @OptionalAuth()
   @ApiOperation({ summary: "End a session (by refresh token, or the access token's own session)" })
   @ApiNoContentResponse({ description: 'Session ended' })
-  async logout(@CurrentPrincipal() p: Principal | null, @Body() body: LogoutDto): Promise<void> {
+  async logout(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Body() body: LogoutDto,
+  ): Promise<void> {
     await this.auth.logout(p, body.refreshToken);
   }
 
@@ -95,7 +106,7 @@ export class AuthController {
   @Authenticated()
   @ApiOperation({ summary: 'The caller' })
   @ApiOkResponse({ type: UserDto })
-  async me(@CurrentPrincipal() p: Principal | null): Promise<UserDto> {
+  async me(@CurrentPrincipal() p: UserPrincipal | null): Promise<UserDto> {
     const caller = requirePrincipal(p);
     return UserDto.of(await this.users.requireByUsername(caller.username), true);
   }

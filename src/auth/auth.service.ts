@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { ForbiddenException, Inject, Injectable, UnauthorizedException } from '@nestjs/common';
 import { apiError } from '../common/api-error.js';
 import type { AppConfig } from '../config/config.js';
@@ -9,7 +10,7 @@ import { type AttemptLimiter, REGISTRATION_LIMITER } from './attempt-limiter.js'
 import type { SessionClient } from './auth.entities.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
 import type { TokenPairDto } from './dto/auth.dto.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
 
@@ -33,6 +34,7 @@ export class AuthService {
   async register(
     input: Omit<CreateUserInput, 'isAdmin'>,
     address: string | undefined,
+    by: Actor,
   ): Promise<UserEntity> {
     if (!this.config.auth.registrationEnabled)
       throw apiError(403, 'REGISTRATION_DISABLED', 'self-registration is disabled');
@@ -47,7 +49,7 @@ export class AuthService {
     const name = normalizeName(input.username);
     if (name === this.config.auth.adminUsername)
       throw apiError(409, 'NAME_RESERVED', `the name "${name}" is reserved`);
-    return this.users.create({ ...input, isAdmin: false });
+    return this.users.create({ ...input, isAdmin: false }, by);
   }
 
   /**
@@ -58,10 +60,11 @@ export class AuthService {
    * ends every other session.
    */
   async changePassword(
-    caller: Principal,
+    caller: UserPrincipal,
     current: string,
     next: string,
     address: string | undefined,
+    by: Actor,
   ): Promise<void> {
     try {
       await this.credentials.password(caller.username, current, address, false);
@@ -70,7 +73,7 @@ export class AuthService {
         throw new ForbiddenException('the current password is not correct');
       throw e;
     }
-    await this.users.setPassword(caller.userId, next, caller.sessionId);
+    await this.users.setPassword(caller.userId, next, by, caller.sessionId);
   }
 
   private async pair(
@@ -108,7 +111,7 @@ export class AuthService {
   }
 
   /** Ends the session named by the refresh token, or the one the access token belongs to. */
-  async logout(principal: Principal | null, refreshToken: string | undefined): Promise<void> {
+  async logout(principal: UserPrincipal | null, refreshToken: string | undefined): Promise<void> {
     if (refreshToken) {
       const session = await this.sessions.sessionOfRefreshToken(refreshToken);
       if (!session || (principal && principal.userId !== session.userId))

@@ -15,7 +15,7 @@ import { normalizeName } from '../users/names.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ATTEMPT_LIMITER, type AttemptLimiter, type LimitKey } from './attempt-limiter.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
 
 /**
@@ -97,10 +97,17 @@ export class CredentialsService {
 
   static principalOf(
     user: Pick<UserEntity, 'id' | 'username' | 'isAdmin'>,
-    method: Principal['method'],
-    extra: Partial<Principal> = {},
-  ): Principal {
-    return { userId: user.id, username: user.username, isAdmin: user.isAdmin, method, ...extra };
+    method: UserPrincipal['method'],
+    extra: Partial<Omit<UserPrincipal, 'kind'>> = {},
+  ): UserPrincipal {
+    return {
+      kind: 'user',
+      userId: user.id,
+      username: user.username,
+      isAdmin: user.isAdmin,
+      method,
+      ...extra,
+    };
   }
 
   private limitKeys(username: string, address: string | undefined): LimitKey[] {
@@ -122,7 +129,7 @@ export class CredentialsService {
     password: string,
     address: string | undefined,
     allowApiKey = true,
-  ): Promise<Principal> {
+  ): Promise<UserPrincipal> {
     const keys = this.limitKeys(username, address);
     const wait = await this.limiter.blockedFor(keys);
     if (wait > 0) throw new TooManyAttemptsException(wait);
@@ -151,7 +158,7 @@ export class CredentialsService {
   }
 
   /** The principal of a remembered verification, while the user's facts still match it. */
-  private async rememberedPrincipal(memo: string, r: Remembered): Promise<Principal | null> {
+  private async rememberedPrincipal(memo: string, r: Remembered): Promise<UserPrincipal | null> {
     const user = r.expiresAt > Date.now() ? await this.facts.user(r.userId) : null;
     if (!user?.active || user.credentialGeneration !== r.generation) {
       if (this.remembered.get(memo) === r) this.remembered.delete(memo);
@@ -209,7 +216,7 @@ export class CredentialsService {
   }
 
   /** An API key of an active user (key and user are cached facts, see CacheKeys). */
-  async apiKey(key: string): Promise<Principal> {
+  async apiKey(key: string): Promise<UserPrincipal> {
     const verified = await this.apiKeys.verify(key);
     const user = verified ? await this.facts.activeUser(verified.userId) : null;
     if (!verified || !user) throw new UnauthorizedException(INVALID_CREDENTIALS);
@@ -217,7 +224,11 @@ export class CredentialsService {
   }
 
   /** The principal of a verified access token, if its session and user are still live. */
-  async accessToken(claims: { sub?: unknown; sid?: unknown; typ?: unknown }): Promise<Principal> {
+  async accessToken(claims: {
+    sub?: unknown;
+    sid?: unknown;
+    typ?: unknown;
+  }): Promise<UserPrincipal> {
     if (
       claims.typ !== 'access' ||
       typeof claims.sub !== 'string' ||
@@ -242,7 +253,7 @@ export class CredentialsService {
     sid?: string;
     akid?: string;
     cg?: number;
-  }): Promise<Principal | null> {
+  }): Promise<UserPrincipal | null> {
     if (!claims.sub) return null;
     const user = await this.facts.activeUser(claims.sub);
     if (!user) throw new UnauthorizedException('token revoked');

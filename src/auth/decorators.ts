@@ -13,7 +13,9 @@ import {
   ApiUnauthorizedResponse,
 } from '@nestjs/swagger';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from './principal.js';
+import type { Request } from 'express';
+import { type Actor, requestIdOf } from '../common/actor.js';
+import type { UserPrincipal } from './principal.js';
 
 export const AUTH_MODE_KEY = 'aerugo:auth-mode';
 export type AuthMode = 'required' | 'optional';
@@ -59,13 +61,32 @@ export function OptionalAuth() {
 
 /** The verified caller (`null` for anonymous callers of optional routes). */
 export const CurrentPrincipal = createParamDecorator(
-  (_: unknown, ctx: ExecutionContext): Principal | null => {
-    const req = ctx.switchToHttp().getRequest<{ user?: Principal }>();
+  (_: unknown, ctx: ExecutionContext): UserPrincipal | null => {
+    const req = ctx.switchToHttp().getRequest<{ user?: UserPrincipal }>();
     return req.user ?? null;
   },
 );
 
-export function requirePrincipal(p: Principal | null): Principal {
+export function requirePrincipal(p: UserPrincipal | null): UserPrincipal {
   if (!p) throw new UnauthorizedException('authentication required');
   return p;
 }
+
+/** The actor of a management API request: the verified caller, its credential, address and id. */
+export function actorOf(req: Request, p: UserPrincipal | null): Actor {
+  return {
+    principal: p
+      ? { kind: 'user', userId: p.userId, username: p.username, isAdmin: p.isAdmin }
+      : { kind: 'anonymous' },
+    credential: p ? p.method : 'anonymous',
+    ...(p?.apiKeyId ? { apiKeyId: p.apiKeyId } : {}),
+    address: req.ip,
+    requestId: requestIdOf(req),
+  };
+}
+
+/** Who makes this write (see actorOf), for the services to record with its event. */
+export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionContext): Actor => {
+  const req = ctx.switchToHttp().getRequest<Request & { user?: UserPrincipal }>();
+  return actorOf(req, req.user ?? null);
+});

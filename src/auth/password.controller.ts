@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, HttpCode, Put, Req, Res } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -10,9 +11,9 @@ import type { Request, Response } from 'express';
 import { ChangePasswordDto } from '../users/dto/users.dto.js';
 import { AuthService } from './auth.service.js';
 import { withRetryAfter } from './credentials.service.js';
-import { Authenticated, CurrentPrincipal, requirePrincipal } from './decorators.js';
+import { Authenticated, CurrentActor, CurrentPrincipal, requirePrincipal } from './decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 
 /**
  * `PUT /users/me/password`: served by the Auth module, which owns the sign-in limits that a wrong
@@ -39,7 +40,8 @@ export class PasswordController {
   @ApiNoContentResponse({ description: 'Password changed' })
   @ApiForbiddenResponse({ description: 'The current password is wrong', type: ErrorResponseDto })
   async changePassword(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: ChangePasswordDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
@@ -47,7 +49,7 @@ export class PasswordController {
     const caller = requirePrincipal(p);
     await withRetryAfter(
       res,
-      this.auth.changePassword(caller, body.currentPassword, body.newPassword, req.ip),
+      this.auth.changePassword(caller, body.currentPassword, body.newPassword, req.ip, actor),
     );
   }
 }

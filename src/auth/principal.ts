@@ -1,5 +1,20 @@
-/** Who is calling, once credentials have been verified. */
-export interface Principal {
+/**
+ * Who is calling, once credentials have been verified. A union, so that kinds of callers other
+ * than users can be added without being fake users holding names in the shared `namespaces`
+ * table:
+ *
+ * - `user`: a person's account. Holds a namespace (their name); may own organizations.
+ * - `robot`: a machine account that belongs to a namespace and acts only through the grants given
+ *   to it; it holds no name and owns nothing. (No credential issues one yet.)
+ * - `anonymous`: nobody signed in; pulls public repositories.
+ *
+ * The management API's routes serve users (`UserPrincipal`); the permission rules
+ * (repos/permissions.ts) take every kind.
+ */
+export type Principal = UserPrincipal | RobotPrincipal | AnonymousPrincipal;
+
+export interface UserPrincipal {
+  kind: 'user';
   userId: string;
   username: string;
   /** System administrator: may manage every user and repository. */
@@ -12,4 +27,31 @@ export interface Principal {
   apiKeyId?: string;
   /** For password sign-ins: the user's credential generation the password was checked against. */
   credentialGeneration?: number;
+}
+
+export interface RobotPrincipal {
+  kind: 'robot';
+  robotId: string;
+  /** The robot's name, unique within its namespace (shown as `<namespace>+<name>`). */
+  name: string;
+  /** The user or organization the robot belongs to. */
+  namespace: string;
+  method: 'api-key' | 'token';
+  apiKeyId?: string;
+}
+
+export interface AnonymousPrincipal {
+  kind: 'anonymous';
+}
+
+/** A display name for any kind of principal. */
+export function principalName(p: Principal): string {
+  switch (p.kind) {
+    case 'user':
+      return p.username;
+    case 'robot':
+      return `${p.namespace}+${p.name}`;
+    case 'anonymous':
+      return 'anonymous';
+  }
 }

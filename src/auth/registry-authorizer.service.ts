@@ -10,9 +10,10 @@ import type {
   RegistryAuthorizer,
 } from '../registry/registry-access.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
+import { requestIdOf } from '../common/actor.js';
 import { parseCredentials } from './credentials.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 import { publicBaseUrl } from './public-url.js';
 import { CATALOG_SCOPE, formatScope, grantedActions, type AccessEntry } from './scopes.js';
 import { type RegistryTokenClaims, TokensService } from './tokens.service.js';
@@ -20,8 +21,8 @@ import { type RegistryTokenClaims, TokensService } from './tokens.service.js';
 /** Who is calling the registry, worked out once per request. */
 type Caller =
   | { kind: 'anonymous' }
-  | { kind: 'token'; principal: Principal | null; access: AccessEntry[] }
-  | { kind: 'user'; principal: Principal };
+  | { kind: 'token'; principal: UserPrincipal | null; access: AccessEntry[] }
+  | { kind: 'user'; principal: UserPrincipal };
 
 type CallerRequest = Request & { registryCaller?: Caller };
 
@@ -117,9 +118,9 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
   private static actor(caller: Caller, req: Request): RegistryActor {
     const p = caller.kind === 'anonymous' ? null : caller.principal;
     return {
-      userId: p?.userId ?? null,
-      username: p?.username ?? null,
-      isAdmin: p?.isAdmin ?? false,
+      principal: p
+        ? { kind: 'user', userId: p.userId, username: p.username, isAdmin: p.isAdmin }
+        : { kind: 'anonymous' },
       credential:
         caller.kind === 'anonymous'
           ? 'anonymous'
@@ -130,6 +131,7 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
               : 'password',
       ...(p?.apiKeyId ? { apiKeyId: p.apiKeyId } : {}),
       address: req.ip,
+      requestId: requestIdOf(req),
     };
   }
 

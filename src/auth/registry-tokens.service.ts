@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RepoAccessService } from '../repos/repo-access.service.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 import {
   type AccessEntry,
   intersectActions,
@@ -29,7 +29,7 @@ export class RegistryTokensService {
     private readonly tokens: TokensService,
   ) {}
 
-  async grant(principal: Principal | null, scopes: AccessEntry[]): Promise<AccessEntry[]> {
+  async grant(principal: UserPrincipal | null, scopes: AccessEntry[]): Promise<AccessEntry[]> {
     const granted: AccessEntry[] = [];
     for (const scope of scopes) {
       if (isRepositoryScope(scope)) {
@@ -48,7 +48,10 @@ export class RegistryTokensService {
     return granted;
   }
 
-  async issue(principal: Principal | null, scopes: AccessEntry[]): Promise<IssuedRegistryToken> {
+  async issue(
+    principal: UserPrincipal | null,
+    scopes: AccessEntry[],
+  ): Promise<IssuedRegistryToken> {
     const access = await this.grant(principal, scopes);
     const signed = await this.tokens.signRegistryToken(principal, access, {
       sessionId: principal?.sessionId,

@@ -11,7 +11,7 @@ import { Authenticated, CurrentPrincipal, requirePrincipal } from './decorators.
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf, PageQueryDto } from '../common/page.dto.js';
 import { SessionDto, SessionIdParamDto, SessionPageDto } from './dto/sessions.dto.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
 
 /** The caller's sign-in sessions: where they are signed in, and ending any of them. */
@@ -29,7 +29,7 @@ export class SessionsController {
   })
   @ApiOkResponse({ type: SessionPageDto })
   async list(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: PageQueryDto,
   ): Promise<SessionPageDto> {
     const caller = requirePrincipal(p);
@@ -50,7 +50,7 @@ export class SessionsController {
     type: ErrorResponseDto,
   })
   async end(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param() params: SessionIdParamDto,
   ): Promise<void> {
     const caller = requirePrincipal(p);

@@ -33,7 +33,7 @@ import {
   TokenQueryDto,
 } from './dto/token.dto.js';
 import { CredentialsService } from './credentials.service.js';
-import type { Principal } from './principal.js';
+import type { UserPrincipal } from './principal.js';
 import { RegistryTokensService } from './registry-tokens.service.js';
 import { formatScope, parseScopes } from './scopes.js';
 import { SessionsService } from './sessions.service.js';
@@ -83,7 +83,7 @@ export class TokenController {
   ): Promise<RegistryTokenDto> {
     res.setHeader('Cache-Control', 'no-store');
     const creds = parseCredentials(req.headers);
-    let principal: Principal | null = null;
+    let principal: UserPrincipal | null = null;
     try {
       if (creds.kind === 'basic')
         principal = await this.credentials.password(creds.username, creds.password, req.ip);
@@ -143,7 +143,7 @@ export class TokenController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<OAuthTokenDto> {
     res.setHeader('Cache-Control', 'no-store');
-    let principal: Principal;
+    let principal: UserPrincipal;
     let refreshToken: string | undefined;
     try {
       if (body.grant_type === 'password') {

@@ -85,6 +85,19 @@ export class CacheKeys implements OnModuleInit {
     return this.key(`apikey:id:${id}`);
   }
 
+  /**
+   * What a tag of a repository points at (registry content, not an access fact). Repository ids
+   * are random, so these keys need no scope. Pushing, moving or deleting the tag invalidates it.
+   */
+  tagRef(repositoryId: string, tag: string): string {
+    return `tagref:${repositoryId}:${tag}`;
+  }
+
+  /** A manifest by its sha256 digest: immutable while it exists; deleting it invalidates it. */
+  manifest(repositoryId: string, sha256: string): string {
+    return `manifest:${repositoryId}:${sha256}`;
+  }
+
   /** A sign-in or registration counter (without the `aerugo:` prefix the limiter adds). */
   signInFailures(limitKey: string): string {
     return this.scoped('auth-limit', limitKey);

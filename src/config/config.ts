@@ -1,5 +1,6 @@
 import { isIP } from 'node:net';
 import { resolve } from 'node:path';
+import { MAX_NAMESPACE_LENGTH, NAME_COMPONENT } from '../common/name-grammar.js';
 
 /** Raised when an environment variable is missing or malformed; start-up stops with its message. */
 export class ConfigError extends Error {
@@ -298,7 +299,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
   }
   if (
     adminUsername !== undefined &&
-    (adminUsername.length > 64 || !/^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/.test(adminUsername))
+    (adminUsername.length > MAX_NAMESPACE_LENGTH || !NAME_COMPONENT.test(adminUsername))
   ) {
     throw new ConfigError(
       'ADMIN_USERNAME',

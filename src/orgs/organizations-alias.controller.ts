@@ -2,7 +2,7 @@ import { Controller, Get, Query } from '@nestjs/common';
 import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import { OrgListQueryDto, OrgPageDto } from './dto/orgs.dto.js';
 import { listOrgs } from './orgs.controller.js';
 import { OrgsService } from './orgs.service.js';
@@ -22,7 +22,7 @@ export class OrganizationsAliasController {
   @ApiOkResponse({ type: OrgPageDto })
   @ApiBadRequestResponse({ description: 'Invalid input', type: ErrorResponseDto })
   list(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: OrgListQueryDto,
   ): Promise<OrgPageDto> {
     return listOrgs(this.orgs, requirePrincipal(p), query);

@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -13,13 +14,14 @@ import {
 } from '@nestjs/swagger';
 import {
   Authenticated,
+  CurrentActor,
   CurrentPrincipal,
   OptionalAuth,
   requirePrincipal,
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf } from '../common/page.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import { UserDto } from '../users/dto/users.dto.js';
 import {
   AddMemberDto,
@@ -44,7 +46,7 @@ function memberDto(m: OrgMember, full: boolean): MemberDto {
 /** `GET /orgs` and its alias `GET /organizations`. */
 export async function listOrgs(
   orgs: OrgsService,
-  caller: Principal,
+  caller: UserPrincipal,
   query: OrgListQueryDto,
 ): Promise<OrgPageDto> {
   const { page, perPage } = pageOf(query);
@@ -67,11 +69,12 @@ export class OrgsController {
     type: ErrorResponseDto,
   })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: CreateOrgDto,
   ): Promise<OrgDto> {
     const caller = requirePrincipal(p);
-    return OrgDto.of(await this.orgs.create(body.name, body, caller), 'owner');
+    return OrgDto.of(await this.orgs.create(body.name, body, caller, actor), 'owner');
   }
 
   @Get()
@@ -82,7 +85,7 @@ export class OrgsController {
   })
   @ApiOkResponse({ type: OrgPageDto })
   list(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: OrgListQueryDto,
   ): Promise<OrgPageDto> {
     return listOrgs(this.orgs, requirePrincipal(p), query);
@@ -94,7 +97,10 @@ export class OrgsController {
   @ApiParam(ORG)
   @ApiOkResponse({ type: OrgDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ErrorResponseDto })
-  async get(@CurrentPrincipal() p: Principal | null, @Param('org') name: string): Promise<OrgDto> {
+  async get(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Param('org') name: string,
+  ): Promise<OrgDto> {
     const org = await this.orgs.requireByName(name);
     return OrgDto.of(org, p ? await this.orgs.actorRole(org, p) : undefined);
   }
@@ -107,12 +113,13 @@ export class OrgsController {
   @ApiForbiddenResponse({ description: 'Caller is not an owner or admin', type: ErrorResponseDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ErrorResponseDto })
   async update(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Body() body: UpdateOrgDto,
   ): Promise<OrgDto> {
     const caller = requirePrincipal(p);
-    const org = await this.orgs.update(name, body, caller);
+    const org = await this.orgs.update(name, body, caller, actor);
     return OrgDto.of(org, await this.orgs.actorRole(org, caller));
   }
 
@@ -128,8 +135,12 @@ export class OrgsController {
     description: 'The organization still holds repositories',
     type: ErrorResponseDto,
   })
-  async delete(@CurrentPrincipal() p: Principal | null, @Param('org') name: string): Promise<void> {
-    await this.orgs.delete(name, requirePrincipal(p));
+  async delete(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
+    @Param('org') name: string,
+  ): Promise<void> {
+    await this.orgs.delete(name, requirePrincipal(p), actor);
   }
 
   @Get(':org/members')
@@ -140,7 +151,7 @@ export class OrgsController {
   @ApiForbiddenResponse({ description: 'Caller is not a member', type: ErrorResponseDto })
   @ApiNotFoundResponse({ description: 'No such organization', type: ErrorResponseDto })
   async members(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('org') name: string,
   ): Promise<MemberDto[]> {
     const caller = requirePrincipal(p);
@@ -159,13 +170,14 @@ export class OrgsController {
   @ApiNotFoundResponse({ description: 'No such organization or user', type: ErrorResponseDto })
   @ApiConflictResponse({ description: 'Already a member', type: ErrorResponseDto })
   async addMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Body() body: AddMemberDto,
   ): Promise<MemberDto> {
     const caller = requirePrincipal(p);
     return memberDto(
-      await this.orgs.addMember(name, body.username, body.role ?? 'member', caller),
+      await this.orgs.addMember(name, body.username, body.role ?? 'member', caller, actor),
       caller.isAdmin,
     );
   }
@@ -185,14 +197,15 @@ export class OrgsController {
     type: ErrorResponseDto,
   })
   async updateMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Param('username') username: string,
     @Body() body: UpdateMemberDto,
   ): Promise<MemberDto> {
     const caller = requirePrincipal(p);
     return memberDto(
-      await this.orgs.updateMember(name, username, body.role, caller),
+      await this.orgs.updateMember(name, username, body.role, caller, actor),
       caller.isAdmin,
     );
   }
@@ -214,10 +227,11 @@ export class OrgsController {
     type: ErrorResponseDto,
   })
   async removeMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') name: string,
     @Param('username') username: string,
   ): Promise<void> {
-    await this.orgs.removeMember(name, username, requirePrincipal(p));
+    await this.orgs.removeMember(name, username, requirePrincipal(p), actor);
   }
 }

@@ -11,10 +11,13 @@ import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
+import type { Actor } from '../common/actor.js';
 import { apiError } from '../common/api-error.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
-import { transaction, withRetry } from '../database/transaction.js';
-import { escapeLike } from '../search/match.js';
+
+import { escapeLike } from '../database/like.js';
 import { checkNamespaceName, normalizeName } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import type { UserEntity } from '../users/user.entity.js';
@@ -62,10 +65,20 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     private readonly namespaces: NamespacesService,
     private readonly cache: CacheService,
     private readonly cacheKeys: CacheKeys,
+    private readonly events: EventsService,
   ) {}
 
   onModuleInit(): void {
     this.users.addDeletionCheck(this);
+    // A membership change drops the member's cached roles and teams once it committed.
+    for (const name of [
+      'org.member.added',
+      'org.member.updated',
+      'org.member.removed',
+      'team.member.added',
+      'team.member.removed',
+    ] as const)
+      this.events.on(name, (e) => this.forgetUsers([e.payload.userId]));
   }
 
   /** Drops the cached roles and teams of these users (after a membership change committed). */
@@ -80,13 +93,14 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     rawName: string,
     input: { displayName?: string | null; description?: string | null },
     creator: OrgActor,
+    by: Actor,
   ): Promise<OrganizationEntity> {
     const check = checkNamespaceName(rawName);
     if (!check.ok) {
       if (check.reason === 'reserved') throw apiError(409, 'NAME_RESERVED', check.message);
       throw new BadRequestException(check.message);
     }
-    const org = await transaction(this.db, async (m) => {
+    const org = await this.events.transaction(async (m) => {
       await this.namespaces.reserve(m, check.name, 'org');
       const saved = await m.save(
         m.create(OrganizationEntity, {
@@ -100,6 +114,10 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
         userId: creator.userId,
         role: 'owner',
       });
+      await this.events.record(
+        m,
+        event('org.created', by, { organizationId: saved.id, name: saved.name }),
+      );
       return saved;
     });
     await this.forgetUsers([creator.userId]);
@@ -205,25 +223,37 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     name: string,
     input: { displayName?: string | null; description?: string | null },
     actor: OrgActor,
+    by: Actor,
   ): Promise<OrganizationEntity> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     if (input.displayName !== undefined) org.displayName = input.displayName;
     if (input.description !== undefined) org.description = input.description;
-    return transaction(this.db, (m) => m.save(org));
+    return this.events.transaction(async (m) => {
+      const saved = await m.save(org);
+      await this.events.record(
+        m,
+        event('org.updated', by, { organizationId: org.id, name: org.name }),
+      );
+      return saved;
+    });
   }
 
   /** Deletes an organization (owners); 409 while repositories still live under its name. */
-  async delete(name: string, actor: OrgActor): Promise<void> {
+  async delete(name: string, actor: OrgActor, by: Actor): Promise<void> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'owner');
-    const members = await transaction(this.db, async (m) => {
+    const members = await this.events.transaction(async (m) => {
       // Members and teams go with the organization. The row lock holds off members being added
       // meanwhile, so that every user whose cached roles change is named.
       await m.query('SELECT id FROM organizations WHERE id = $1 FOR UPDATE', [org.id]);
       const rows = await m.find(OrganizationMemberEntity, { where: { organizationId: org.id } });
       await m.delete(OrganizationEntity, { id: org.id });
       await this.namespaces.release(m, org.name);
+      await this.events.record(
+        m,
+        event('org.deleted', by, { organizationId: org.id, name: org.name }),
+      );
       return rows;
     });
     await this.cache.invalidate(
@@ -312,21 +342,30 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     username: string,
     role: OrgRole,
     actor: OrgActor,
+    by: Actor,
   ): Promise<OrgMember> {
     const org = await this.requireByName(name);
     const actorRole = await this.requireRole(org, actor, 'admin');
     this.assertMayAssign(actorRole, null, role);
     const user = await this.users.requireByUsername(username);
     try {
-      await transaction(this.db, (m) =>
-        m.insert(OrganizationMemberEntity, { organizationId: org.id, userId: user.id, role }),
-      );
+      await this.events.transaction(async (m) => {
+        await m.insert(OrganizationMemberEntity, { organizationId: org.id, userId: user.id, role });
+        await this.events.record(
+          m,
+          event('org.member.added', by, {
+            organizationId: org.id,
+            name: org.name,
+            userId: user.id,
+            role,
+          }),
+        );
+      });
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
         throw apiError(409, 'ALREADY_MEMBER', `"${user.username}" is already a member`);
       throw e;
     }
-    await this.forgetUsers([user.id]);
     return { user, role, since: new Date() };
   }
 
@@ -335,11 +374,12 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     username: string,
     role: OrgRole,
     actor: OrgActor,
+    by: Actor,
   ): Promise<OrgMember> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const user = await this.users.requireByUsername(username, true);
-    const row = await transaction(this.db, async (m) => {
+    const row = await this.events.transaction(async (m) => {
       if (!(await this.lockOrg(m, org.id)))
         throw new NotFoundException(`organization "${org.name}" not found`);
       const actorRole = await this.roleIn(m, org, actor, 'admin');
@@ -355,19 +395,27 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
         { organizationId: org.id, userId: user.id },
         { role },
       );
+      await this.events.record(
+        m,
+        event('org.member.updated', by, {
+          organizationId: org.id,
+          name: org.name,
+          userId: user.id,
+          role,
+        }),
+      );
       return row;
     });
-    await this.forgetUsers([user.id]);
     return { user, role, since: row.createdAt };
   }
 
   /** Removes a member (admins and owners), or lets a member leave; also drops their team memberships. */
-  async removeMember(name: string, username: string, actor: OrgActor): Promise<void> {
+  async removeMember(name: string, username: string, actor: OrgActor, by: Actor): Promise<void> {
     const org = await this.requireByName(name);
     const user = await this.users.requireByUsername(username, true);
     const self = user.id === actor.userId;
     if (!self) await this.requireRole(org, actor, 'admin');
-    await transaction(this.db, async (m) => {
+    await this.events.transaction(async (m) => {
       if (!(await this.lockOrg(m, org.id)))
         throw new NotFoundException(`organization "${org.name}" not found`);
       const row = await m.findOne(OrganizationMemberEntity, {
@@ -385,8 +433,15 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
       if (teamIds.length)
         await m.delete(TeamMemberEntity, { userId: user.id, teamId: In(teamIds) });
       await m.delete(OrganizationMemberEntity, { organizationId: org.id, userId: user.id });
+      await this.events.record(
+        m,
+        event('org.member.removed', by, {
+          organizationId: org.id,
+          name: org.name,
+          userId: user.id,
+        }),
+      );
     });
-    await this.forgetUsers([user.id]);
   }
 
   /**
@@ -447,21 +502,27 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     rawTeam: string,
     description: string | null | undefined,
     actor: OrgActor,
+    by: Actor,
   ): Promise<TeamEntity> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const check = checkNamespaceName(rawTeam, { allowReserved: true });
     if (!check.ok) throw new BadRequestException(check.message.replace('name', 'team name'));
     try {
-      return await transaction(this.db, (m) =>
-        m.save(
+      return await this.events.transaction(async (m) => {
+        const saved = await m.save(
           m.create(TeamEntity, {
             organizationId: org.id,
             name: check.name,
             description: description ?? null,
           }),
-        ),
-      );
+        );
+        await this.events.record(
+          m,
+          event('team.created', by, { organizationId: org.id, teamId: saved.id, team: saved.name }),
+        );
+        return saved;
+      });
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
         throw apiError(409, 'TEAM_EXISTS', `team "${check.name}" already exists`);
@@ -497,19 +558,27 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     team: string,
     description: string | null | undefined,
     actor: OrgActor,
+    by: Actor,
   ): Promise<TeamEntity> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
     if (description !== undefined) found.description = description;
-    return transaction(this.db, (m) => m.save(found));
+    return this.events.transaction(async (m) => {
+      const saved = await m.save(found);
+      await this.events.record(
+        m,
+        event('team.updated', by, { organizationId: org.id, teamId: found.id, team: found.name }),
+      );
+      return saved;
+    });
   }
 
-  async deleteTeam(name: string, team: string, actor: OrgActor): Promise<void> {
+  async deleteTeam(name: string, team: string, actor: OrgActor, by: Actor): Promise<void> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
-    const { members, granted } = await transaction(this.db, async (m) => {
+    const { members, granted } = await this.events.transaction(async (m) => {
       // Its memberships and repository grants go with the team; the row lock holds off new ones
       // meanwhile, so that every cached fact that changes is named.
       await m.query('SELECT id FROM teams WHERE id = $1 FOR UPDATE', [found.id]);
@@ -520,6 +589,10 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
         [found.id],
       );
       await m.delete(TeamEntity, { id: found.id });
+      await this.events.record(
+        m,
+        event('team.deleted', by, { organizationId: org.id, teamId: found.id, team: found.name }),
+      );
       return { members, granted };
     });
     await this.cache.invalidate(
@@ -544,6 +617,7 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     team: string,
     username: string,
     actor: OrgActor,
+    by: Actor,
   ): Promise<UserEntity> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
@@ -552,15 +626,24 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     if (!(await this.roleOf(org.id, user.id))) {
       throw new ConflictException(`"${user.username}" must be a member of "${org.name}" first`);
     }
-    await withRetry(() =>
-      this.teamMembers
+    await this.events.transaction(async (m) => {
+      await m
         .createQueryBuilder()
         .insert()
+        .into(TeamMemberEntity)
         .values({ teamId: found.id, userId: user.id })
         .orIgnore()
-        .execute(),
-    );
-    await this.forgetUsers([user.id]);
+        .execute();
+      await this.events.record(
+        m,
+        event('team.member.added', by, {
+          organizationId: org.id,
+          teamId: found.id,
+          team: found.name,
+          userId: user.id,
+        }),
+      );
+    });
     return user;
   }
 
@@ -569,17 +652,27 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     team: string,
     username: string,
     actor: OrgActor,
+    by: Actor,
   ): Promise<void> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
     const user = await this.users.requireByUsername(username, true);
-    const res = await transaction(this.db, (m) =>
-      m.delete(TeamMemberEntity, { teamId: found.id, userId: user.id }),
-    );
-    if (!res.affected)
-      throw new NotFoundException(`"${user.username}" is not in team "${found.name}"`);
-    await this.forgetUsers([user.id]);
+    const removed = await this.events.transaction(async (m) => {
+      const res = await m.delete(TeamMemberEntity, { teamId: found.id, userId: user.id });
+      if (!res.affected) return false;
+      await this.events.record(
+        m,
+        event('team.member.removed', by, {
+          organizationId: org.id,
+          teamId: found.id,
+          team: found.name,
+          userId: user.id,
+        }),
+      );
+      return true;
+    });
+    if (!removed) throw new NotFoundException(`"${user.username}" is not in team "${found.name}"`);
   }
 
   /** Every team the user is in. */

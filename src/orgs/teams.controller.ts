@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Put } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -11,9 +12,14 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
+import {
+  Authenticated,
+  CurrentActor,
+  CurrentPrincipal,
+  requirePrincipal,
+} from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import { UserDto } from '../users/dto/users.dto.js';
 import { CreateTeamDto, TeamDto, UpdateTeamDto } from './dto/orgs.dto.js';
 import { OrgsService } from './orgs.service.js';
@@ -39,7 +45,7 @@ export class TeamsController {
   @ApiParam(ORG)
   @ApiOkResponse({ type: [TeamDto] })
   async list(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('org') org: string,
   ): Promise<TeamDto[]> {
     const rows = await this.orgs.listTeams(org, requirePrincipal(p));
@@ -52,11 +58,18 @@ export class TeamsController {
   @ApiCreatedResponse({ type: TeamDto })
   @ApiConflictResponse({ description: 'Team exists', type: ErrorResponseDto })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Body() body: CreateTeamDto,
   ): Promise<TeamDto> {
-    const team = await this.orgs.createTeam(org, body.name, body.description, requirePrincipal(p));
+    const team = await this.orgs.createTeam(
+      org,
+      body.name,
+      body.description,
+      requirePrincipal(p),
+      actor,
+    );
     return TeamDto.of(team, org.toLowerCase(), 0);
   }
 
@@ -66,7 +79,7 @@ export class TeamsController {
   @ApiParam(TEAM)
   @ApiOkResponse({ type: TeamDto })
   async get(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('org') org: string,
     @Param('team') team: string,
   ): Promise<TeamDto> {
@@ -80,13 +93,14 @@ export class TeamsController {
   @ApiParam(TEAM)
   @ApiOkResponse({ type: TeamDto })
   async update(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
     @Body() body: UpdateTeamDto,
   ): Promise<TeamDto> {
     const caller = requirePrincipal(p);
-    await this.orgs.updateTeam(org, team, body.description, caller);
+    await this.orgs.updateTeam(org, team, body.description, caller, actor);
     const found = await this.orgs.getTeam(org, team, caller);
     return TeamDto.of(found.team, org.toLowerCase(), found.members);
   }
@@ -98,11 +112,12 @@ export class TeamsController {
   @ApiParam(TEAM)
   @ApiNoContentResponse({ description: 'Deleted' })
   async delete(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
   ): Promise<void> {
-    await this.orgs.deleteTeam(org, team, requirePrincipal(p));
+    await this.orgs.deleteTeam(org, team, requirePrincipal(p), actor);
   }
 
   @Get(':team/members')
@@ -111,7 +126,7 @@ export class TeamsController {
   @ApiParam(TEAM)
   @ApiOkResponse({ type: [UserDto] })
   async members(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('org') org: string,
     @Param('team') team: string,
   ): Promise<UserDto[]> {
@@ -132,13 +147,17 @@ export class TeamsController {
     type: ErrorResponseDto,
   })
   async addMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
     @Param('username') username: string,
   ): Promise<UserDto> {
     const caller = requirePrincipal(p);
-    return UserDto.of(await this.orgs.addTeamMember(org, team, username, caller), caller.isAdmin);
+    return UserDto.of(
+      await this.orgs.addTeamMember(org, team, username, caller, actor),
+      caller.isAdmin,
+    );
   }
 
   @Delete(':team/members/:username')
@@ -149,11 +168,12 @@ export class TeamsController {
   @ApiParam(USERNAME)
   @ApiNoContentResponse({ description: 'Removed' })
   async removeMember(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('org') org: string,
     @Param('team') team: string,
     @Param('username') username: string,
   ): Promise<void> {
-    await this.orgs.removeTeamMember(org, team, username, requirePrincipal(p));
+    await this.orgs.removeTeamMember(org, team, username, requirePrincipal(p), actor);
   }
 }

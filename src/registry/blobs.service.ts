@@ -1,28 +1,68 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import type { Readable } from 'node:stream';
-import { DataSource } from 'typeorm';
-import { transaction, withRetry } from '../database/transaction.js';
+import type { Actor } from '../common/actor.js';
+import { TestHooks } from '../common/test-hooks.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
+import type { UserSubject } from '../repos/permissions.js';
+import { RepoAccessService } from '../repos/repo-access.service.js';
+import { ReposService } from '../repos/repos.service.js';
 import { STORAGE_DRIVER, type ByteRange, type StorageDriver } from '../storage/storage-driver.js';
-import { ReposService, type VisibilityScope } from '../repos/repos.service.js';
+import { BlobsData } from './blobs.data.js';
 import { RegistryError } from './errors.js';
+import type { RepoRef } from './manifests.service.js';
 
+/*
+ * What makes a blob live, and who may delete its bytes.
+ *
+ * States (column `blobs.state`; "gone" is the absence of the row):
+ *
+ *     live ──(collector: unreferenced)──▶ candidate ──(collector, FOR UPDATE)──▶ deleting ──▶ gone
+ *       ▲                                    │
+ *       └──────(any reader touching it)──────┘
+ *
+ * - live: readers and writers use it freely.
+ * - candidate: the collector found it outside the root set; it is still served, and any write
+ *   that relies on it (a manifest referencing it, a mount, an upload of the same bytes) revives it
+ *   to live in its own transaction.
+ * - deleting: the collector has committed to removing the bytes. It reads as absent everywhere
+ *   (pulls, manifest checks, mounts); an upload of the same digest is refused with 503 until it is
+ *   gone, because its bytes could vanish under it. Only the collector moves a blob on from here:
+ *   it deletes the bytes (StorageDriver.deleteBlob), then the row.
+ *
+ * Root set: a blob stays live while a repository links it (`repository_blobs`) or a manifest
+ * references it (`manifest_references`), or an upload session is publishing it
+ * (`uploads.publishing_digest`). Only unreferenced blobs may become candidates.
+ *
+ * Locks (each write holds them until it commits; see BlobsData):
+ * - A write that relies on a blob existing takes FOR KEY SHARE on the blob row and, where a link
+ *   is its reason, the link row: ManifestsService.put (the blobs a manifest references must be
+ *   linked into its repository), BlobsService.mount (the blob in the source repository) and the
+ *   completion of an upload (the "already known" check, BlobsData.recordPublished). Inserting a
+ *   link takes the same lock through its foreign key.
+ * - Unlink deletes the link row: it waits for every such reader of that link.
+ * - The collector moves candidate → deleting with `SELECT … FOR UPDATE` on the blob row (which
+ *   conflicts with FOR KEY SHARE) and re-checks the root set under it, so a reader either
+ *   committed its reference first (the collector sees it and leaves the blob) or comes after and
+ *   finds the blob deleting (absent).
+ *
+ * Nothing deletes blobs yet (there is no collector); the locks are taken already so that adding
+ * one changes no reader.
+ */
 @Injectable()
 export class BlobsService {
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
     private readonly repos: ReposService,
+    private readonly access: RepoAccessService,
+    private readonly data: BlobsData,
+    private readonly events: EventsService,
+    private readonly hooks: TestHooks,
   ) {}
 
   /** Size of a blob linked into the repository, or null when the repository cannot see it. */
-  async sizeInRepository(repositoryId: string, digest: string): Promise<number | null> {
-    const rows: { size: string }[] = await this.db.query(
-      `SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
-        WHERE rb.repository_id = $1 AND rb.digest = $2`,
-      [repositoryId, digest],
-    );
-    return rows.length ? Number(rows[0].size) : null;
+  sizeInRepository(repositoryId: string, digest: string): Promise<number | null> {
+    return this.data.sizeInRepository(repositoryId, digest);
   }
 
   async requireInRepository(repositoryId: string, digest: string): Promise<number> {
@@ -32,11 +72,50 @@ export class BlobsService {
     return size;
   }
 
-  /** Makes a blob that `fromRepositoryId` can see visible in `repositoryId` too, without copying. */
-  async mount(repositoryId: string, fromRepositoryId: string, digest: string): Promise<boolean> {
-    if ((await this.sizeInRepository(fromRepositoryId, digest)) === null) return false;
-    await this.link(repositoryId, digest);
-    return true;
+  /**
+   * The mount decision of `POST /v2/<name>/blobs/uploads/?mount=…[&from=…]`: with a source the
+   * caller may pull (`sourceAllowed`, decided by the access guard), from there; without one, from
+   * any repository holding the blob that the caller may see. False when nothing was mounted (the
+   * client then gets an ordinary upload session).
+   */
+  async mountFor(
+    repo: RepoRef,
+    digest: string,
+    from: string | undefined,
+    sourceAllowed: boolean,
+    subject: UserSubject | null,
+    actor: Actor,
+  ): Promise<boolean> {
+    if (from !== undefined) {
+      const source = sourceAllowed ? await this.repos.findByName(from) : null;
+      return !!source && this.mount(repo, source.id, digest, actor);
+    }
+    return this.mountVisible(repo, digest, subject, actor);
+  }
+
+  /** Makes a blob that `fromRepositoryId` can see visible in `repo` too, without copying. */
+  async mount(
+    repo: RepoRef,
+    fromRepositoryId: string,
+    digest: string,
+    actor: Actor,
+  ): Promise<boolean> {
+    return this.events.transaction(async (m) => {
+      // The source's link and the blob stay put until the new link is committed.
+      if (!(await this.data.lockLinked(m, fromRepositoryId, [digest])).has(digest)) return false;
+      await this.hooks.at('blobs.mount.locked');
+      await this.data.link(m, repo.id, digest);
+      await this.events.record(
+        m,
+        event('blob.mounted', actor, {
+          repositoryId: repo.id,
+          repository: repo.name,
+          digest,
+          fromRepositoryId,
+        }),
+      );
+      return true;
+    });
   }
 
   /**
@@ -44,44 +123,31 @@ export class BlobsService {
    * holding it is visible to the caller, the blob is linked here too. A blob held only where the
    * caller cannot read is never mounted, so knowing a digest grants nothing.
    */
-  async mountVisible(
-    repositoryId: string,
+  private async mountVisible(
+    repo: RepoRef,
     digest: string,
-    scope: VisibilityScope,
+    subject: UserSubject | null,
+    actor: Actor,
   ): Promise<boolean> {
-    const rows: { repository_id: string }[] = await this.db.query(
-      `SELECT repository_id FROM repository_blobs WHERE digest = $1 AND repository_id <> $2 LIMIT 100`,
-      [digest, repositoryId],
-    );
-    if (!rows.length) return false;
-    const visible = await this.repos.visibleAmong(
-      scope,
-      rows.map((r) => r.repository_id),
-    );
-    if (!visible.length) return false;
-    await this.link(repositoryId, digest);
-    return true;
-  }
-
-  async link(repositoryId: string, digest: string): Promise<void> {
-    await withRetry(() =>
-      this.db.query(
-        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-        [repositoryId, digest],
-      ),
-    );
+    const holders = await this.data.holders(digest, repo.id);
+    if (!holders.length) return false;
+    const scope = await this.access.visibilityScope(subject);
+    for (const source of await this.repos.visibleAmong(scope, holders))
+      if (await this.mount(repo, source, digest, actor)) return true;
+    return false;
   }
 
   /** Removes the blob from the repository. Its bytes stay until garbage collection. */
-  async unlink(repositoryId: string, digest: string): Promise<void> {
-    const res: [unknown[], number] = await transaction(this.db, (q) =>
-      q.query(`DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2`, [
-        repositoryId,
-        digest,
-      ]),
-    );
-    if (res[1] === 0)
-      throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
+  async unlink(repo: RepoRef, digest: string, actor: Actor): Promise<void> {
+    const removed = await this.events.transaction(async (m) => {
+      if (!(await this.data.unlink(m, repo.id, digest))) return false;
+      await this.events.record(
+        m,
+        event('blob.unlinked', actor, { repositoryId: repo.id, repository: repo.name, digest }),
+      );
+      return true;
+    });
+    if (!removed) throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
   }
 
   redirectUrl(digest: string, method: 'GET' | 'HEAD'): Promise<string | undefined> {

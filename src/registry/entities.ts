@@ -17,6 +17,10 @@ export class BlobEntity {
   @Column({ type: 'bigint', transformer: bigintNumber })
   size: number;
 
+  /** Lifecycle state (see blobs.service.ts); a gone blob has no row. */
+  @Column({ type: 'varchar', length: 16, default: 'live' })
+  state: 'live' | 'candidate' | 'deleting';
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

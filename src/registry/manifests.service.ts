@@ -1,12 +1,24 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
+import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
-import { transaction } from '../database/transaction.js';
+import type { Actor } from '../common/actor.js';
+import { TestHooks } from '../common/test-hooks.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
+import { BlobsData } from './blobs.data.js';
+import { ManifestsData } from './manifests.data.js';
 import { type DigestAlgorithm, digestOf, looksLikeDigest, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 import { MEDIA_TYPES, parseManifest } from './manifest.js';
 import { assertTag } from './names.js';
+
+/** A repository as registry writes name it (id for the rows, name for the events). */
+export interface RepoRef {
+  id: string;
+  name: string;
+}
 
 export interface StoredManifest {
   id: string;
@@ -90,28 +102,43 @@ function manifestUnknown(reference: string): RegistryError {
 }
 
 @Injectable()
-export class ManifestsService {
+export class ManifestsService implements OnModuleInit {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly cache: CacheService,
+    private readonly keys: CacheKeys,
+    private readonly events: EventsService,
+    private readonly blobs: BlobsData,
+    private readonly data: ManifestsData,
+    private readonly hooks: TestHooks,
   ) {}
 
-  private static tagKey(repositoryId: string, tag: string): string {
-    return `tagref:${repositoryId}:${tag}`;
-  }
-
-  private static manifestKey(repositoryId: string, sha256: string): string {
-    return `manifest:${repositoryId}:${sha256}`;
+  /** Cached tags and manifests are forgotten when the events that change them are delivered. */
+  onModuleInit(): void {
+    this.events.on('manifest.pushed', ({ payload: p }) =>
+      this.cache.invalidate(...p.tags.map((t) => this.keys.tagRef(p.repositoryId, t))),
+    );
+    this.events.on('manifest.deleted', ({ payload: p }) =>
+      this.cache.invalidate(
+        this.keys.manifest(p.repositoryId, p.digest),
+        ...p.tags.map((t) => this.keys.tagRef(p.repositoryId, t)),
+      ),
+    );
+    this.events.on('tag.deleted', ({ payload: p }) =>
+      this.cache.invalidate(this.keys.tagRef(p.repositoryId, p.tag)),
+    );
   }
 
   /** Validates and stores the exact bytes, then points the reference's tag (and `?tag=`s) at them. */
   async put(
-    repositoryId: string,
+    repo: RepoRef,
     reference: string,
     bytes: Buffer,
     contentType: string | undefined,
     extraTags: string[],
+    actor: Actor,
   ): Promise<PutManifestResult> {
+    const repositoryId = repo.id;
     const byDigest = looksLikeDigest(reference);
     const requested = byDigest ? parseDigest(reference) : undefined;
     if (!byDigest) assertTag(reference);
@@ -130,33 +157,21 @@ export class ManifestsService {
     const algorithm: DigestAlgorithm = requested?.algorithm ?? 'sha256';
     // Pure database work: runs again on a fresh connection if its connection was lost before it
     // committed (see transaction.ts).
-    await transaction(this.db, async (m) => {
+    await this.events.transaction(async (m) => {
       if (parsed.blobs.length) {
-        const found: { digest: string; size: string }[] = await m.query(
-          `SELECT rb.digest, b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
-            WHERE rb.repository_id = $1 AND rb.digest = ANY($2)`,
-          [repositoryId, parsed.blobs],
-        );
-        const have = new Map(found.map((f) => [f.digest, Number(f.size)]));
+        // Holds the links and blob rows until commit, so that no unlink or collection can take
+        // a blob away between this check and the manifest that references it (see blobs.data.ts).
+        const have = await this.blobs.lockLinked(m, repositoryId, parsed.blobs);
         const missing = parsed.blobs.find((d) => !have.has(d));
         if (missing)
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'blob unknown to registry', {
             digest: missing,
           });
         assertSizes(parsed.sizes, have, 'blob');
+        await this.hooks.at('manifests.put.checked');
       }
       if (parsed.manifests.length) {
-        const found: { digest: string; digest_sha512: string; size: number }[] = await m.query(
-          `SELECT digest, digest_sha512, size FROM manifests
-            WHERE repository_id = $1 AND (digest = ANY($2) OR digest_sha512 = ANY($2))`,
-          [repositoryId, parsed.manifests],
-        );
-        const have = new Map(
-          found.flatMap((f) => [
-            [f.digest, f.size],
-            [f.digest_sha512, f.size],
-          ]),
-        );
+        const have = await this.data.lockChildren(m, repositoryId, parsed.manifests);
         const missing = parsed.manifests.find((d) => !have.has(d));
         if (missing)
           throw new RegistryError('MANIFEST_BLOB_UNKNOWN', 'manifest unknown to registry', {
@@ -164,47 +179,31 @@ export class ManifestsService {
           });
         assertSizes(parsed.sizes, have, 'manifest');
       }
-      const inserted: { id: string }[] = await m.query(
-        `INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, content, size, subject_digest, artifact_type, annotations)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
-         ON CONFLICT (repository_id, digest) DO NOTHING RETURNING id`,
-        [
+      const insertedId = await this.data.insert(m, {
+        repositoryId,
+        sha256,
+        sha512,
+        mediaType: parsed.mediaType,
+        bytes,
+        subject: parsed.subject?.digest ?? null,
+        artifactType: parsed.artifactType ?? null,
+        annotations: parsed.annotations ?? null,
+      });
+      if (insertedId !== null)
+        await this.data.insertReferences(m, insertedId, parsed.blobs, parsed.manifests);
+      await this.data.pointTags(m, repositoryId, tags, sha256, algorithm);
+      await this.events.record(
+        m,
+        event('manifest.pushed', actor, {
           repositoryId,
-          sha256,
-          sha512,
-          parsed.mediaType,
-          bytes,
-          bytes.length,
-          parsed.subject?.digest ?? null,
-          parsed.artifactType ?? null,
-          parsed.annotations ? JSON.stringify(parsed.annotations) : null,
-        ],
+          repository: repo.name,
+          digest: sha256,
+          tags,
+          mediaType: parsed.mediaType,
+          created: insertedId !== null,
+        }),
       );
-      if (inserted.length) {
-        const refs = [
-          ...parsed.blobs.map((d) => [d, 'blob']),
-          ...parsed.manifests.map((d) => [d, 'manifest']),
-        ];
-        if (refs.length) {
-          await m.query(
-            `INSERT INTO manifest_references (manifest_id, child_digest, kind)
-             SELECT $1, d, k FROM unnest($2::text[], $3::text[]) AS t(d, k) ON CONFLICT DO NOTHING`,
-            [inserted[0].id, refs.map((r) => r[0]), refs.map((r) => r[1])],
-          );
-        }
-      }
-      if (tags.length) {
-        await m.query(
-          `INSERT INTO tags (repository_id, name, manifest_digest, digest_algorithm)
-           SELECT $1, t, $3, $4 FROM unnest($2::text[]) AS t
-           ON CONFLICT (repository_id, name) DO UPDATE
-             SET manifest_digest = EXCLUDED.manifest_digest,
-                 digest_algorithm = EXCLUDED.digest_algorithm, updated_at = now()`,
-          [repositoryId, tags, sha256, algorithm],
-        );
-      }
     });
-    await this.cache.invalidate(...tags.map((t) => ManifestsService.tagKey(repositoryId, t)));
     return {
       digest: algorithm === 'sha512' ? sha512 : sha256,
       tags,
@@ -216,7 +215,7 @@ export class ManifestsService {
     if (!looksLikeDigest(reference)) {
       assertTag(reference);
       const target = await this.cache.getOrLoad<TagTarget>(
-        ManifestsService.tagKey(repositoryId, reference),
+        this.keys.tagRef(repositoryId, reference),
         async () => {
           const rows: { manifest_digest: string; digest_algorithm: DigestAlgorithm }[] =
             await this.db.query(
@@ -253,7 +252,7 @@ export class ManifestsService {
     };
     if (algorithm !== 'sha256') return load();
     const cached = await this.cache.getOrLoad(
-      ManifestsService.manifestKey(repositoryId, digest),
+      this.keys.manifest(repositoryId, digest),
       async () => {
         const m = await load();
         return m && { ...m, content: m.content.toString('base64') };
@@ -269,30 +268,38 @@ export class ManifestsService {
   }
 
   /** Deletes a tag, or a manifest by digest together with every tag pointing at it. */
-  async delete(repositoryId: string, reference: string): Promise<void> {
+  async delete(repo: RepoRef, reference: string, actor: Actor): Promise<void> {
+    const repositoryId = repo.id;
     if (looksLikeDigest(reference)) {
-      const { manifest: m } = await this.get(repositoryId, reference);
-      const tags = await transaction(this.db, async (q) => {
-        // DELETE … RETURNING answers [rows, count].
-        const [removed]: [{ name: string }[], number] = await q.query(
-          `DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2 RETURNING name`,
-          [repositoryId, m.digest],
+      const { manifest: found } = await this.get(repositoryId, reference);
+      await this.events.transaction(async (q) => {
+        const removed = await this.data.deleteManifest(q, repositoryId, found.id, found.digest);
+        await this.events.record(
+          q,
+          event('manifest.deleted', actor, {
+            repositoryId,
+            repository: repo.name,
+            digest: found.digest,
+            tags: removed,
+          }),
         );
-        await q.query(`DELETE FROM manifests WHERE id = $1`, [m.id]);
-        return removed;
       });
-      await this.cache.invalidate(
-        ManifestsService.manifestKey(repositoryId, m.digest),
-        ...tags.map((t) => ManifestsService.tagKey(repositoryId, t.name)),
-      );
       return;
     }
     assertTag(reference);
-    const res: [unknown[], number] = await transaction(this.db, (q) =>
-      q.query(`DELETE FROM tags WHERE repository_id = $1 AND name = $2`, [repositoryId, reference]),
-    );
-    await this.cache.invalidate(ManifestsService.tagKey(repositoryId, reference));
-    if (res[1] === 0) throw manifestUnknown(reference);
+    const deleted = await this.events.transaction(async (q) => {
+      if (!(await this.data.deleteTag(q, repositoryId, reference))) return false;
+      await this.events.record(
+        q,
+        event('tag.deleted', actor, { repositoryId, repository: repo.name, tag: reference }),
+      );
+      return true;
+    });
+    if (!deleted) {
+      // Nothing was deleted, so nothing was recorded: forget the tag anyway, as before.
+      await this.cache.invalidate(this.keys.tagRef(repositoryId, reference));
+      throw manifestUnknown(reference);
+    }
   }
 
   /**

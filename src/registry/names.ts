@@ -1,10 +1,10 @@
+import { MAX_REPOSITORY_NAME_LENGTH, REPOSITORY_PATH } from '../common/name-grammar.js';
 import { RegistryError } from './errors.js';
 
-/** Repository name grammar of the OCI Distribution Specification. */
-const NAME_COMPONENT = '[a-z0-9]+(?:(?:\\.|_|__|-+)[a-z0-9]+)*';
-export const REPOSITORY_NAME = new RegExp(`^${NAME_COMPONENT}(?:/${NAME_COMPONENT})*$`);
+/** Repository names follow the one grammar of common/name-grammar.ts. */
+export const REPOSITORY_NAME = REPOSITORY_PATH;
 export const TAG = /^[a-zA-Z0-9_][a-zA-Z0-9._-]{0,127}$/;
-export const MAX_NAME_LENGTH = 255;
+export const MAX_NAME_LENGTH = MAX_REPOSITORY_NAME_LENGTH;
 
 export function isValidRepositoryName(name: string): boolean {
   return name.length <= MAX_NAME_LENGTH && REPOSITORY_NAME.test(name);

@@ -1,4 +1,5 @@
 import type { Request } from 'express';
+import type { Actor } from '../common/actor.js';
 import type { RegistryAction } from './routes.js';
 
 /** What a registry request asks for; the Auth module decides. */
@@ -12,18 +13,7 @@ export interface RegistryAccessRequest {
 }
 
 /** Who made a registry request, resolved once by the access guard and passed to every write. */
-export interface RegistryActor {
-  /** The authenticated user; null for anonymous callers. */
-  userId: string | null;
-  username: string | null;
-  isAdmin: boolean;
-  /** How the caller authenticated. */
-  credential: 'anonymous' | 'password' | 'api-key' | 'token';
-  /** The API key used, directly or through a registry token obtained with it. */
-  apiKeyId?: string;
-  /** The client address (honouring TRUST_PROXY). */
-  address?: string;
-}
+export type RegistryActor = Actor;
 
 export interface RegistryAccessDecision {
   actor: RegistryActor;

@@ -4,13 +4,12 @@ import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import type { AccessSubject } from '../repos/permissions.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
 import { suspendIdleTimeout } from '../http-limits.js';
 import { chooseManifest } from './accept.js';
 import { BlobsService } from './blobs.service.js';
-import { isDigestAlgorithm, looksLikeDigest, parseDigest } from './digest.js';
+import { type DigestAlgorithm, isDigestAlgorithm, looksLikeDigest, parseDigest } from './digest.js';
 import { RegistryError } from './errors.js';
 import {
   contentLength,
@@ -22,20 +21,14 @@ import {
   queryString,
   readSmallBody,
 } from './http-util.js';
-import { ManifestsService } from './manifests.service.js';
-import type { RegistryActor } from './registry-access.js';
+import { ManifestsService, type RepoRef } from './manifests.service.js';
+import { PushService, subjectOfActor } from './push.service.js';
 import { RegistryAccessGuard, type RegistryRequest } from './registry-access.guard.js';
 import { RegistryErrorFilter } from './registry-error.filter.js';
 import type { RegistryRoute } from './routes.js';
 import { UploadsService } from './uploads.service.js';
 
 type Route<K extends RegistryRoute['kind']> = Extract<RegistryRoute, { kind: K }>;
-
-function subjectOf(actor: RegistryActor): AccessSubject | null {
-  return actor.userId
-    ? { userId: actor.userId, username: actor.username ?? '', isAdmin: actor.isAdmin }
-    : null;
-}
 
 const CATALOG_DEFAULT_PAGE = 100;
 const CATALOG_MAX_PAGE = 1000;
@@ -61,6 +54,7 @@ export class RegistryController {
     private readonly uploads: UploadsService,
     private readonly manifests: ManifestsService,
     private readonly access: RepoAccessService,
+    private readonly push: PushService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -82,11 +76,11 @@ export class RegistryController {
       case 'manifest PUT':
         return this.putManifest(route as Route<'manifest'>, req, res);
       case 'manifest DELETE':
-        return this.deleteManifest(route as Route<'manifest'>, res);
+        return this.deleteManifest(route as Route<'manifest'>, req, res);
       case 'blob GET':
         return this.getBlob(route as Route<'blob'>, req, res);
       case 'blob DELETE':
-        return this.deleteBlob(route as Route<'blob'>, res);
+        return this.deleteBlob(route as Route<'blob'>, req, res);
       case 'uploadStart POST':
         return this.startUpload(route as Route<'uploadStart'>, req, res);
       case 'upload GET':
@@ -105,11 +99,15 @@ export class RegistryController {
     }
   }
 
-  private async repositoryId(name: string): Promise<string> {
+  private async repository(name: string): Promise<RepoRef> {
     const repo = await this.repos.findByName(name);
     if (!repo)
       throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name });
-    return repo.id;
+    return { id: repo.id, name: repo.name };
+  }
+
+  private async repositoryId(name: string): Promise<string> {
+    return (await this.repository(name)).id;
   }
 
   private async catalog(req: RegistryRequest, res: Response): Promise<void> {
@@ -117,9 +115,7 @@ export class RegistryController {
     const last = queryString(req.query.last);
     let repositories: string[] = [];
     if (n > 0) {
-      // Filtered in PostgreSQL: only what the caller may pull, one page at a time.
-      const scope = await this.access.visibilityScope(subjectOf(req.registryActor!));
-      const names = await this.repos.listVisibleNames(scope, n + 1, last);
+      const names = await this.access.catalog(subjectOfActor(req.registryActor!), n + 1, last);
       repositories = names.slice(0, n);
       if (names.length > n) res.setHeader('Link', nextLink('/v2/_catalog', n, repositories[n - 1]));
     }
@@ -162,14 +158,14 @@ export class RegistryController {
     res: Response,
   ): Promise<void> {
     const body = await readSmallBody(req, this.config.maxManifestBytes);
-    const repo = await this.repos.findOrCreate(route.name);
     const extraTags = queryList(req.query.tag);
-    const result = await this.manifests.put(
-      repo.id,
+    const result = await this.push.putManifest(
+      route.name,
       route.reference,
       body,
       req.headers['content-type'],
       extraTags,
+      req.registryActor!,
     );
     res.setHeader('Location', `/v2/${route.name}/manifests/${result.digest}`);
     res.setHeader('Docker-Content-Digest', result.digest);
@@ -179,9 +175,13 @@ export class RegistryController {
     res.status(201).end();
   }
 
-  private async deleteManifest(route: Route<'manifest'>, res: Response): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
-    await this.manifests.delete(repositoryId, route.reference);
+  private async deleteManifest(
+    route: Route<'manifest'>,
+    req: RegistryRequest,
+    res: Response,
+  ): Promise<void> {
+    const repo = await this.repository(route.name);
+    await this.manifests.delete(repo, route.reference, req.registryActor!);
     res.status(202).end();
   }
 
@@ -221,9 +221,13 @@ export class RegistryController {
     await pipeline(stream, res).catch(() => res.destroy());
   }
 
-  private async deleteBlob(route: Route<'blob'>, res: Response): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
-    await this.blobs.unlink(repositoryId, route.digest);
+  private async deleteBlob(
+    route: Route<'blob'>,
+    req: RegistryRequest,
+    res: Response,
+  ): Promise<void> {
+    const repo = await this.repository(route.name);
+    await this.blobs.unlink(repo, route.digest, req.registryActor!);
     res.status(202).end();
   }
 
@@ -245,46 +249,38 @@ export class RegistryController {
       );
     }
     const actor = req.registryActor!;
-    const repo = await this.repos.findOrCreate(route.name);
-
-    if (mount !== undefined) {
-      parseDigest(mount);
-      let mounted: boolean;
-      if (from !== undefined) {
-        const source = req.registryMountAllowed ? await this.repos.findByName(from) : null;
-        mounted = !!source && (await this.blobs.mount(repo.id, source.id, mount));
-      } else {
-        // No source named: any repository holding the blob that the caller may pull will do.
-        const scope = await this.access.visibilityScope(subjectOf(actor));
-        mounted = await this.blobs.mountVisible(repo.id, mount, scope);
-      }
-      if (mounted) {
-        req.resume();
-        res.setHeader('Location', `/v2/${route.name}/blobs/${mount}`);
-        res.setHeader('Docker-Content-Digest', mount);
-        return void res.status(201).end();
-      }
-      // Not mountable: fall through to an ordinary upload session, as the spec asks.
-    }
-
-    const algorithm =
-      digest !== undefined ? parseDigest(digest).algorithm : (algorithmParam ?? 'sha256');
-    const upload = await this.uploads.start(repo.id, algorithm as 'sha256' | 'sha512', actor);
-    if (digest !== undefined && mount === undefined) {
-      // Monolithic upload: the whole blob is the body of this POST.
-      suspendIdleTimeout(req, res);
-      const { digest: stored } = await this.uploads.complete(
-        repo.id,
-        upload.id,
-        digest,
-        req,
-        { length: contentLength(req) },
-        actor,
-      );
-      res.setHeader('Location', `/v2/${route.name}/blobs/${stored}`);
-      res.setHeader('Docker-Content-Digest', stored);
+    if (mount !== undefined) parseDigest(mount);
+    const algorithm: DigestAlgorithm =
+      digest !== undefined
+        ? parseDigest(digest).algorithm
+        : ((algorithmParam ?? 'sha256') as DigestAlgorithm);
+    const monolithic = digest !== undefined && mount === undefined;
+    // Monolithic upload: the whole blob is the body of this POST (publishing may take a while).
+    if (monolithic) suspendIdleTimeout(req, res);
+    const started = await this.push.startUpload(
+      route.name,
+      {
+        mount,
+        from,
+        mountAllowed: !!req.registryMountAllowed,
+        algorithm,
+        ...(monolithic ? { monolithic: { digest, body: req, length: contentLength(req) } } : {}),
+      },
+      actor,
+    );
+    if (started.kind === 'mounted') {
+      req.resume();
+      res.setHeader('Location', `/v2/${route.name}/blobs/${mount}`);
+      res.setHeader('Docker-Content-Digest', mount!);
       return void res.status(201).end();
     }
+    if (started.kind === 'stored') {
+      res.setHeader('Location', `/v2/${route.name}/blobs/${started.digest}`);
+      res.setHeader('Docker-Content-Digest', started.digest);
+      return void res.status(201).end();
+    }
+    // Not mountable (or no mount asked): an ordinary upload session, as the spec asks.
+    const { upload } = started;
     req.resume();
     res.setHeader('Location', uploadLocation(route.name, upload.id));
     res.setHeader('Docker-Upload-UUID', upload.id);
@@ -358,14 +354,15 @@ export class RegistryController {
     if (digest === undefined)
       throw new RegistryError('DIGEST_INVALID', 'digest query parameter is required');
     parseDigest(digest);
-    const repositoryId = await this.repositoryId(route.name);
+    const repo = await this.repository(route.name);
+    const repositoryId = repo.id;
     const body = hasBody(req) ? req : undefined;
     const range = parseContentRange(req.headers['content-range']);
     // Publishing may take a while (reading the bytes back, a server-side copy): not idleness.
     suspendIdleTimeout(req, res);
     const { digest: stored } = await this.withRangeOnConflict(route, repositoryId, () =>
       this.uploads.complete(
-        repositoryId,
+        repo,
         route.uuid,
         digest,
         body,

@@ -3,10 +3,13 @@ import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
 import { TokenRegistryAuthorizer } from '../auth/registry-authorizer.service.js';
 import { ReposModule } from '../repos/repos.module.js';
+import { BlobsData } from './blobs.data.js';
 import { BlobsService } from './blobs.service.js';
 import { REGISTRY_ENTITIES } from './entities.js';
+import { ManifestsData } from './manifests.data.js';
 import { ManifestsService } from './manifests.service.js';
 import { NodeLivenessService } from './node-liveness.service.js';
+import { PushService } from './push.service.js';
 import { REGISTRY_AUTHORIZER } from './registry-access.js';
 import { RegistryAccessGuard } from './registry-access.guard.js';
 import { RegistryController } from './registry.controller.js';
@@ -16,7 +19,10 @@ import { UploadsService } from './uploads.service.js';
   imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES), ReposModule, AuthModule],
   controllers: [RegistryController],
   providers: [
+    BlobsData,
+    ManifestsData,
     BlobsService,
+    PushService,
     UploadsService,
     ManifestsService,
     NodeLivenessService,

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID, type Hash } from 'node:crypto';
 import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
+import { type Actor, actorUserId } from '../common/actor.js';
 import { crashPoint } from '../common/crash-points.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import {
@@ -17,7 +18,11 @@ import {
   finishDigest,
   parseDigest,
 } from './digest.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
+import { blobBeingDeleted, BlobsData } from './blobs.data.js';
 import { RegistryError } from './errors.js';
+import type { RepoRef } from './manifests.service.js';
 import { LEASE_FREE_SQL, NodeLivenessService } from './node-liveness.service.js';
 import type { RegistryActor } from './registry-access.js';
 import { UploadHashes } from './upload-hashes.js';
@@ -100,6 +105,8 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly liveness: NodeLivenessService,
+    private readonly blobs: BlobsData,
+    private readonly events: EventsService,
   ) {
     this.slots = new UploadSlots(config.uploads.maxConcurrent, config.uploads.maxConcurrentPerUser);
   }
@@ -133,10 +140,10 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     const [counts]: { mine: string; here: string }[] = await this.db.query(
       `SELECT (SELECT count(*) FROM uploads WHERE created_by = $1) AS mine,
               (SELECT count(*) FROM uploads WHERE repository_id = $2) AS here`,
-      [actor.userId, repositoryId],
+      [actorUserId(actor), repositoryId],
     );
     const { maxSessionsPerUser, maxSessionsPerRepository } = this.config.uploads;
-    if (actor.userId && Number(counts.mine) >= maxSessionsPerUser) {
+    if (actorUserId(actor) && Number(counts.mine) >= maxSessionsPerUser) {
       throw tooManySessions(
         `you have ${counts.mine} open upload sessions (at most ${maxSessionsPerUser}); complete or cancel some, or wait for idle ones to expire`,
       );
@@ -151,7 +158,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     await this.db.query(
       `INSERT INTO uploads (id, repository_id, "offset", hash_algorithm, driver_state, created_by)
        VALUES ($1, $2, 0, $3, $4, $5)`,
-      [id, repositoryId, algorithm, JSON.stringify(driverState), actor.userId],
+      [id, repositoryId, algorithm, JSON.stringify(driverState), actorUserId(actor)],
     );
     return { id, offset: 0 };
   }
@@ -189,7 +196,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
    * digest of everything received and publishes the blob, or discards the session on a mismatch.
    */
   async complete(
-    repositoryId: string,
+    repo: RepoRef,
     id: string,
     expectedDigest: string,
     body: UploadBody | undefined,
@@ -199,8 +206,10 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     const expected = parseDigest(expectedDigest);
     const release = body ? this.slots.acquire(slotKey(actor)) : () => undefined;
     try {
-      return await this.withLease(repositoryId, id, body, async (lease) => {
-        if (lease.publishingDigest !== null) return this.resumePublish(lease, expectedDigest, body);
+      return await this.withLease(repo.id, id, body, async (lease) => {
+        const done = { repo, actor };
+        if (lease.publishingDigest !== null)
+          return this.resumePublish(lease, expectedDigest, body, done);
         let size = lease.offset;
         if (body) size = await this.writeChunk(lease, body, chunk, false);
         const actual = await this.digestOf(lease, expected.algorithm, size);
@@ -219,7 +228,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         // without the bytes (see resumePublish).
         await this.leased(lease, `publishing_digest = $3`, [expectedDigest]);
         lease.publishingDigest = expectedDigest;
-        return this.publish(lease, expectedDigest, size);
+        return this.publish(lease, expectedDigest, size, done);
       });
     } finally {
       release();
@@ -486,21 +495,21 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   }
 
   /**
-   * Puts the verified bytes at their content address (or finds them there already), then links
-   * the blob into the repository and ends the session, in one transaction.
+   * Puts the verified bytes at their content address (or finds them there already), then records
+   * the blob, links it into the repository and ends the session, in one transaction that holds
+   * the blob row (see blobs.service.ts: the "already known" check is decided under that lock; our
+   * own copy of the bytes is dropped only once it committed).
    */
   private async publish(
     lease: Lease,
     digest: string,
     size: number,
+    done: { repo: RepoRef; actor: Actor },
   ): Promise<{ digest: string; size: number }> {
-    const known: { size: string }[] = await this.db.query(
-      `SELECT size FROM blobs WHERE digest = $1`,
-      [digest],
-    );
-    if (known.length) {
-      await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
-    } else {
+    const state = await this.blobs.stateOf(digest);
+    if (state === 'deleting') throw blobBeingDeleted(digest);
+    const known = state !== null;
+    if (!known) {
       try {
         await this.storage.commitUpload(lease.id, lease.driverState, digest, size);
       } catch (e) {
@@ -511,23 +520,27 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       }
     }
     crashPoint('upload.published');
-    await this.db.transaction(async (m) => {
-      await m.query(`INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-        digest,
-        size,
-      ]);
-      await m.query(
-        `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
-        [lease.repositoryId, digest],
-      );
+    await this.events.transaction(async (m) => {
+      await this.blobs.recordPublished(m, digest, size);
+      await this.blobs.link(m, lease.repositoryId, digest);
       const res: [unknown[], number] = await m.query(
         `DELETE FROM uploads WHERE id = $1 AND lease_token = $2`,
         [lease.id, lease.token],
       );
       if (res[1] === 0) throw leaseLost(lease.id);
+      await this.events.record(
+        m,
+        event('blob.pushed', done.actor, {
+          repositoryId: lease.repositoryId,
+          repository: done.repo.name,
+          digest,
+          size,
+        }),
+      );
     });
     lease.released = true;
     this.hashes.forget(lease.id);
+    if (known) await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
     return { digest, size };
   }
 
@@ -539,6 +552,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     lease: Lease,
     expectedDigest: string,
     body: UploadBody | undefined,
+    done: { repo: RepoRef; actor: Actor },
   ): Promise<{ digest: string; size: number }> {
     if (body) {
       for await (const piece of body) {
@@ -557,7 +571,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         actual: lease.publishingDigest,
       });
     }
-    return this.publish(lease, expectedDigest, lease.offset);
+    return this.publish(lease, expectedDigest, lease.offset, done);
   }
 }
 
@@ -568,7 +582,8 @@ function isUuid(id: string): boolean {
 }
 
 function slotKey(actor: RegistryActor): string {
-  return actor.userId ? `user:${actor.userId}` : `address:${actor.address ?? 'unknown'}`;
+  const userId = actorUserId(actor);
+  return userId ? `user:${userId}` : `address:${actor.address ?? 'unknown'}`;
 }
 
 function unknownUpload(id: string): RegistryError {

@@ -12,6 +12,9 @@
  *   and system administrators. Members cannot create repositories in an organization.
  * - System administrators may also create repositories under a name nobody holds; the name is
  *   then reserved (kind `reserved`), so no user or organization can claim it later.
+ * - Subjects are users, robots or anonymous callers (`null` is anonymous too). A robot owns no
+ *   namespace and is nobody's administrator: it gets its own grants (and public read), never a
+ *   level from a name, whatever it is called.
  */
 export type PermissionLevel = 'none' | 'read' | 'write' | 'admin';
 export type GrantLevel = Exclude<PermissionLevel, 'none'>;
@@ -32,20 +35,42 @@ export const LEVEL_ACTIONS: Record<PermissionLevel, readonly RepoAction[]> = {
   admin: ['pull', 'push', 'delete'],
 };
 
-export interface AccessSubject {
+/** A user: owns the namespace of their name; may be a system administrator. */
+export interface UserSubject {
+  kind: 'user';
   userId: string;
   username: string;
   isAdmin: boolean;
 }
 
+/** A machine account of a namespace: acts only through the grants given to it. */
+export interface RobotSubject {
+  kind: 'robot';
+  robotId: string;
+  namespace: string;
+}
+
+export interface AnonymousSubject {
+  kind: 'anonymous';
+}
+
+/** Who asks, for the permission rules. */
+export type AccessSubject = UserSubject | RobotSubject | AnonymousSubject;
+
 export interface AccessFacts {
   /** Kind of the repository's namespace (its first path segment); null when nobody holds it. */
   namespaceKind: NamespaceKindFact;
   namespace: string;
-  /** The subject's role in the namespace's organization. */
+  /** The subject's role in the namespace's organization (users only). */
   orgRole: OrgRoleFact;
   /** Undefined when the repository does not exist. */
-  repository?: { visibility: Visibility; userGrant: GrantLevel | null; teamGrants: GrantLevel[] };
+  repository?: {
+    visibility: Visibility;
+    /** The subject's own grant (a user's or a robot's). */
+    userGrant: GrantLevel | null;
+    /** Grants of the subject's teams (users only). */
+    teamGrants: GrantLevel[];
+  };
 }
 
 export function maxLevel(...levels: (PermissionLevel | null | undefined)[]): PermissionLevel {
@@ -63,7 +88,7 @@ export function ownsNamespace(
   subject: AccessSubject | null,
   facts: Pick<AccessFacts, 'namespaceKind' | 'namespace' | 'orgRole'>,
 ): boolean {
-  if (!subject) return false;
+  if (!subject || subject.kind !== 'user') return false;
   if (subject.isAdmin) return true;
   if (facts.namespaceKind === null) return false;
   if (facts.namespaceKind === 'user') return facts.namespace === subject.username;
@@ -76,7 +101,8 @@ export function resolveLevel(subject: AccessSubject | null, facts: AccessFacts):
   if (ownsNamespace(subject, facts)) return 'admin';
   const repo = facts.repository;
   if (!repo) return 'none';
-  const granted = subject ? maxLevel(repo.userGrant, ...repo.teamGrants) : 'none';
+  const granted =
+    subject && subject.kind !== 'anonymous' ? maxLevel(repo.userGrant, ...repo.teamGrants) : 'none';
   return repo.visibility === 'public' ? maxLevel(granted, 'read') : granted;
 }
 

@@ -3,7 +3,7 @@ import { namespaceOf } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import { AccessFactsService, ownEntry, type UserFacts } from './access-facts.service.js';
 import {
-  type AccessSubject,
+  type UserSubject,
   actionsOf,
   atLeast,
   type GrantLevel,
@@ -35,12 +35,12 @@ export class RepoAccessService {
   ) {}
 
   /** The subject's roles and teams; none for anonymous callers and system administrators. */
-  private async subjectFacts(subject: AccessSubject | null): Promise<UserFacts | null> {
+  private async subjectFacts(subject: UserSubject | null): Promise<UserFacts | null> {
     return subject && !subject.isAdmin ? this.facts.user(subject.userId) : null;
   }
 
   private async teamLevels(
-    subject: AccessSubject,
+    subject: UserSubject,
     repositoryIds: string[],
   ): Promise<Map<string, GrantLevel[]>> {
     const out = new Map<string, GrantLevel[]>();
@@ -55,7 +55,7 @@ export class RepoAccessService {
   }
 
   /** The subject's level on a repository name, existing or not. */
-  async access(subject: AccessSubject | null, name: string): Promise<RepoAccess> {
+  async access(subject: UserSubject | null, name: string): Promise<RepoAccess> {
     const namespace = namespaceOf(name);
     const [namespaceKind, repository] = await Promise.all([
       this.namespaces.kindOf(namespace),
@@ -85,7 +85,7 @@ export class RepoAccessService {
   }
 
   /** The subject's level on a repository name, from cached facts (the registry's hot path). */
-  async level(subject: AccessSubject | null, name: string): Promise<PermissionLevel> {
+  async level(subject: UserSubject | null, name: string): Promise<PermissionLevel> {
     const namespace = namespaceOf(name);
     const [namespaceKind, repo, user] = await Promise.all([
       this.facts.namespaceKind(namespace),
@@ -109,13 +109,13 @@ export class RepoAccessService {
     });
   }
 
-  async actions(subject: AccessSubject | null, name: string): Promise<RepoAction[]> {
+  async actions(subject: UserSubject | null, name: string): Promise<RepoAction[]> {
     return actionsOf(await this.level(subject, name));
   }
 
   /** Levels on many existing repositories at once (catalog filtering). */
   async levels(
-    subject: AccessSubject | null,
+    subject: UserSubject | null,
     names: string[],
   ): Promise<Map<string, PermissionLevel>> {
     const repos = await this.repos.findByNames(names);
@@ -152,8 +152,17 @@ export class RepoAccessService {
     return out;
   }
 
+  /**
+   * The catalog (`GET /v2/_catalog`): names the subject may pull, in byte order after `last`, at
+   * most `limit`; filtered in PostgreSQL one page at a time (ReposService.listVisibleNames).
+   */
+  async catalog(subject: UserSubject | null, limit: number, last?: string): Promise<string[]> {
+    if (limit <= 0) return [];
+    return this.repos.listVisibleNames(await this.visibilityScope(subject), limit, last);
+  }
+
   /** What the subject may find in repository searches. */
-  async visibilityScope(subject: AccessSubject | null): Promise<VisibilityScope> {
+  async visibilityScope(subject: UserSubject | null): Promise<VisibilityScope> {
     if (!subject) return { all: false, namespaces: [], teamIds: [] };
     if (subject.isAdmin) return { all: true, namespaces: [], teamIds: [] };
     const user = await this.facts.user(subject.userId);
@@ -175,7 +184,7 @@ export class RepoAccessService {
    * see answers 404, exactly like a missing one; a visible one without enough rights answers 403.
    */
   async require(
-    subject: AccessSubject | null,
+    subject: UserSubject | null,
     name: string,
     min: Exclude<PermissionLevel, 'none'>,
   ): Promise<RepoAccess & { repository: RepositoryEntity }> {

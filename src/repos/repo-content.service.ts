@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Injectable } from '@nestjs/common';
 import { BlobsService } from '../registry/blobs.service.js';
 import { RegistryError } from '../registry/errors.js';
@@ -72,9 +73,9 @@ export class RepoContentService {
    * Removes a tag as the registry's `DELETE /v2/<name>/manifests/<tag>` does (the manifest stays;
    * the cached tag is invalidated on every node). False when there is no such tag.
    */
-  async deleteTag(repositoryId: string, tag: string): Promise<boolean> {
+  async deleteTag(repo: { id: string; name: string }, tag: string, actor: Actor): Promise<boolean> {
     try {
-      await this.manifests.delete(repositoryId, tag);
+      await this.manifests.delete(repo, tag, actor);
       return true;
     } catch (e) {
       if (e instanceof RegistryError && e.code === 'MANIFEST_UNKNOWN') return false;

@@ -4,6 +4,7 @@ import {
   Injectable,
   NotFoundException,
 } from '@nestjs/common';
+import type { Actor } from '../common/actor.js';
 import { OrgsService } from '../orgs/orgs.service.js';
 import { isValidRepositoryName, isValidTag } from '../registry/names.js';
 import { UploadsService } from '../registry/uploads.service.js';
@@ -12,7 +13,7 @@ import { UsersService } from '../users/users.service.js';
 import type { RepoDetailsDto, RepoPermissionsDto } from './dto/repos.dto.js';
 import { RepoDto } from './dto/repos.dto.js';
 import {
-  type AccessSubject,
+  type UserSubject,
   type GrantLevel,
   ownsNamespace,
   type Visibility,
@@ -36,7 +37,7 @@ export class RepoManagementService {
   ) {}
 
   async search(
-    subject: AccessSubject | null,
+    subject: UserSubject | null,
     opts: { namespace?: string; q?: string; page: number; perPage: number },
   ) {
     const scope = await this.access.visibilityScope(subject);
@@ -49,8 +50,9 @@ export class RepoManagementService {
   }
 
   async create(
-    subject: AccessSubject,
+    subject: UserSubject,
     input: { namespace: string; name: string; visibility?: Visibility; description?: string },
+    actor: Actor,
   ): Promise<RepoDto> {
     const full = `${input.namespace}/${input.name}`;
     if (!isValidRepositoryName(full))
@@ -63,37 +65,38 @@ export class RepoManagementService {
     if (!ownsNamespace(subject, { namespace: input.namespace, namespaceKind, orgRole })) {
       throw new ForbiddenException(`you may not create repositories in "${input.namespace}"`);
     }
-    return RepoDto.of(await this.repos.create(full, input), 'admin');
+    return RepoDto.of(await this.repos.create(full, input, actor), 'admin');
   }
 
-  async details(subject: AccessSubject | null, name: string): Promise<RepoDetailsDto> {
+  async details(subject: UserSubject | null, name: string): Promise<RepoDetailsDto> {
     const { repository, level } = await this.access.require(subject, name, 'read');
     const { tags, truncated } = await this.content.tags(repository.id);
     return { ...RepoDto.of(repository, level), tags, tagsTruncated: truncated };
   }
 
   async update(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     input: { visibility?: Visibility; description?: string | null },
+    actor: Actor,
   ): Promise<RepoDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
-    return RepoDto.of(await this.repos.update(repository, input), 'admin');
+    return RepoDto.of(await this.repos.update(repository, input, actor), 'admin');
   }
 
-  async delete(subject: AccessSubject, name: string): Promise<void> {
+  async delete(subject: UserSubject, name: string, actor: Actor): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
-    await this.repos.delete(repository);
+    await this.repos.delete(repository, actor);
     // Its upload sessions outlive it (repository_id NULL) until their bytes are removed: now,
     // or by the next sweep if this fails.
     void this.uploads.sweepExpired();
   }
 
   /** Removes one tag (repository admins, as the registry's tag delete). */
-  async deleteTag(subject: AccessSubject, name: string, tag: string): Promise<void> {
+  async deleteTag(subject: UserSubject, name: string, tag: string, actor: Actor): Promise<void> {
     if (!isValidTag(tag)) throw new BadRequestException(`"${tag}" is not a valid tag`);
     const { repository } = await this.access.require(subject, name, 'admin');
-    if (!(await this.content.deleteTag(repository.id, tag)))
+    if (!(await this.content.deleteTag(repository, tag, actor)))
       throw new NotFoundException(`tag "${tag}" not found in "${repository.name}"`);
   }
 
@@ -118,16 +121,17 @@ export class RepoManagementService {
     };
   }
 
-  async permissions(subject: AccessSubject, name: string): Promise<RepoPermissionsDto> {
+  async permissions(subject: UserSubject, name: string): Promise<RepoPermissionsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     return this.describeGrants(repository);
   }
 
   /** Replaces the repository's user and team grants. Teams must belong to the repository's organization. */
   async setPermissions(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     input: RepoPermissionsDto,
+    actor: Actor,
   ): Promise<RepoPermissionsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const users = new Map<string, { userId: string; level: GrantLevel }>();
@@ -149,7 +153,7 @@ export class RepoManagementService {
         teams.set(team.id, { teamId: team.id, level: g.level });
       }
     }
-    await this.repos.replaceGrants(repository, [...users.values()], [...teams.values()]);
+    await this.repos.replaceGrants(repository, [...users.values()], [...teams.values()], actor);
     return this.describeGrants(repository);
   }
 
@@ -174,41 +178,48 @@ export class RepoManagementService {
 
   /** Adds or changes one user's grant, leaving the others; answers every grant. */
   async grantUser(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     username: string,
     level: GrantLevel,
+    actor: Actor,
   ): Promise<RepoPermissionsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const user = await this.grantee(username);
-    await this.repos.setUserGrant(repository, user.id, level);
+    await this.repos.setUserGrant(repository, user.id, level, actor);
     return this.describeGrants(repository);
   }
 
-  async revokeUser(subject: AccessSubject, name: string, username: string): Promise<void> {
+  async revokeUser(
+    subject: UserSubject,
+    name: string,
+    username: string,
+    actor: Actor,
+  ): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const user = await this.grantee(username);
-    if (!(await this.repos.removeUserGrant(repository, user.id)))
+    if (!(await this.repos.removeUserGrant(repository, user.id, actor)))
       throw new NotFoundException(`"${user.username}" has no grant on "${repository.name}"`);
   }
 
   /** Adds or changes one team's grant, leaving the others; answers every grant. */
   async grantTeam(
-    subject: AccessSubject,
+    subject: UserSubject,
     name: string,
     team: string,
     level: GrantLevel,
+    actor: Actor,
   ): Promise<RepoPermissionsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const found = await this.granteeTeam(repository, team);
-    await this.repos.setTeamGrant(repository, found.id, level);
+    await this.repos.setTeamGrant(repository, found.id, level, actor);
     return this.describeGrants(repository);
   }
 
-  async revokeTeam(subject: AccessSubject, name: string, team: string): Promise<void> {
+  async revokeTeam(subject: UserSubject, name: string, team: string, actor: Actor): Promise<void> {
     const { repository } = await this.access.require(subject, name, 'admin');
     const found = await this.granteeTeam(repository, team);
-    if (!(await this.repos.removeTeamGrant(repository, found.id)))
+    if (!(await this.repos.removeTeamGrant(repository, found.id, actor)))
       throw new NotFoundException(`team "${found.name}" has no grant on "${repository.name}"`);
   }
 }

@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import {
   Body,
   Controller,
@@ -24,13 +25,14 @@ import {
 } from '@nestjs/swagger';
 import {
   Authenticated,
+  CurrentActor,
   CurrentPrincipal,
   OptionalAuth,
   requirePrincipal,
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf } from '../common/page.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import {
   CreateRepoDto,
   GrantLevelDto,
@@ -100,7 +102,7 @@ export class ReposController {
   })
   @ApiNotFoundResponse(NOT_FOUND)
   async permissions(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
   ): Promise<RepoPermissionsDto> {
@@ -119,12 +121,13 @@ export class ReposController {
   })
   @ApiNotFoundResponse(NOT_FOUND)
   async setPermissions(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Body() body: RepoPermissionsDto,
   ): Promise<RepoPermissionsDto> {
-    return this.repos.setPermissions(requirePrincipal(p), fullName(namespace, name), body);
+    return this.repos.setPermissions(requirePrincipal(p), fullName(namespace, name), body, actor);
   }
 
   @Put(':namespace/*name/permissions/users/:username')
@@ -142,7 +145,8 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async grantUser(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('username') username: string,
@@ -153,6 +157,7 @@ export class ReposController {
       fullName(namespace, name),
       username,
       body.level,
+      actor,
     );
   }
 
@@ -170,12 +175,13 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async revokeUser(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('username') username: string,
   ): Promise<void> {
-    await this.repos.revokeUser(requirePrincipal(p), fullName(namespace, name), username);
+    await this.repos.revokeUser(requirePrincipal(p), fullName(namespace, name), username, actor);
   }
 
   @Put(':namespace/*name/permissions/teams/:team')
@@ -193,13 +199,20 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async grantTeam(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('team') team: string,
     @Body() body: GrantLevelDto,
   ): Promise<RepoPermissionsDto> {
-    return this.repos.grantTeam(requirePrincipal(p), fullName(namespace, name), team, body.level);
+    return this.repos.grantTeam(
+      requirePrincipal(p),
+      fullName(namespace, name),
+      team,
+      body.level,
+      actor,
+    );
   }
 
   @Delete(':namespace/*name/permissions/teams/:team')
@@ -216,12 +229,13 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async revokeTeam(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('team') team: string,
   ): Promise<void> {
-    await this.repos.revokeTeam(requirePrincipal(p), fullName(namespace, name), team);
+    await this.repos.revokeTeam(requirePrincipal(p), fullName(namespace, name), team, actor);
   }
 
   @Delete(':namespace/*name/tags/:tag')
@@ -241,12 +255,13 @@ export class ReposController {
     type: ErrorResponseDto,
   })
   async deleteTag(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Param('tag') tag: string,
   ): Promise<void> {
-    await this.repos.deleteTag(requirePrincipal(p), fullName(namespace, name), tag);
+    await this.repos.deleteTag(requirePrincipal(p), fullName(namespace, name), tag, actor);
   }
 
   @Get()
@@ -254,7 +269,7 @@ export class ReposController {
   @ApiOperation({ summary: 'Search the repositories the caller can see' })
   @ApiOkResponse({ type: RepoPageDto })
   search(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: RepoSearchQueryDto,
   ): Promise<RepoPageDto> {
     return this.list(p, query);
@@ -268,13 +283,13 @@ export class ReposController {
   })
   @ApiOkResponse({ type: RepoPageDto })
   searchAlias(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: RepoSearchQueryDto,
   ): Promise<RepoPageDto> {
     return this.list(p, query);
   }
 
-  private async list(p: Principal | null, query: RepoSearchQueryDto): Promise<RepoPageDto> {
+  private async list(p: UserPrincipal | null, query: RepoSearchQueryDto): Promise<RepoPageDto> {
     const { page, perPage } = pageOf(query);
     const result = await this.repos.search(p, {
       namespace: query.namespace,
@@ -298,10 +313,11 @@ export class ReposController {
   @ApiNotFoundResponse({ description: 'No such user or organization', type: ErrorResponseDto })
   @ApiConflictResponse({ description: 'The repository exists', type: ErrorResponseDto })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: CreateRepoDto,
   ): Promise<RepoDto> {
-    return this.repos.create(requirePrincipal(p), body);
+    return this.repos.create(requirePrincipal(p), body, actor);
   }
 
   @Get(':namespace/*name')
@@ -312,7 +328,7 @@ export class ReposController {
   @ApiOkResponse({ type: RepoDetailsDto })
   @ApiNotFoundResponse(NOT_FOUND)
   async get(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
   ): Promise<RepoDetailsDto> {
@@ -331,12 +347,13 @@ export class ReposController {
   })
   @ApiNotFoundResponse(NOT_FOUND)
   async update(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
     @Body() body: UpdateRepoDto,
   ): Promise<RepoDto> {
-    return this.repos.update(requirePrincipal(p), fullName(namespace, name), body);
+    return this.repos.update(requirePrincipal(p), fullName(namespace, name), body, actor);
   }
 
   @Delete(':namespace/*name')
@@ -352,10 +369,11 @@ export class ReposController {
   })
   @ApiNotFoundResponse(NOT_FOUND)
   async delete(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Param('name') name: string | string[],
   ): Promise<void> {
-    await this.repos.delete(requirePrincipal(p), fullName(namespace, name));
+    await this.repos.delete(requirePrincipal(p), fullName(namespace, name), actor);
   }
 }

@@ -1,13 +1,17 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import type { Actor } from '../common/actor.js';
 import { apiError } from '../common/api-error.js';
+import { escapeLike } from '../database/like.js';
+import { event, type EventName } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
-import { transaction, withRetry } from '../database/transaction.js';
+import { withRetry } from '../database/transaction.js';
 import { namespaceOf } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import type { GrantLevel, Visibility } from './permissions.js';
@@ -27,12 +31,16 @@ export interface RepoSearch {
   perPage: number;
 }
 
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
+/** Every event that changes a repository's cached access facts. */
+const REPO_FACT_EVENTS: EventName[] = [
+  'repository.created',
+  'repository.updated',
+  'repository.deleted',
+  'repository.grants.changed',
+];
 
 @Injectable()
-export class ReposService {
+export class ReposService implements OnModuleInit {
   private readonly logger = new Logger('Repos');
 
   constructor(
@@ -46,7 +54,18 @@ export class ReposService {
     private readonly namespaces: NamespacesService,
     private readonly cache: CacheService,
     private readonly cacheKeys: CacheKeys,
+    private readonly events: EventsService,
   ) {}
+
+  /** A repository's cached facts are forgotten when an event that changes them is delivered. */
+  onModuleInit(): void {
+    for (const name of REPO_FACT_EVENTS)
+      this.events.on(name, (e) =>
+        this.cache.invalidate(
+          this.cacheKeys.repoFacts((e.payload as { repository: string }).repository),
+        ),
+      );
+  }
 
   findByName(name: string): Promise<RepositoryEntity | null> {
     return this.repos.findOne({ where: { name } });
@@ -58,41 +77,39 @@ export class ReposService {
   }
 
   /**
-   * Returns the repository, creating it on first push (with the configured default visibility)
-   * and noting the push. Safe under concurrent first pushes. The caller has been authorised to
-   * push, which for a new repository means it administers the namespace; only a system
-   * administrator gets here for a name nobody holds, which then becomes reserved.
+   * Returns the repository, creating it on first push (with the configured default visibility,
+   * recording `repository.created`) and noting the push. Safe under concurrent first pushes. The
+   * caller has been authorised to push, which for a new repository means it administers the
+   * namespace; only a system administrator gets here for a name nobody holds, which then becomes
+   * reserved.
    */
-  async findOrCreate(name: string): Promise<RepositoryEntity> {
-    // Idempotent (insert-or-ignore, a timestamp), so safe to run again after a lost connection.
-    return withRetry(() => this.findOrCreateOnce(name));
-  }
-
-  private async findOrCreateOnce(name: string): Promise<RepositoryEntity> {
-    const found = await this.findByName(name);
+  async findOrCreate(name: string, actor: Actor): Promise<RepositoryEntity> {
+    const found = await withRetry(() => this.findByName(name));
     if (found) {
-      await this.notePush(found.id);
+      // Idempotent (a timestamp), so safe to run again after a lost connection.
+      await withRetry(() => this.notePush(found.id));
       return found;
     }
-    await this.namespaces.ensureHeld(namespaceOf(name));
-    await this.repos
-      .createQueryBuilder()
-      .insert()
-      .values({
-        name,
-        namespace: namespaceOf(name),
-        visibility: this.config.defaultRepositoryVisibility,
-        lastPushedAt: () => 'now()',
-      })
-      .orIgnore()
-      .execute();
-    await this.forgetCreated(name);
-    return (await this.findByName(name))!;
-  }
-
-  /** A new repository replaces a cached "not found" (its namespace: see ensureHeld). */
-  private async forgetCreated(name: string): Promise<void> {
-    await this.cache.invalidate(this.cacheKeys.repoFacts(name));
+    await withRetry(() => this.namespaces.ensureHeld(namespaceOf(name)));
+    await this.events.transaction(async (m) => {
+      const rows: { id: string; visibility: string }[] = await m.query(
+        `INSERT INTO repositories (name, namespace, visibility, last_pushed_at)
+         VALUES ($1, $2, $3, now()) ON CONFLICT (name) DO NOTHING RETURNING id, visibility`,
+        [name, namespaceOf(name), this.config.defaultRepositoryVisibility],
+      );
+      if (rows.length)
+        await this.events.record(
+          m,
+          event('repository.created', actor, {
+            repositoryId: rows[0].id,
+            repository: name,
+            visibility: rows[0].visibility,
+            via: 'push',
+          }),
+        );
+    });
+    // A concurrent first push created it: its event invalidated the cached "not found".
+    return (await withRetry(() => this.findByName(name)))!;
   }
 
   /** Records push activity; writes at most every few seconds per repository. */
@@ -158,11 +175,12 @@ export class ReposService {
   async create(
     name: string,
     input: { visibility?: Visibility; description?: string | null },
+    actor: Actor,
   ): Promise<RepositoryEntity> {
     await this.namespaces.ensureHeld(namespaceOf(name));
     try {
-      const saved = await transaction(this.db, (m) =>
-        m.save(
+      const saved = await this.events.transaction(async (m) => {
+        const repo = await m.save(
           m.create(RepositoryEntity, {
             name,
             namespace: namespaceOf(name),
@@ -170,9 +188,18 @@ export class ReposService {
             description: input.description ?? null,
             lastPushedAt: null,
           }),
-        ),
-      );
-      await this.forgetCreated(name);
+        );
+        await this.events.record(
+          m,
+          event('repository.created', actor, {
+            repositoryId: repo.id,
+            repository: name,
+            visibility: repo.visibility,
+            via: 'api',
+          }),
+        );
+        return repo;
+      });
       this.logger.log(`repository "${name}" created`);
       return saved;
     } catch (e) {
@@ -185,18 +212,34 @@ export class ReposService {
   async update(
     repo: RepositoryEntity,
     input: { visibility?: Visibility; description?: string | null },
+    actor: Actor,
   ): Promise<RepositoryEntity> {
     if (input.visibility !== undefined) repo.visibility = input.visibility;
     if (input.description !== undefined) repo.description = input.description;
-    const saved = await transaction(this.db, (m) => m.save(repo));
-    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
-    return saved;
+    return this.events.transaction(async (m) => {
+      const saved = await m.save(repo);
+      await this.events.record(
+        m,
+        event('repository.updated', actor, {
+          repositoryId: repo.id,
+          repository: repo.name,
+          visibility: saved.visibility,
+          description: saved.description,
+        }),
+      );
+      return saved;
+    });
   }
 
   /** Deletes the repository; its manifests, tags, blob links and grants go with it (cascade). */
-  async delete(repo: RepositoryEntity): Promise<void> {
-    await transaction(this.db, (m) => m.delete(RepositoryEntity, { id: repo.id }));
-    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+  async delete(repo: RepositoryEntity, actor: Actor): Promise<void> {
+    await this.events.transaction(async (m) => {
+      await m.delete(RepositoryEntity, { id: repo.id });
+      await this.events.record(
+        m,
+        event('repository.deleted', actor, { repositoryId: repo.id, repository: repo.name }),
+      );
+    });
     this.logger.log(`repository "${repo.name}" deleted`);
   }
 
@@ -239,14 +282,31 @@ export class ReposService {
     });
   }
 
+  private grantsChanged(
+    m: Parameters<EventsService['record']>[0],
+    repo: Pick<RepositoryEntity, 'id' | 'name'>,
+    change: Parameters<typeof event<'repository.grants.changed'>>[2]['change'],
+    actor: Actor,
+  ): Promise<void> {
+    return this.events.record(
+      m,
+      event('repository.grants.changed', actor, {
+        repositoryId: repo.id,
+        repository: repo.name,
+        change,
+      }),
+    );
+  }
+
   /** Replaces every grant of the repository at once. */
   async replaceGrants(
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     users: { userId: string; level: GrantLevel }[],
     teams: { teamId: string; level: GrantLevel }[],
+    actor: Actor,
   ): Promise<void> {
     const repositoryId = repo.id;
-    await transaction(this.db, async (m) => {
+    await this.events.transaction(async (m) => {
       await m.delete(RepositoryUserPermissionEntity, { repositoryId });
       await m.delete(RepositoryTeamPermissionEntity, { repositoryId });
       if (users.length)
@@ -259,8 +319,13 @@ export class ReposService {
           RepositoryTeamPermissionEntity,
           teams.map((t) => ({ repositoryId, ...t })),
         );
+      await this.grantsChanged(
+        m,
+        repo,
+        { kind: 'replaced', users: users.length, teams: teams.length },
+        actor,
+      );
     });
-    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
   }
 
   /** Grants `level` to one user (adding or changing that grant only). */
@@ -268,29 +333,34 @@ export class ReposService {
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     userId: string,
     level: GrantLevel,
+    actor: Actor,
   ): Promise<void> {
-    // An upsert: the same state however often it runs (after a lost connection too).
-    await withRetry(() =>
-      this.userGrants
+    await this.events.transaction(async (m) => {
+      await m
         .createQueryBuilder()
         .insert()
+        .into(RepositoryUserPermissionEntity)
         .values({ repositoryId: repo.id, userId, level })
         .orUpdate(['level'], ['repository_id', 'user_id'])
-        .execute(),
-    );
-    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+        .execute();
+      await this.grantsChanged(m, repo, { kind: 'user', userId, level }, actor);
+    });
   }
 
   /** Removes one user's grant; false when there was none. */
   async removeUserGrant(
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     userId: string,
+    actor: Actor,
   ): Promise<boolean> {
-    const res = await transaction(this.db, (m) =>
-      m.delete(RepositoryUserPermissionEntity, { repositoryId: repo.id, userId }),
-    );
-    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
-    return !!res.affected;
+    const removed = await this.events.transaction(async (m) => {
+      const res = await m.delete(RepositoryUserPermissionEntity, { repositoryId: repo.id, userId });
+      if (!res.affected) return false;
+      await this.grantsChanged(m, repo, { kind: 'user', userId, level: null }, actor);
+      return true;
+    });
+    if (!removed) await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+    return removed;
   }
 
   /** Grants `level` to one team (adding or changing that grant only). */
@@ -298,28 +368,33 @@ export class ReposService {
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     teamId: string,
     level: GrantLevel,
+    actor: Actor,
   ): Promise<void> {
-    // An upsert: the same state however often it runs (after a lost connection too).
-    await withRetry(() =>
-      this.teamGrants
+    await this.events.transaction(async (m) => {
+      await m
         .createQueryBuilder()
         .insert()
+        .into(RepositoryTeamPermissionEntity)
         .values({ repositoryId: repo.id, teamId, level })
         .orUpdate(['level'], ['repository_id', 'team_id'])
-        .execute(),
-    );
-    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+        .execute();
+      await this.grantsChanged(m, repo, { kind: 'team', teamId, level }, actor);
+    });
   }
 
   /** Removes one team's grant; false when there was none. */
   async removeTeamGrant(
     repo: Pick<RepositoryEntity, 'id' | 'name'>,
     teamId: string,
+    actor: Actor,
   ): Promise<boolean> {
-    const res = await transaction(this.db, (m) =>
-      m.delete(RepositoryTeamPermissionEntity, { repositoryId: repo.id, teamId }),
-    );
-    await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
-    return !!res.affected;
+    const removed = await this.events.transaction(async (m) => {
+      const res = await m.delete(RepositoryTeamPermissionEntity, { repositoryId: repo.id, teamId });
+      if (!res.affected) return false;
+      await this.grantsChanged(m, repo, { kind: 'team', teamId, level: null }, actor);
+      return true;
+    });
+    if (!removed) await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
+    return removed;
   }
 }

@@ -1,3 +1,4 @@
+import { escapeLike } from '../database/like.js';
 /**
  * The rules of global search (`GET /api/v1/search`), as pure functions; the modules that own the
  * searched tables build their queries from them.
@@ -39,10 +40,6 @@ export interface SearchTerm {
   lastPart: (separator: string) => string;
   /** `%<separator>term%` */
   partPrefix: (separator: string) => string;
-}
-
-export function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
 }
 
 /** The normalised term, or null when nothing is left to search for. */

@@ -3,7 +3,7 @@ import { ApiBadRequestResponse, ApiOkResponse, ApiOperation, ApiTags } from '@ne
 import { CurrentPrincipal, OptionalAuth } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf } from '../common/page.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import { SearchPageDto, SearchQueryDto } from './dto/search.dto.js';
 import { SEARCH_KINDS, searchTerm } from './match.js';
 import { SearchService } from './search.service.js';
@@ -30,7 +30,7 @@ export class SearchController {
     type: ErrorResponseDto,
   })
   async find(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: SearchQueryDto,
   ): Promise<SearchPageDto> {
     const term = searchTerm(query.q);

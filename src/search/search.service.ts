@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { OrganizationEntity } from '../orgs/org.entities.js';
 import { OrgSearchService } from '../orgs/org-search.service.js';
-import type { AccessSubject } from '../repos/permissions.js';
+import type { UserSubject } from '../repos/permissions.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { RepoSearchService } from '../repos/repo-search.service.js';
 import type { VisibilityScope } from '../repos/visible-to.js';
@@ -47,7 +47,7 @@ export class SearchService {
   ) {}
 
   async search(
-    subject: AccessSubject | null,
+    subject: UserSubject | null,
     term: SearchTerm,
     kinds: readonly SearchKind[],
     page: number,

@@ -3,8 +3,9 @@
  * path segment of a repository name, so a name must be a single component of the registry's
  * repository name grammar. Names are compared case-insensitively: input is lower-cased first.
  */
-export const NAME_COMPONENT = /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$/;
-export const MAX_NAMESPACE_LENGTH = 64;
+import { MAX_NAMESPACE_LENGTH, NAME_COMPONENT } from '../common/name-grammar.js';
+
+export { MAX_NAMESPACE_LENGTH, NAME_COMPONENT };
 
 /**
  * Names nobody may register as a user or an organization: they read like API paths (`/users/me`,

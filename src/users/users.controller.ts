@@ -1,3 +1,4 @@
+import type { Actor } from '../common/actor.js';
 import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
 import {
   ApiBadRequestResponse,
@@ -14,13 +15,14 @@ import {
 import { requireSystemAdmin } from '../auth/admin.js';
 import {
   Authenticated,
+  CurrentActor,
   CurrentPrincipal,
   OptionalAuth,
   requirePrincipal,
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf } from '../common/page.dto.js';
-import type { Principal } from '../auth/principal.js';
+import type { UserPrincipal } from '../auth/principal.js';
 import {
   AdminUpdateUserDto,
   CreateUserDto,
@@ -55,11 +57,12 @@ export class UsersController {
     type: ErrorResponseDto,
   })
   async create(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: CreateUserDto,
   ): Promise<UserDto> {
     requireSystemAdmin(requirePrincipal(p));
-    return UserDto.of(await this.users.create(body), true);
+    return UserDto.of(await this.users.create(body, actor), true);
   }
 
   @Get()
@@ -67,7 +70,7 @@ export class UsersController {
   @ApiOperation({ summary: 'Search users by name' })
   @ApiOkResponse({ type: UserPageDto })
   async search(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Query() query: UserSearchQueryDto,
   ): Promise<UserPageDto> {
     const caller = requirePrincipal(p);
@@ -92,11 +95,12 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   @ApiConflictResponse({ description: 'E-mail address in use', type: ErrorResponseDto })
   async updateMe(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Body() body: UpdateProfileDto,
   ): Promise<UserDto> {
     const caller = requirePrincipal(p);
-    return UserDto.of(await this.users.updateProfile(caller.userId, body), true);
+    return UserDto.of(await this.users.updateProfile(caller.userId, body, actor), true);
   }
 
   @Get(':username')
@@ -108,7 +112,7 @@ export class UsersController {
   @ApiOkResponse({ type: UserDto })
   @ApiNotFoundResponse({ description: 'No such (active) user', type: ErrorResponseDto })
   async get(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
     @Param('username') username: string,
   ): Promise<UserDto> {
     const name = username.toLowerCase() === 'me' ? requirePrincipal(p).username : username;
@@ -134,13 +138,14 @@ export class UsersController {
     type: ErrorResponseDto,
   })
   async adminUpdate(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('username') username: string,
     @Body() body: AdminUpdateUserDto,
   ): Promise<UserDto> {
     const caller = requirePrincipal(p);
     requireSystemAdmin(caller);
-    return UserDto.of(await this.users.adminUpdate(username, body, caller.userId), true);
+    return UserDto.of(await this.users.adminUpdate(username, body, caller.userId, actor), true);
   }
 
   @Delete(':username')
@@ -158,11 +163,12 @@ export class UsersController {
   @ApiNotFoundResponse({ description: 'No such user', type: ErrorResponseDto })
   @ApiConflictResponse({ description: 'The user still owns repositories', type: ErrorResponseDto })
   async delete(
-    @CurrentPrincipal() p: Principal | null,
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('username') username: string,
   ): Promise<void> {
     const caller = requirePrincipal(p);
     requireSystemAdmin(caller);
-    await this.users.delete(username, caller.userId);
+    await this.users.delete(username, caller.userId, actor);
   }
 }

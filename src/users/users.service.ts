@@ -1,18 +1,22 @@
+import { escapeLike } from '../database/like.js';
 import {
   BadRequestException,
   ConflictException,
   Injectable,
   Logger,
   NotFoundException,
+  OnModuleInit,
 } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, EntityManager, In, type QueryDeepPartialEntity, Repository } from 'typeorm';
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
+import type { Actor } from '../common/actor.js';
 import { apiError } from '../common/api-error.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
-import { transaction } from '../database/transaction.js';
 import { checkNamespaceName, normalizeName } from './names.js';
 import { NamespacesService } from './namespaces.service.js';
 import { PasswordHasherService } from './password-hasher.service.js';
@@ -51,12 +55,8 @@ export interface Page<T> {
   total: number;
 }
 
-function escapeLike(s: string): string {
-  return s.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
 @Injectable()
-export class UsersService {
+export class UsersService implements OnModuleInit {
   private readonly logger = new Logger('Users');
   private readonly listeners: UserSessionsListener[] = [];
   private readonly deletionChecks: UserDeletionCheck[] = [];
@@ -69,7 +69,15 @@ export class UsersService {
     private readonly cache: CacheService,
     private readonly cacheKeys: CacheKeys,
     private readonly hasher: PasswordHasherService,
+    private readonly events: EventsService,
   ) {}
+
+  /** A password change drops the user's cached facts (its credential generation) once committed. */
+  onModuleInit(): void {
+    this.events.on('user.password.changed', (e) =>
+      this.cache.invalidate(this.cacheKeys.userFacts(e.payload.userId)),
+    );
+  }
 
   addSessionsListener(listener: UserSessionsListener): void {
     this.listeners.push(listener);
@@ -85,6 +93,7 @@ export class UsersService {
 
   async create(
     input: CreateUserInput,
+    by: Actor,
     opts: { allowReserved?: boolean } = {},
   ): Promise<UserEntity> {
     const check = checkNamespaceName(input.username, opts);
@@ -94,7 +103,7 @@ export class UsersService {
     }
     const passwordHash = await this.hasher.hash(input.password);
     try {
-      const created = await transaction(this.db, async (m) => {
+      const created = await this.events.transaction(async (m) => {
         await this.namespaces.reserve(m, check.name, 'user');
         const user = m.create(UserEntity, {
           username: check.name,
@@ -104,7 +113,12 @@ export class UsersService {
           isAdmin: input.isAdmin ?? false,
           active: true,
         });
-        return m.save(user);
+        const saved = await m.save(user);
+        await this.events.record(
+          m,
+          event('user.created', by, { userId: saved.id, username: saved.username }),
+        );
+        return saved;
       });
       await this.namespaces.forgetKind(check.name);
       return created;
@@ -175,13 +189,25 @@ export class UsersService {
   async updateProfile(
     userId: string,
     input: { displayName?: string | null; email?: string | null },
+    by: Actor,
   ): Promise<UserEntity> {
     const user = await this.findActiveById(userId);
     if (!user) throw new NotFoundException('user not found');
     if (input.displayName !== undefined) user.displayName = input.displayName;
     if (input.email !== undefined) user.email = input.email;
     try {
-      return await transaction(this.db, (m) => m.save(user));
+      return await this.events.transaction(async (m) => {
+        const saved = await m.save(user);
+        await this.events.record(
+          m,
+          event('user.updated', by, {
+            userId: user.id,
+            username: user.username,
+            fields: Object.keys(input).filter((k) => input[k as keyof typeof input] !== undefined),
+          }),
+        );
+        return saved;
+      });
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
         throw apiError(409, 'EMAIL_TAKEN', 'that e-mail address is already in use');
@@ -193,15 +219,26 @@ export class UsersService {
    * Sets a user's password (the caller has checked the current one) and raises their credential
    * generation, which revokes what was issued with the old password; ends every other session.
    */
-  async setPassword(userId: string, next: string, keepSessionId?: string): Promise<void> {
+  async setPassword(
+    userId: string,
+    next: string,
+    by: Actor,
+    keepSessionId?: string,
+  ): Promise<void> {
     const user = await this.findActiveById(userId);
     if (!user) throw new NotFoundException('user not found');
     const passwordHash = await this.hasher.hash(next);
-    await this.users.update(
-      { id: user.id },
-      { passwordHash, credentialGeneration: () => 'credential_generation + 1' },
-    );
-    await this.cache.invalidate(this.cacheKeys.userFacts(user.id));
+    await this.events.transaction(async (m) => {
+      await m.update(
+        UserEntity,
+        { id: user.id },
+        { passwordHash, credentialGeneration: () => 'credential_generation + 1' },
+      );
+      await this.events.record(
+        m,
+        event('user.password.changed', by, { userId: user.id, username: user.username }),
+      );
+    });
     await this.endSessions(user.id, keepSessionId);
     this.logger.log(`password of "${user.username}" changed`);
   }
@@ -211,6 +248,7 @@ export class UsersService {
     username: string,
     input: AdminUpdateInput,
     actingUserId: string,
+    by: Actor,
   ): Promise<UserEntity> {
     const user = await this.requireByUsername(username, true);
     if (user.id === actingUserId && (input.active === false || input.isAdmin === false)) {
@@ -224,7 +262,17 @@ export class UsersService {
       changes.credentialGeneration = () => 'credential_generation + 1';
     }
     if (Object.keys(changes).length)
-      await transaction(this.db, (m) => m.update(UserEntity, { id: user.id }, changes));
+      await this.events.transaction(async (m) => {
+        await m.update(UserEntity, { id: user.id }, changes);
+        await this.events.record(
+          m,
+          event('user.updated', by, {
+            userId: user.id,
+            username: user.username,
+            fields: Object.keys(changes).map((k) => (k === 'passwordHash' ? 'password' : k)),
+          }),
+        );
+      });
     const saved = (await this.findById(user.id)) ?? user;
     // The active and admin flags are cached facts of the user, and of every key they own.
     await this.cache.invalidate(
@@ -236,16 +284,20 @@ export class UsersService {
   }
 
   /** Deletes a user and frees their name; 409 while repositories still live in their namespace. */
-  async delete(username: string, actingUserId: string): Promise<void> {
+  async delete(username: string, actingUserId: string, by: Actor): Promise<void> {
     const user = await this.requireByUsername(username, true);
     if (user.id === actingUserId)
       throw new ConflictException('administrators cannot delete themselves');
     // The user's keys go with the user: name their cache entries while they still exist.
     const keyEntries = await this.apiKeys.cacheKeysOfUser(user.id);
-    await transaction(this.db, async (m) => {
+    await this.events.transaction(async (m) => {
       for (const check of this.deletionChecks) await check.assertMayDelete(m, user.id);
       await m.delete(UserEntity, { id: user.id });
       await this.namespaces.release(m, user.username);
+      await this.events.record(
+        m,
+        event('user.deleted', by, { userId: user.id, username: user.username }),
+      );
     });
     await this.cache.invalidate(
       this.cacheKeys.userFacts(user.id),

@@ -9,9 +9,12 @@ import {
   resolveLevel,
 } from '../../src/repos/permissions.js';
 
-const alice: AccessSubject = { userId: 'u-alice', username: 'alice', isAdmin: false };
-const bob: AccessSubject = { userId: 'u-bob', username: 'bob', isAdmin: false };
-const root: AccessSubject = { userId: 'u-root', username: 'root', isAdmin: true };
+const alice: AccessSubject = { kind: 'user', userId: 'u-alice', username: 'alice', isAdmin: false };
+const bob: AccessSubject = { kind: 'user', userId: 'u-bob', username: 'bob', isAdmin: false };
+const root: AccessSubject = { kind: 'user', userId: 'u-root', username: 'root', isAdmin: true };
+/** A robot of alice's namespace, and one whose name is the same as a user's. */
+const robot: AccessSubject = { kind: 'robot', robotId: 'r-ci', namespace: 'alice' };
+const anonymous: AccessSubject = { kind: 'anonymous' };
 
 function userRepo(
   visibility: 'public' | 'private',
@@ -124,5 +127,48 @@ describe('permission resolution', () => {
     expect(actionsOf('admin')).toEqual(['pull', 'push', 'delete']);
     expect(maxLevel(null, 'read', undefined, 'write', 'none')).toBe('write');
     expect(maxLevel()).toBe('none');
+  });
+
+  describe('principal kinds', () => {
+    it.each<[string, AccessSubject | null, AccessFacts, PermissionLevel]>([
+      ['robot, own namespace, private, no grant', robot, userRepo('private'), 'none'],
+      ['robot, own namespace, public, no grant', robot, userRepo('public'), 'read'],
+      ['robot, granted write', robot, userRepo('private', { userGrant: 'write' }), 'write'],
+      ['robot, granted admin', robot, userRepo('private', { userGrant: 'admin' }), 'admin'],
+      ['robot, org repo, org role never counts', robot, orgRepo('private', 'owner'), 'none'],
+      ['anonymous kind, public', anonymous, userRepo('public'), 'read'],
+      ['anonymous kind, private', anonymous, userRepo('private'), 'none'],
+      [
+        'anonymous kind, a grant never counts',
+        anonymous,
+        userRepo('private', { userGrant: 'admin' }),
+        'none',
+      ],
+      ['null is anonymous too', null, userRepo('private', { userGrant: 'admin' }), 'none'],
+    ])('%s → %s', (_label, subject, facts, expected) => {
+      expect(resolveLevel(subject, facts)).toBe(expected);
+    });
+
+    it.each<[string, AccessSubject | null, boolean]>([
+      ['the user of the name', alice, true],
+      ['another user', bob, false],
+      ['a system administrator', root, true],
+      ['a robot of the namespace', robot, false],
+      ['an anonymous caller', anonymous, false],
+      ['no subject', null, false],
+    ])('namespace "alice" is owned by %s: %s', (_label, subject, expected) => {
+      expect(
+        ownsNamespace(subject, { namespace: 'alice', namespaceKind: 'user', orgRole: null }),
+      ).toBe(expected);
+    });
+
+    it('a robot never creates repositories, even in its own namespace', () => {
+      expect(
+        resolveLevel(robot, { namespace: 'alice', namespaceKind: 'user', orgRole: null }),
+      ).toBe('none');
+      expect(resolveLevel(robot, { namespace: 'ghost', namespaceKind: null, orgRole: null })).toBe(
+        'none',
+      );
+    });
   });
 });

@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import type { Request } from 'express';
 import { BasicStrategy as PassportBasicStrategy } from 'passport-http';
 import { CredentialsService, withRetryAfter } from '../credentials.service.js';
-import type { Principal } from '../principal.js';
+import type { UserPrincipal } from '../principal.js';
 
 /** `Authorization: Basic`, with the account password or one of the user's API keys. */
 @Injectable()
@@ -12,7 +12,7 @@ export class BasicStrategy extends PassportStrategy(PassportBasicStrategy, 'basi
     super({ passReqToCallback: true });
   }
 
-  validate(req: Request, username: string, password: string): Promise<Principal> {
+  validate(req: Request, username: string, password: string): Promise<UserPrincipal> {
     return withRetryAfter(req.res, this.credentials.password(username, password, req.ip));
   }
 }

@@ -3,7 +3,7 @@ import { PassportStrategy } from '@nestjs/passport';
 import { ExtractJwt, Strategy } from 'passport-jwt';
 import { CredentialsService } from '../credentials.service.js';
 import { JwtKeysService } from '../jwt-keys.service.js';
-import type { Principal } from '../principal.js';
+import type { UserPrincipal } from '../principal.js';
 import { API_AUDIENCE, JWT_ALGORITHM, JWT_ISSUER } from '../tokens.service.js';
 
 /** `Authorization: Bearer <access JWT>` on the management API. */
@@ -33,7 +33,7 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
     });
   }
 
-  validate(payload: { sub?: unknown; sid?: unknown; typ?: unknown }): Promise<Principal> {
+  validate(payload: { sub?: unknown; sid?: unknown; typ?: unknown }): Promise<UserPrincipal> {
     return this.credentials.accessToken(payload);
   }
 }

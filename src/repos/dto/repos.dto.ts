@@ -1,3 +1,4 @@
+import { REPOSITORY_PATH } from '../../common/name-grammar.js';
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import {
@@ -22,8 +23,7 @@ import {
 import type { RepositoryEntity } from '../repository.entity.js';
 
 /** Repository path below the namespace: components of the registry name grammar joined by "/". */
-export const REPO_PATH =
-  /^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*(?:\/[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*)*$/;
+export const REPO_PATH = REPOSITORY_PATH;
 
 const lower = ({ value }: { value: unknown }) =>
   typeof value === 'string' ? value.trim().toLowerCase() : value;

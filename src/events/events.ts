@@ -1,0 +1,107 @@
+import type { Actor } from '../common/actor.js';
+
+/**
+ * Every write of Aerugo records exactly one of these events, in the transaction that makes the
+ * write (the `outbox` table), so that an event exists if and only if its write committed.
+ * Consumers (cache invalidation today; webhooks, the audit log, metrics, pull statistics later)
+ * subscribe to events instead of being called by hand after each write.
+ *
+ * Each payload names its target; the actor and the request id travel in the envelope.
+ */
+export interface EventMap {
+  // ---- registry content ---------------------------------------------------------------------
+  /** A manifest was pushed (or pushed again) and its tags (if any) point at it. */
+  'manifest.pushed': {
+    repositoryId: string;
+    repository: string;
+    digest: string;
+    tags: string[];
+    mediaType: string;
+    /** False when the manifest was already stored (only tags moved, or nothing). */
+    created: boolean;
+  };
+  /** A manifest was deleted by digest, with the tags that pointed at it. */
+  'manifest.deleted': { repositoryId: string; repository: string; digest: string; tags: string[] };
+  /** A tag was deleted (registry or management API); its manifest stays. */
+  'tag.deleted': { repositoryId: string; repository: string; tag: string };
+  /** An upload completed: the blob is stored and linked into the repository. */
+  'blob.pushed': { repositoryId: string; repository: string; digest: string; size: number };
+  /** A blob another repository holds was linked into this one without copying. */
+  'blob.mounted': {
+    repositoryId: string;
+    repository: string;
+    digest: string;
+    fromRepositoryId: string;
+  };
+  /** A blob was unlinked from a repository (its bytes stay until garbage collection). */
+  'blob.unlinked': { repositoryId: string; repository: string; digest: string };
+
+  // ---- repositories -------------------------------------------------------------------------
+  'repository.created': {
+    repositoryId: string;
+    repository: string;
+    visibility: string;
+    /** `push`: created by a first push; `api`: through the management API. */
+    via: 'push' | 'api';
+  };
+  'repository.updated': {
+    repositoryId: string;
+    repository: string;
+    visibility: string;
+    description: string | null;
+  };
+  'repository.deleted': { repositoryId: string; repository: string };
+  /** One grant added, changed or removed (level null), or every grant replaced at once. */
+  'repository.grants.changed': {
+    repositoryId: string;
+    repository: string;
+    change:
+      | { kind: 'user'; userId: string; level: string | null }
+      | { kind: 'team'; teamId: string; level: string | null }
+      | { kind: 'replaced'; users: number; teams: number };
+  };
+
+  // ---- identity and tenancy -----------------------------------------------------------------
+  'user.created': { userId: string; username: string };
+  'user.updated': { userId: string; username: string; fields: string[] };
+  'user.password.changed': { userId: string; username: string };
+  'user.deleted': { userId: string; username: string };
+  'apikey.created': { apiKeyId: string; userId: string; name: string };
+  'apikey.revoked': { apiKeyId: string; userId: string };
+  'org.created': { organizationId: string; name: string };
+  'org.updated': { organizationId: string; name: string };
+  'org.deleted': { organizationId: string; name: string };
+  'org.member.added': { organizationId: string; name: string; userId: string; role: string };
+  'org.member.updated': { organizationId: string; name: string; userId: string; role: string };
+  'org.member.removed': { organizationId: string; name: string; userId: string };
+  'team.created': { organizationId: string; teamId: string; team: string };
+  'team.updated': { organizationId: string; teamId: string; team: string };
+  'team.deleted': { organizationId: string; teamId: string; team: string };
+  'team.member.added': { organizationId: string; teamId: string; team: string; userId: string };
+  'team.member.removed': { organizationId: string; teamId: string; team: string; userId: string };
+}
+
+export type EventName = keyof EventMap;
+
+/** What a write hands to EventsService.record. */
+export interface DomainEvent<K extends EventName = EventName> {
+  name: K;
+  actor: Actor;
+  payload: EventMap[K];
+}
+
+/** An event as subscribers receive it: committed, with its outbox id. */
+export interface RecordedEvent<K extends EventName = EventName> extends DomainEvent<K> {
+  id: string;
+  requestId: string;
+  occurredAt: Date;
+}
+
+/** Builds a typed event (keeps the name and its payload in step). */
+export function event<K extends EventName>(
+  name: K,
+  actor: Actor,
+  payload: EventMap[K],
+): DomainEvent<K> {
+  return { name, actor, payload };
+}

@@ -1,0 +1,125 @@
+import { Injectable } from '@nestjs/common';
+import { InjectDataSource } from '@nestjs/typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
+import { RegistryError } from './errors.js';
+
+export type BlobState = 'live' | 'candidate' | 'deleting';
+
+/**
+ * The SQL of blobs and their links, in one place, enforcing the lifecycle written down at the top
+ * of blobs.service.ts. Every read a write relies on takes `FOR KEY SHARE` on the rows it found
+ * (the blob row, and the link row where the link is the reason): that lock lets other readers and
+ * pushes through, but blocks a DELETE of the row and the collector's `FOR UPDATE` until the
+ * reader's transaction ends. A reader that finds a `candidate` revives it (sets it `live`) in
+ * the same transaction; a `deleting` blob reads as absent.
+ */
+@Injectable()
+export class BlobsData {
+  constructor(@InjectDataSource() private readonly db: DataSource) {}
+
+  /** Revives candidates among `digests` (the caller holds their key-share locks). */
+  private async revive(m: EntityManager, digests: string[]): Promise<void> {
+    if (digests.length)
+      await m.query(
+        `UPDATE blobs SET state = 'live' WHERE digest = ANY($1) AND state = 'candidate'`,
+        [digests],
+      );
+  }
+
+  /** Size of a blob linked into the repository (no lock: for reads that write nothing). */
+  async sizeInRepository(repositoryId: string, digest: string): Promise<number | null> {
+    const rows: { size: string }[] = await this.db.query(
+      `SELECT b.size FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+        WHERE rb.repository_id = $1 AND rb.digest = $2 AND b.state <> 'deleting'`,
+      [repositoryId, digest],
+    );
+    return rows.length ? Number(rows[0].size) : null;
+  }
+
+  /**
+   * The blobs among `digests` linked into the repository, with their sizes; locks each link and
+   * blob row found until the transaction ends (ManifestsService.put's check, a mount's source).
+   */
+  async lockLinked(
+    m: EntityManager,
+    repositoryId: string,
+    digests: string[],
+  ): Promise<Map<string, number>> {
+    const rows: { digest: string; size: string; state: BlobState }[] = await m.query(
+      `SELECT rb.digest, b.size, b.state FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+        WHERE rb.repository_id = $1 AND rb.digest = ANY($2) AND b.state <> 'deleting'
+        ORDER BY rb.digest FOR KEY SHARE OF rb, b`,
+      [repositoryId, digests],
+    );
+    await this.revive(
+      m,
+      rows.filter((r) => r.state === 'candidate').map((r) => r.digest),
+    );
+    return new Map(rows.map((r) => [r.digest, Number(r.size)]));
+  }
+
+  /** Repositories (other than `except`) holding the blob, at most 100 (mounts without a source). */
+  async holders(digest: string, except: string): Promise<string[]> {
+    const rows: { repository_id: string }[] = await this.db.query(
+      `SELECT rb.repository_id FROM repository_blobs rb JOIN blobs b ON b.digest = rb.digest
+        WHERE rb.digest = $1 AND rb.repository_id <> $2 AND b.state <> 'deleting' LIMIT 100`,
+      [digest, except],
+    );
+    return rows.map((r) => r.repository_id);
+  }
+
+  /** The blob's state, or null when it is gone (an unlocked hint: publish decides under lock). */
+  async stateOf(digest: string): Promise<BlobState | null> {
+    const rows: { state: BlobState }[] = await this.db.query(
+      `SELECT state FROM blobs WHERE digest = $1`,
+      [digest],
+    );
+    return rows[0]?.state ?? null;
+  }
+
+  /**
+   * Records a published blob (or finds it recorded) and locks its row until the transaction ends;
+   * a candidate is revived. Refuses a blob being deleted: its bytes may be going away under it.
+   */
+  async recordPublished(m: EntityManager, digest: string, size: number): Promise<void> {
+    await m.query(`INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
+      digest,
+      size,
+    ]);
+    const rows: { state: BlobState }[] = await m.query(
+      `SELECT state FROM blobs WHERE digest = $1 FOR KEY SHARE`,
+      [digest],
+    );
+    if (rows[0]?.state === 'deleting') throw blobBeingDeleted(digest);
+    if (rows[0]?.state === 'candidate') await this.revive(m, [digest]);
+  }
+
+  /** Links the blob into the repository (the caller holds the blob row's lock); idempotent. */
+  async link(m: EntityManager, repositoryId: string, digest: string): Promise<boolean> {
+    const [, count]: [unknown[], number] = await m.query(
+      `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+      [repositoryId, digest],
+    );
+    return count > 0;
+  }
+
+  /** Removes the link; false when there was none. */
+  async unlink(m: EntityManager, repositoryId: string, digest: string): Promise<boolean> {
+    const res: [unknown[], number] = await m.query(
+      `DELETE FROM repository_blobs WHERE repository_id = $1 AND digest = $2`,
+      [repositoryId, digest],
+    );
+    return res[1] > 0;
+  }
+}
+
+/** A push racing the collection of the same blob: the client retries once it is gone. */
+export function blobBeingDeleted(digest: string): RegistryError {
+  return new RegistryError(
+    'UNAVAILABLE',
+    'this blob is being garbage-collected; retry in a moment',
+    { digest },
+    503,
+    { 'Retry-After': '5' },
+  );
+}
