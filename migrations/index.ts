@@ -4,6 +4,7 @@ import { SearchTrgm1763830000000 } from './1763830000000-search-trgm.js';
 import { SessionClients1763830000001 } from './1763830000001-session-clients.js';
 import { UploadLeases1764000000000 } from './1764000000000-upload-leases.js';
 import { CredentialGeneration1764100000000 } from './1764100000000-credential-generation.js';
+import { PullStats1764300000000 } from './1764300000000-pull-stats.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -13,4 +14,5 @@ export const ALL_MIGRATIONS = [
   SessionClients1763830000001,
   UploadLeases1764000000000,
   CredentialGeneration1764100000000,
+  PullStats1764300000000,
 ];

@@ -5,6 +5,7 @@ import { CacheModule } from './cache/cache.module.js';
 import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { HealthModule } from './health/health.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { RegistryModule } from './registry/registry.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { ReposApiModule } from './repos/repos-api.module.js';
@@ -37,6 +38,7 @@ export class AppModule {
         ReposApiModule,
         SearchModule,
         HealthModule,
+        ObservabilityModule,
       ],
     };
   }

@@ -8,6 +8,7 @@ import type { AccessSubject } from '../repos/permissions.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
 import { suspendIdleTimeout } from '../http-limits.js';
+import { manifestsPulled, manifestsPushed } from '../observability/metrics.js';
 import { chooseManifest } from './accept.js';
 import { BlobsService } from './blobs.service.js';
 import { isDigestAlgorithm, looksLikeDigest, parseDigest } from './digest.js';
@@ -23,6 +24,7 @@ import {
   readSmallBody,
 } from './http-util.js';
 import { ManifestsService } from './manifests.service.js';
+import { PullStatsService } from './pull-stats.service.js';
 import type { RegistryActor } from './registry-access.js';
 import { RegistryAccessGuard, type RegistryRequest } from './registry-access.guard.js';
 import { RegistryErrorFilter } from './registry-error.filter.js';
@@ -61,6 +63,7 @@ export class RegistryController {
     private readonly uploads: UploadsService,
     private readonly manifests: ManifestsService,
     private readonly access: RepoAccessService,
+    private readonly pulls: PullStatsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -153,6 +156,8 @@ export class RegistryController {
     res.setHeader('Docker-Content-Digest', digest);
     res.setHeader('ETag', `"${digest}"`);
     if (req.method === 'HEAD') return void res.end();
+    manifestsPulled.inc();
+    this.pulls.record(repositoryId, looksLikeDigest(route.reference) ? undefined : route.reference);
     res.end(m.content);
   }
 
@@ -176,6 +181,7 @@ export class RegistryController {
     // With `?tag=`, one OCI-Tag header for each tag the manifest now answers to.
     if (extraTags.length) res.setHeader('OCI-Tag', result.tags);
     if (result.subject) res.setHeader('OCI-Subject', result.subject);
+    manifestsPushed.inc();
     res.status(201).end();
   }
 

@@ -7,6 +7,7 @@ import { BlobsService } from './blobs.service.js';
 import { REGISTRY_ENTITIES } from './entities.js';
 import { ManifestsService } from './manifests.service.js';
 import { NodeLivenessService } from './node-liveness.service.js';
+import { PullStatsService } from './pull-stats.service.js';
 import { REGISTRY_AUTHORIZER } from './registry-access.js';
 import { RegistryAccessGuard } from './registry-access.guard.js';
 import { RegistryController } from './registry.controller.js';
@@ -20,9 +21,10 @@ import { UploadsService } from './uploads.service.js';
     UploadsService,
     ManifestsService,
     NodeLivenessService,
+    PullStatsService,
     RegistryAccessGuard,
     { provide: REGISTRY_AUTHORIZER, useExisting: TokenRegistryAuthorizer },
   ],
-  exports: [BlobsService, ManifestsService, UploadsService],
+  exports: [BlobsService, ManifestsService, UploadsService, PullStatsService],
 })
 export class RegistryModule {}

@@ -1,0 +1,112 @@
+import type { NextFunction, Request, Response } from 'express';
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Logger as Pino } from 'pino';
+import type { Principal } from '../auth/principal.js';
+import type { RegistryRequest } from '../registry/registry-access.guard.js';
+import { httpReceivedBytes, httpRequestDuration, httpSentBytes } from './metrics.js';
+
+/** What the observer keeps on each request (the registry guard adds the route and the actor). */
+export type ObservedRequest = RegistryRequest & {
+  /** The request id: a sane `X-Request-Id` from the client, else generated. */
+  id?: string;
+  /** A route label set by handlers outside Nest's router (e.g. `/metrics`). */
+  routeLabel?: string;
+  user?: Principal | false | null;
+};
+
+/** A client's X-Request-Id is kept when it is short and harmless in a log or a header. */
+const SANE_REQUEST_ID = /^[A-Za-z0-9._:@/+=-]{1,128}$/;
+
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+type Area = 'registry' | 'api' | 'other';
+
+function areaOf(path: string): Area {
+  if (path === '/v2' || path.startsWith('/v2/')) return 'registry';
+  if (path.startsWith('/api/v1/') || path === '/api/v1') return 'api';
+  return 'other';
+}
+
+/**
+ * The route label of a request: under /v2/ the registry route kind (`manifest`, `blob`,
+ * `upload`…, or `invalid` when the path named no route), elsewhere the route template Nest
+ * matched (`/api/v1/repos/:namespace/:name`), or `unmatched`. Never a name, tag or digest.
+ */
+function routeOf(req: ObservedRequest, area: Area): string {
+  if (area === 'registry') return req.registryRoute?.kind ?? 'invalid';
+  if (req.routeLabel) return req.routeLabel;
+  const template = (req.route as { path?: unknown } | undefined)?.path;
+  return typeof template === 'string' ? template : 'unmatched';
+}
+
+/** The repository a request addressed, for the log: the registry route's, or the API's path. */
+function repositoryOf(req: ObservedRequest): string | undefined {
+  const route = req.registryRoute;
+  if (route && 'name' in route) return route.name;
+  const p = req.params as Record<string, string | string[] | undefined> | undefined;
+  if (typeof p?.namespace === 'string' && p.name !== undefined)
+    return `${p.namespace}/${Array.isArray(p.name) ? p.name.join('/') : p.name}`;
+  return undefined;
+}
+
+/**
+ * Measures and logs every request: one Prometheus observation (duration, bytes) and one access
+ * log line when it ends. It runs first, before routing; the labels are read when the response is
+ * done, once the registry guard or Nest's router has named the route. Per request it costs one
+ * `close` listener, a UUID when the client sent no id, and the log object (only when `info` is
+ * enabled). No header, query string or body is ever logged.
+ */
+export function httpObserver(log: Pino) {
+  return (req: Request, res: Response, next: NextFunction): void => {
+    const started = performance.now();
+    const r = req as ObservedRequest;
+    const given = req.headers['x-request-id'];
+    const id = typeof given === 'string' && SANE_REQUEST_ID.test(given) ? given : randomUUID();
+    r.id = id;
+    res.setHeader('X-Request-Id', id);
+    const socket = req.socket;
+    // Body bytes: the declared length, else what the socket read meanwhile (chunked bodies,
+    // counting their chunk framing). Sent: what the socket was given meanwhile, headers included.
+    const declared = Number(req.headers['content-length'] ?? -1);
+    const readBefore = socket.bytesRead;
+    const writtenBefore = socket.bytesWritten;
+    res.once('close', () => {
+      const seconds = (performance.now() - started) / 1000;
+      const path = req.originalUrl;
+      const q = path.indexOf('?');
+      const area = areaOf(q < 0 ? path : path.slice(0, q));
+      const route = routeOf(r, area);
+      const method = METHODS.has(req.method) ? req.method : 'OTHER';
+      const status = res.statusCode;
+      const received = declared >= 0 ? declared : Math.max(0, socket.bytesRead - readBefore);
+      const sent = Math.max(0, socket.bytesWritten - writtenBefore);
+      httpRequestDuration.observe({ area, route, method, status }, seconds);
+      if (received) httpReceivedBytes.inc({ area, route }, received);
+      if (sent) httpSentBytes.inc({ area, route }, sent);
+      if (!log.isLevelEnabled('info')) return;
+      const actor = r.registryActor;
+      const principal = r.user || undefined;
+      log.info(
+        {
+          reqId: id,
+          client: req.ip,
+          user: actor?.username ?? principal?.username ?? undefined,
+          userId: actor?.userId ?? principal?.userId ?? undefined,
+          keyId: actor?.apiKeyId ?? principal?.apiKeyId ?? undefined,
+          method: req.method,
+          area,
+          route,
+          repository: repositoryOf(r),
+          status,
+          ...(res.writableFinished ? {} : { aborted: true }),
+          received,
+          sent,
+          ms: Math.round(seconds * 1e4) / 10,
+        },
+        'request',
+      );
+    });
+    next();
+  };
+}
