@@ -33,7 +33,12 @@ export async function createRootLogger(
     const { default: pretty } = await import('pino-pretty');
     return pino(
       options,
-      pretty({ sync: true, translateTime: 'SYS:standard', ignore: 'pid,hostname' }),
+      pretty({
+        sync: true,
+        translateTime: 'SYS:standard',
+        ignore: 'pid,hostname,context',
+        messageFormat: '{if context}[{context}] {end}{msg}',
+      }),
     );
   }
   return pino(options, pino.destination({ fd: 1, sync: true }));
