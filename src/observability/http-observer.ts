@@ -50,6 +50,33 @@ function repositoryOf(req: ObservedRequest): string | undefined {
   return undefined;
 }
 
+interface Series {
+  duration: ReturnType<typeof httpRequestDuration.labels>;
+  received: ReturnType<typeof httpReceivedBytes.labels>;
+  sent: ReturnType<typeof httpSentBytes.labels>;
+}
+
+/**
+ * The metric children of one label combination, made once: prom-client would otherwise hash the
+ * labels on every observation. The combinations are bounded (areas × route kinds or templates ×
+ * methods × statuses), so this map is too.
+ */
+const seriesByKey = new Map<string, Series>();
+
+function seriesOf(area: Area, route: string, method: string, status: number): Series {
+  const key = `${area} ${route} ${method} ${status}`;
+  let s = seriesByKey.get(key);
+  if (!s) {
+    s = {
+      duration: httpRequestDuration.labels(area, route, method, String(status)),
+      received: httpReceivedBytes.labels(area, route),
+      sent: httpSentBytes.labels(area, route),
+    };
+    seriesByKey.set(key, s);
+  }
+  return s;
+}
+
 /**
  * Measures and logs every request: one Prometheus observation (duration, bytes) and one access
  * log line when it ends. It runs first, before routing; the labels are read when the response is
@@ -81,9 +108,10 @@ export function httpObserver(log: Pino) {
       const status = res.statusCode;
       const received = declared >= 0 ? declared : Math.max(0, socket.bytesRead - readBefore);
       const sent = Math.max(0, socket.bytesWritten - writtenBefore);
-      httpRequestDuration.observe({ area, route, method, status }, seconds);
-      if (received) httpReceivedBytes.inc({ area, route }, received);
-      if (sent) httpSentBytes.inc({ area, route }, sent);
+      const series = seriesOf(area, route, method, status);
+      series.duration.observe(seconds);
+      if (received) series.received.inc(received);
+      if (sent) series.sent.inc(sent);
       if (!log.isLevelEnabled('info')) return;
       const actor = r.registryActor;
       const principal = r.user || undefined;
