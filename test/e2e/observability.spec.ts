@@ -8,7 +8,14 @@ import {
   TEST_ADMIN,
   waitFor,
 } from '../support/registry.js';
-import { createTestDatabase, freePort, startServer, type TestServer } from '../support/server.js';
+import {
+  createTestDatabase,
+  freePort,
+  startServer,
+  tempDir,
+  type TestServer,
+} from '../support/server.js';
+import { describeIfSkopeo, mkimage, skopeo, useSkopeoCreds } from '../support/skopeo.js';
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 const REPO = 'obs-team/app';
@@ -178,6 +185,49 @@ describe('metrics, access logs, health and pull statistics', () => {
       expect(r).toMatch(/^(registry [a-zA-Z]+|api \/api\/v1\/\S*|other \S+)$/);
     expect(routes).toContain('api /api/v1/api-keys');
   });
+
+  (describeIfSkopeo() ? it : it.skip)(
+    'moves the counters with a real client: skopeo pushes and pulls an image',
+    async () => {
+      const host = `127.0.0.1:${server.port}`;
+      useSkopeoCreds(`${TEST_ADMIN.username}:${apiKey}`);
+      const src = tempDir('aerugo-img-');
+      await mkimage(src, 'v1', '64k,16k');
+      const before = await scrape(`${server.url}/metrics`);
+      await skopeo(
+        'copy',
+        '--dest-tls-verify=false',
+        `oci:${src}:v1`,
+        `docker://${host}/obs-team/skopeo:v1`,
+      );
+      const out = tempDir('aerugo-pull-');
+      await skopeo(
+        'copy',
+        '--src-tls-verify=false',
+        `docker://${host}/obs-team/skopeo:v1`,
+        `oci:${out}:v1`,
+      );
+      const after = await scrape(`${server.url}/metrics`);
+      const delta = (name: string, match?: Record<string, string>) =>
+        total(after, name, match) - total(before, name, match);
+      expect(delta('aerugo_manifests_pushed_total')).toBe(1);
+      expect(delta('aerugo_manifests_pulled_total')).toBeGreaterThanOrEqual(1);
+      expect(
+        delta('aerugo_http_request_duration_seconds', {
+          area: 'registry',
+          route: 'blob',
+          method: 'GET',
+        }),
+      ).toBeGreaterThanOrEqual(3);
+      expect(
+        delta('aerugo_http_received_bytes_total', { area: 'registry' }),
+      ).toBeGreaterThanOrEqual(80 * 1024);
+      expect(
+        delta('aerugo_http_sent_bytes_total', { area: 'registry', route: 'blob' }),
+      ).toBeGreaterThanOrEqual(80 * 1024);
+      expect(after.text).not.toContain('skopeo');
+    },
+  );
 
   it('shows pull counts and last pull times per repository and per tag, written in batches', async () => {
     type Seen = { repo: number; tag: number | undefined };
