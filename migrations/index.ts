@@ -6,6 +6,7 @@ import { UploadLeases1764000000000 } from './1764000000000-upload-leases.js';
 import { CredentialGeneration1764100000000 } from './1764100000000-credential-generation.js';
 import { Outbox1764200000000 } from './1764200000000-outbox.js';
 import { BlobState1764200000001 } from './1764200000001-blob-state.js';
+import { PullStats1764300000000 } from './1764300000000-pull-stats.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -17,4 +18,5 @@ export const ALL_MIGRATIONS = [
   CredentialGeneration1764100000000,
   Outbox1764200000000,
   BlobState1764200000001,
+  PullStats1764300000000,
 ];

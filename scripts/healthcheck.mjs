@@ -1,6 +1,6 @@
 #!/usr/bin/env node
-// The container HEALTHCHECK: exits 0 when this node's /api/v1/health answers 200 (database and
-// storage reachable; "degraded" cache included), 1 otherwise. It asks the node at the
+// The container HEALTHCHECK: exits 0 when this node's /api/v1/health/ready answers 200 (database
+// and storage reachable; a "degraded" cache does not count), 1 otherwise. It asks the node at the
 // address of LISTEN_ADDRESS, over HTTPS when TLS_CERT_FILE is set (without checking the certificate:
 // its names need not cover the loopback address, and nothing leaves the container).
 import { request as httpRequest } from 'node:http';
@@ -16,7 +16,7 @@ const tls = Boolean(process.env.TLS_CERT_FILE);
 const send = tls ? httpsRequest : httpRequest;
 
 const req = send(
-  { host: target, port, path: '/api/v1/health', timeout: 4000, rejectUnauthorized: false },
+  { host: target, port, path: '/api/v1/health/ready', timeout: 4000, rejectUnauthorized: false },
   (res) => {
     res.resume();
     process.exit(res.statusCode === 200 ? 0 : 1);

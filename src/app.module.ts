@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { TestHooksModule } from './common/test-hooks.js';
 import { EventsModule } from './events/events.module.js';
 import { HealthModule } from './health/health.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { RegistryModule } from './registry/registry.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { ReposApiModule } from './repos/repos-api.module.js';
@@ -41,6 +42,7 @@ export class AppModule {
         ReposApiModule,
         SearchModule,
         HealthModule,
+        ObservabilityModule,
       ],
     };
   }

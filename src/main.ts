@@ -22,6 +22,9 @@ import {
   startEmbeddedPostgres,
   type EmbeddedPostgresHandle,
 } from './database/embedded-postgres.js';
+import { httpObserver } from './observability/http-observer.js';
+import { createRootLogger, NestPinoLogger } from './observability/logger.js';
+import { publicMetricsRoute, startMetricsListener } from './observability/metrics-endpoint.js';
 import { API_PREFIX, openApiDocument, setApiPrefix } from './openapi.js';
 import { RegistryErrorFilter } from './registry/registry-error.filter.js';
 
@@ -29,7 +32,10 @@ export async function createApp(
   config: AppConfig,
   databaseUrl: string,
   tls?: TlsMaterial,
+  logger?: NestPinoLogger,
 ): Promise<NestExpressApplication> {
+  const log =
+    logger ?? new NestPinoLogger(await createRootLogger(config.logLevel, config.logFormat));
   // HTTPS when TLS_CERT_FILE/TLS_KEY_FILE are set. HTTP/1.1 only: Express (Nest's HTTP adapter)
   // swaps node:http's request/response prototypes into every request, and the node:http2
   // compatibility objects fail on them (README "TLS").
@@ -37,10 +43,13 @@ export async function createApp(
     AppModule.forRoot({ databaseUrl, databasePoolSize: config.databasePoolSize }),
     {
       bodyParser: false,
-      logger: levels(config.logLevel),
+      logger: log,
       ...(tls ? { httpsOptions: { cert: tls.cert, key: tls.key } } : {}),
     },
   );
+  // First: every request is timed, counted (GET /metrics) and logged once when it ends.
+  app.use(httpObserver(log.pino));
+  app.use('/metrics', publicMetricsRoute(config.metrics));
   // A path or query string that does not decode to valid UTF-8 without NUL is refused before
   // routing (in the registry's error format under /v2/, see HttpErrorFilter).
   app.use(rejectMalformedText);
@@ -80,12 +89,9 @@ export async function createApp(
   return app;
 }
 
-function levels(level: AppConfig['logLevel']): ('error' | 'warn' | 'log' | 'debug' | 'verbose')[] {
-  const all = ['error', 'warn', 'log', 'debug', 'verbose'] as const;
-  return all.slice(0, all.indexOf(level) + 1);
-}
-
 async function main(): Promise<void> {
+  // Until the configuration is read, messages go out as JSON at the default level.
+  Logger.overrideLogger(new NestPinoLogger(await createRootLogger('log', 'json')));
   const logger = new Logger('Aerugo');
   let config: AppConfig;
   let tls: TlsMaterial | undefined;
@@ -99,6 +105,8 @@ async function main(): Promise<void> {
     }
     throw e;
   }
+  const rootLogger = new NestPinoLogger(await createRootLogger(config.logLevel, config.logFormat));
+  Logger.overrideLogger(rootLogger);
   let embedded: EmbeddedPostgresHandle | undefined;
   let databaseUrl = config.databaseUrl;
   if (!databaseUrl) {
@@ -109,7 +117,7 @@ async function main(): Promise<void> {
     });
     databaseUrl = embedded.url;
   }
-  const app = await createApp(config, databaseUrl, tls).catch(async (e: unknown) => {
+  const app = await createApp(config, databaseUrl, tls, rootLogger).catch(async (e: unknown) => {
     await embedded?.stop().catch(() => undefined);
     throw e;
   });
@@ -122,10 +130,12 @@ async function main(): Promise<void> {
   const shutdown = async (signal: string) => {
     logger.log(`${signal} received, shutting down`);
     stopTlsWatch?.();
+    metricsListener?.close();
     await app.close().catch(() => undefined);
     await embedded?.stop().catch(() => undefined);
     process.exit(0);
   };
+  let metricsListener: import('node:http').Server | undefined;
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
   process.once('SIGINT', () => void shutdown('SIGINT'));
   // Start-up checks (e.g. the bootstrap administrator) run here; a refusal stops the node cleanly.
@@ -135,6 +145,13 @@ async function main(): Promise<void> {
     throw e;
   });
   applyHttpLimits(app.getHttpServer(), config.http);
+  const metricsAddress = config.metrics.address;
+  if (metricsAddress) {
+    metricsListener = await startMetricsListener({ ...config.metrics, address: metricsAddress });
+    logger.log(
+      `Metrics on http://${metricsAddress.host}:${metricsAddress.port}/metrics${config.metrics.token ? ' (bearer token required)' : ''}`,
+    );
+  }
   if (tls) logger.log(`Serving HTTPS with ${describeCertificate(tls.leaf)}`);
   logger.log(
     `Aerugo listening on ${tls ? 'https' : 'http'}://${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,

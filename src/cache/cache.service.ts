@@ -9,6 +9,7 @@ import {
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { type CacheStore, MemoryCacheStore, RedisCacheStore } from './cache-store.js';
+import { cacheLookups } from '../observability/metrics.js';
 
 /**
  * Cache-aside over a store in this process (one node) or in Redis (shared by every node), for
@@ -112,6 +113,18 @@ function decode<T>(payload: string): T | null | undefined {
     // not ours
   }
   return undefined;
+}
+
+/**
+ * Key kinds the lookup counter is labelled with: `acl:<scope>:<kind>:…` (cache-keys.ts) and the
+ * registry's `tagref:…` and `manifest:…` (ManifestsService).
+ */
+const LOOKUP_KINDS = new Set(['repo', 'ns', 'user', 'apikey', 'tagref', 'manifest']);
+
+function countLookup(key: string, result: 'hit' | 'miss'): void {
+  const first = key.slice(0, key.indexOf(':'));
+  const kind = first === 'acl' ? key.split(':', 3)[2] : first;
+  cacheLookups.inc({ kind: kind !== undefined && LOOKUP_KINDS.has(kind) ? kind : 'other', result });
 }
 
 @Injectable()
@@ -222,19 +235,26 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     load: () => Promise<T | null>,
     opts: { negative?: boolean } = {},
   ): Promise<T | null> {
-    if (this.pendingDeletes.has(key)) return load();
+    if (this.pendingDeletes.has(key)) {
+      countLookup(key, 'miss');
+      return load();
+    }
     let token: string | undefined;
     try {
       const read = await this.op(() => this.store.read(key));
       if (read.hit) {
         const value = decode<T>(read.payload);
-        if (value !== undefined && (value !== null || opts.negative)) return value;
+        if (value !== undefined && (value !== null || opts.negative)) {
+          countLookup(key, 'hit');
+          return value;
+        }
       } else {
         token = read.token;
       }
     } catch {
       // a miss
     }
+    countLookup(key, 'miss');
     const value = await load();
     if (token !== undefined && (value !== null || opts.negative) && !this.pendingDeletes.has(key)) {
       const ttl = value === null ? Math.min(this.ttlMs, NEGATIVE_TTL_MS) : this.ttlMs;

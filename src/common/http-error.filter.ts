@@ -68,7 +68,9 @@ export class HttpErrorFilter implements ExceptionFilter {
     exception: unknown,
     req: Request,
   ): { status: number; body: object; retryAfter?: number } {
-    const where = `${req.method} ${(req.originalUrl ?? req.url).split('?')[0]}`;
+    // The request id ties the message to the request's access log line.
+    const id = (req as { id?: unknown }).id;
+    const where = `${req.method} ${(req.originalUrl ?? req.url).split('?')[0]}${typeof id === 'string' ? ` [${id}]` : ''}`;
     const retryAfterOf = (e: unknown): number | undefined => {
       const v = (e as { retryAfterSeconds?: unknown } | null)?.retryAfterSeconds;
       return typeof v === 'number' && v >= 0 ? Math.ceil(v) : undefined;

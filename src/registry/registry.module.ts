@@ -10,6 +10,7 @@ import { ManifestsData } from './manifests.data.js';
 import { ManifestsService } from './manifests.service.js';
 import { NodeLivenessService } from './node-liveness.service.js';
 import { PushService } from './push.service.js';
+import { PullStatsService } from './pull-stats.service.js';
 import { REGISTRY_AUTHORIZER } from './registry-access.js';
 import { RegistryAccessGuard } from './registry-access.guard.js';
 import { RegistryController } from './registry.controller.js';
@@ -26,9 +27,10 @@ import { UploadsService } from './uploads.service.js';
     UploadsService,
     ManifestsService,
     NodeLivenessService,
+    PullStatsService,
     RegistryAccessGuard,
     { provide: REGISTRY_AUTHORIZER, useExisting: TokenRegistryAuthorizer },
   ],
-  exports: [BlobsService, ManifestsService, UploadsService],
+  exports: [BlobsService, ManifestsService, UploadsService, PullStatsService],
 })
 export class RegistryModule {}

@@ -1,3 +1,4 @@
+import { uploadsInProgress } from '../observability/metrics.js';
 import { RegistryError } from './errors.js';
 
 /** Seconds a client refused for too many concurrent uploads is asked to wait. */
@@ -28,12 +29,14 @@ export class UploadSlots {
       throw tooMany(`this node is receiving too many uploads (at most ${this.max})`);
     }
     this.total += 1;
+    uploadsInProgress.inc();
     this.perKey.set(key, mine + 1);
     let released = false;
     return () => {
       if (released) return;
       released = true;
       this.total -= 1;
+      uploadsInProgress.dec();
       const left = (this.perKey.get(key) ?? 1) - 1;
       if (left > 0) this.perKey.set(key, left);
       else this.perKey.delete(key);

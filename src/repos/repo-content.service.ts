@@ -4,6 +4,7 @@ import { BlobsService } from '../registry/blobs.service.js';
 import { RegistryError } from '../registry/errors.js';
 import { ManifestsService } from '../registry/manifests.service.js';
 import { platformsOf } from '../registry/platforms.js';
+import { PullStatsService, type PullFigures } from '../registry/pull-stats.service.js';
 import type { TagDto } from './dto/repos.dto.js';
 
 const MAX_TAGS = 1000;
@@ -21,12 +22,26 @@ export class RepoContentService {
   constructor(
     private readonly manifests: ManifestsService,
     private readonly blobs: BlobsService,
+    private readonly pulls: PullStatsService,
   ) {}
 
-  /** Tags with digest, media type, stored size, platforms and push time, in name order. */
-  async tags(repositoryId: string): Promise<{ tags: TagDto[]; truncated: boolean }> {
+  /**
+   * Tags with digest, media type, stored size, platforms, push time and pull figures, in name
+   * order, and the repository's own pull figures.
+   */
+  async tags(
+    repositoryId: string,
+  ): Promise<{ tags: TagDto[]; truncated: boolean; pulls: PullFigures }> {
     const { tags, more } = await this.manifests.listTagDetails(repositoryId, MAX_TAGS);
-    const out: TagDto[] = tags.map((t) => ({ ...t, platforms: [] }));
+    const pulls = await this.pulls.figures(
+      repositoryId,
+      tags.map((t) => t.name),
+    );
+    const out: TagDto[] = tags.map((t) => ({
+      ...t,
+      platforms: [],
+      ...(pulls.tags.get(t.name) ?? { pullCount: 0, lastPulledAt: null }),
+    }));
     let next = 0;
     const work = async (): Promise<void> => {
       while (next < out.length) {
@@ -35,7 +50,7 @@ export class RepoContentService {
       }
     };
     await Promise.all(Array.from({ length: PLATFORM_CONCURRENCY }, work));
-    return { tags: out, truncated: more };
+    return { tags: out, truncated: more, pulls: pulls.repository };
   }
 
   /** The platforms of one manifest (none when it or its config cannot be read). */

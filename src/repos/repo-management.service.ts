@@ -70,8 +70,8 @@ export class RepoManagementService {
 
   async details(subject: UserSubject | null, name: string): Promise<RepoDetailsDto> {
     const { repository, level } = await this.access.require(subject, name, 'read');
-    const { tags, truncated } = await this.content.tags(repository.id);
-    return { ...RepoDto.of(repository, level), tags, tagsTruncated: truncated };
+    const { tags, truncated, pulls } = await this.content.tags(repository.id);
+    return { ...RepoDto.of(repository, level), ...pulls, tags, tagsTruncated: truncated };
   }
 
   async update(

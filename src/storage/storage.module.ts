@@ -2,6 +2,7 @@ import { Global, Module } from '@nestjs/common';
 import { join } from 'node:path';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { timedStorage } from '../observability/timed-storage.js';
 import { FilesystemDriver } from './filesystem.driver.js';
 import { STORAGE_DRIVER, type StorageDriver } from './storage-driver.js';
 
@@ -13,9 +14,15 @@ export async function createStorageDriver(config: AppConfig): Promise<StorageDri
   return new FilesystemDriver(join(config.dataDir, 'storage'));
 }
 
+/** The configured driver, its calls timed for GET /metrics unless METRICS_STORAGE_TIMING=false. */
+async function provideStorageDriver(config: AppConfig): Promise<StorageDriver> {
+  const driver = await createStorageDriver(config);
+  return config.metrics.storageTiming ? timedStorage(driver) : driver;
+}
+
 @Global()
 @Module({
-  providers: [{ provide: STORAGE_DRIVER, inject: [APP_CONFIG], useFactory: createStorageDriver }],
+  providers: [{ provide: STORAGE_DRIVER, inject: [APP_CONFIG], useFactory: provideStorageDriver }],
   exports: [STORAGE_DRIVER],
 })
 export class StorageModule {}

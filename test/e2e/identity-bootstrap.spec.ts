@@ -8,7 +8,8 @@ async function refusal(env: Record<string, string | undefined>, databaseUrl: str
   try {
     server = await startServer({ databaseUrl, env });
   } catch (e) {
-    return (e as Error).message;
+    // The node logs JSON lines: quotes in its messages are escaped there.
+    return (e as Error).message.replaceAll('\\"', '"');
   }
   await server.stop();
   throw new Error('the node started');

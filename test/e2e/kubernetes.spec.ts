@@ -71,11 +71,13 @@ function configVariables(): Set<string> {
     const port = c.ports.find((p: Obj) => p.name === 'http');
     const listen = byKind('ConfigMap').data.LISTEN_ADDRESS;
     expect(listen).toBe(`0.0.0.0:${port.containerPort}`);
-    for (const probe of ['startupProbe', 'readinessProbe', 'livenessProbe'])
-      expect({ probe, get: c[probe]?.httpGet }).toEqual({
-        probe,
-        get: { path: '/api/v1/health', port: 'http' },
-      });
+    const paths = {
+      startupProbe: '/api/v1/health/ready',
+      readinessProbe: '/api/v1/health/ready',
+      livenessProbe: '/api/v1/health/live',
+    };
+    for (const [probe, path] of Object.entries(paths))
+      expect({ probe, get: c[probe]?.httpGet }).toEqual({ probe, get: { path, port: 'http' } });
     expect(byKind('Service').spec.ports[0].targetPort).toBe('http');
     // DATA_DIR and /tmp are the only writable places, as the root filesystem is read-only.
     expect(c.volumeMounts.map((m: Obj) => m.mountPath).sort()).toEqual(['/data', '/tmp']);

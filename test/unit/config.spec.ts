@@ -59,4 +59,37 @@ describe('config', () => {
     expect(c.s3?.redirect).toBe(true);
     expect(c.s3?.presignExpirySeconds).toBe(1200);
   });
+
+  it('observability: JSON logs, metrics off the public port, storage timed, 5 s pull flushes', () => {
+    const c = loadConfig({});
+    expect(c.logFormat).toBe('json');
+    expect(c.metrics).toEqual({ token: undefined, address: undefined, storageTiming: true });
+    expect(c.pullStatsFlushSeconds).toBe(5);
+    const set = loadConfig({
+      LOG_LEVEL: 'info',
+      LOG_FORMAT: 'pretty',
+      METRICS_TOKEN: 'a-long-enough-token',
+      METRICS_ADDRESS: '127.0.0.1:9464',
+      METRICS_STORAGE_TIMING: 'false',
+    });
+    expect(set.logLevel).toBe('log');
+    expect(set.logFormat).toBe('pretty');
+    expect(set.metrics).toEqual({
+      token: 'a-long-enough-token',
+      address: { host: '127.0.0.1', port: 9464 },
+      storageTiming: false,
+    });
+    expect(loadConfig({ LOG_LEVEL: 'trace' }).logLevel).toBe('verbose');
+  });
+
+  it.each([
+    [{ LOG_FORMAT: 'xml' }, 'LOG_FORMAT'],
+    [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL'],
+    [{ METRICS_TOKEN: 'short' }, 'METRICS_TOKEN'],
+    [{ METRICS_TOKEN: 'has a space in it, sadly' }, 'METRICS_TOKEN'],
+    [{ METRICS_ADDRESS: '9464' }, 'METRICS_ADDRESS'],
+    [{ PULL_STATS_FLUSH_SECONDS: '0' }, 'PULL_STATS_FLUSH_SECONDS'],
+  ])('%j names %s', (env, variable) => {
+    expect(() => loadConfig(env)).toThrow(variable);
+  });
 });

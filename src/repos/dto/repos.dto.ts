@@ -166,9 +166,38 @@ export class TagDto {
     format: 'date-time',
   })
   pushedAt: Date;
+
+  @ApiProperty({
+    description:
+      'Manifest GETs by this tag (counted in memory by each node and written every few seconds, so the latest pulls may not show yet)',
+  })
+  pullCount: number;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description: 'When the tag was last pulled (null: never, or not written yet)',
+  })
+  lastPulledAt: Date | null;
 }
 
 export class RepoDetailsDto extends RepoDto {
+  @ApiProperty({
+    description:
+      'Manifest GETs in this repository, by tag or by digest (written every few seconds, so the latest pulls may not show yet)',
+  })
+  pullCount: number;
+
+  @ApiProperty({
+    nullable: true,
+    type: String,
+    format: 'date-time',
+    description:
+      'When a manifest of the repository was last pulled (null: never, or not written yet)',
+  })
+  lastPulledAt: Date | null;
+
   @ApiProperty({ type: [TagDto], description: 'Tags in name order (at most 1000)' })
   tags: TagDto[];
 
