@@ -410,7 +410,7 @@ describe('permission levels', () => {
       orgRole: null,
       repository: { visibility: 'private' as const, userGrant: null, teamGrants: [] },
     };
-    const user = { userId: 'u', username: 'legacy', isAdmin: false };
+    const user = { kind: 'user' as const, userId: 'u', username: 'legacy', isAdmin: false };
     expect(resolveLevel(user, facts)).toBe('none');
     expect(resolveLevel({ ...user, isAdmin: true }, facts)).toBe('admin');
     expect(
