@@ -42,6 +42,9 @@ describe('defaults', () => {
       uploadSweepIntervalSeconds: 600,
       maxManifestBytes: 4 * 1024 * 1024,
       logLevel: 'log',
+      logFormat: 'json',
+      metrics: { token: undefined, address: undefined, storageTiming: true },
+      pullStatsFlushSeconds: 5,
       auth: {
         jwtSecret: undefined,
         accessTokenTtlSeconds: 900,
@@ -362,8 +365,11 @@ describe('identity settings', () => {
   it('LOG_LEVEL', () => {
     for (const l of ['error', 'warn', 'log', 'debug', 'verbose'])
       expect(loadConfig({ LOG_LEVEL: l }).logLevel).toBe(l);
-    expect(refusal({ LOG_LEVEL: 'info' })).toBe(
-      'Invalid configuration: LOG_LEVEL must be one of error, warn, log, debug, verbose',
+    // pino's names: info is log, trace is verbose.
+    expect(loadConfig({ LOG_LEVEL: 'info' }).logLevel).toBe('log');
+    expect(loadConfig({ LOG_LEVEL: 'trace' }).logLevel).toBe('verbose');
+    expect(refusal({ LOG_LEVEL: 'loud' })).toBe(
+      'Invalid configuration: LOG_LEVEL must be one of error, warn, log (info), debug, verbose',
     );
   });
 
