@@ -18,6 +18,7 @@ import {
   type Visibility,
 } from './permissions.js';
 import { RepoAccessService } from './repo-access.service.js';
+import type { ManifestViewDto } from './dto/manifest-view.dto.js';
 import { RepoContentService } from './repo-content.service.js';
 import type { RepositoryEntity } from './repository.entity.js';
 import { ReposService } from './repos.service.js';
@@ -70,6 +71,16 @@ export class RepoManagementService {
     const { repository, level } = await this.access.require(subject, name, 'read');
     const { tags, truncated } = await this.content.tags(repository.id);
     return { ...RepoDto.of(repository, level), tags, tagsTruncated: truncated };
+  }
+
+  /** A manifest of the repository by tag or digest, with its layers, config and referrers. */
+  async manifest(
+    subject: AccessSubject | null,
+    name: string,
+    reference: string,
+  ): Promise<ManifestViewDto> {
+    const { repository } = await this.access.require(subject, name, 'read');
+    return this.content.manifestView(repository.id, reference);
   }
 
   async update(
