@@ -115,7 +115,16 @@ run('web UI in a browser', () => {
       await ok(server.url, 'POST', '/users', { auth: ADMIN_AUTH, body: u });
     await mkimage(layout, 'v1', '300k,1m', '--seed', '11', '--gzip');
     await mkimage(layout, 'v2', '200k', '--seed', '12', '--gzip');
-    await mkimage(layout, 'multi', '64k', '--seed', '13', '--gzip', '--platform', 'linux/amd64,linux/arm64');
+    await mkimage(
+      layout,
+      'multi',
+      '64k',
+      '--seed',
+      '13',
+      '--gzip',
+      '--platform',
+      'linux/amd64,linux/arm64',
+    );
     v1 = readLayout(layout, 'v1');
     v2 = readLayout(layout, 'v2');
     const alice = `${ALICE.username}:${ALICE.password}`;
@@ -153,10 +162,19 @@ run('web UI in a browser', () => {
     await alicePage.getByRole('heading', { name: 'Recently pushed' }).waitFor();
     await alicePage.getByRole('link', { name: 'alice/app' }).waitFor();
     await review(alicePage, 'home');
-    await alicePage.getByRole('searchbox', { name: /search repositories/i }).first().fill('app');
-    await alicePage.getByRole('searchbox', { name: /search repositories/i }).first().press('Enter');
+    await alicePage
+      .getByRole('searchbox', { name: /search repositories/i })
+      .first()
+      .fill('app');
+    await alicePage
+      .getByRole('searchbox', { name: /search repositories/i })
+      .first()
+      .press('Enter');
     await alicePage.waitForURL(/\/search\?q=app/);
-    await alicePage.getByRole('status').filter({ hasText: /result/ }).waitFor();
+    await alicePage
+      .getByRole('status')
+      .filter({ hasText: /result/ })
+      .waitFor();
     const link = alicePage.getByRole('link', { name: 'alice/app', exact: true });
     await link.waitFor();
     await review(alicePage, 'search');
@@ -223,9 +241,15 @@ run('web UI in a browser', () => {
     await signIn(bob, BOB);
     await bob.waitForURL((u) => u.pathname === '/');
     await bob.goto('/repo/alice/secret');
-    await bob.getByRole('alert').filter({ hasText: /not found|no repository/i }).waitFor();
+    await bob
+      .getByRole('alert')
+      .filter({ hasText: /not found|no repository/i })
+      .waitFor();
     await bob.goto('/search?q=secret');
-    await bob.getByRole('status').filter({ hasText: /0 results/ }).waitFor();
+    await bob
+      .getByRole('status')
+      .filter({ hasText: /0 results/ })
+      .waitFor();
     await expect(bob.getByRole('link', { name: 'alice/secret' }).count()).resolves.toBe(0);
     // Nor is administration offered to a user who is not a system administrator.
     await expect(bob.getByRole('link', { name: 'Administration' }).count()).resolves.toBe(0);
@@ -295,7 +319,9 @@ run('web UI in a browser', () => {
 
   it('deletes a tag after confirmation', async () => {
     await alicePage.goto('/repo/alice/app');
-    const row = alicePage.getByRole('row').filter({ has: alicePage.getByText('v2', { exact: true }) });
+    const row = alicePage
+      .getByRole('row')
+      .filter({ has: alicePage.getByText('v2', { exact: true }) });
     await row.getByRole('button', { name: 'Delete' }).click();
     const dialog = alicePage.getByRole('dialog');
     await dialog.getByText(/Delete tag v2\?/).waitFor();
@@ -339,7 +365,9 @@ run('web UI in a browser', () => {
     await admin.goto('/admin/users');
     await signIn(admin, TEST_ADMIN);
     await admin.waitForURL(/\/admin\/users$/);
-    const bobRow = admin.getByRole('row').filter({ has: admin.getByRole('rowheader', { name: 'bob' }) });
+    const bobRow = admin
+      .getByRole('row')
+      .filter({ has: admin.getByRole('rowheader', { name: 'bob' }) });
     await bobRow.getByRole('button', { name: 'Disable' }).click();
     await bobRow.getByRole('button', { name: 'Enable' }).waitFor();
     const bob = await ok(server.url, 'GET', '/users/bob', { auth: ADMIN_AUTH });
