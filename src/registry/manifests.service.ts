@@ -339,6 +339,39 @@ export class ManifestsService {
     return { tags, more: rows.length > limit };
   }
 
+  /**
+   * The platforms (os/architecture[/variant]) listed by the indexes among `digests` (sha256), by
+   * digest; image manifests and unknown digests are left out.
+   */
+  async indexPlatforms(repositoryId: string, digests: string[]): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>();
+    if (!digests.length) return out;
+    const rows: { digest: string; content: Buffer }[] = await this.db.query(
+      `SELECT digest, content FROM manifests
+        WHERE repository_id = $1 AND digest = ANY($2::text[]) AND media_type = ANY($3::text[])`,
+      [repositoryId, digests, [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList]],
+    );
+    for (const r of rows) {
+      try {
+        const doc = JSON.parse(r.content.toString('utf8')) as {
+          manifests?: { platform?: { os?: unknown; architecture?: unknown; variant?: unknown } }[];
+        };
+        const platforms = (Array.isArray(doc.manifests) ? doc.manifests : [])
+          .map((m) => m?.platform)
+          .filter((p) => p && typeof p.os === 'string' && typeof p.architecture === 'string')
+          .map((p) =>
+            [p!.os, p!.architecture, typeof p!.variant === 'string' ? p!.variant : undefined]
+              .filter(Boolean)
+              .join('/'),
+          );
+        out.set(r.digest, platforms);
+      } catch {
+        // Stored manifests were parsed when pushed; an unreadable one lists no platforms.
+      }
+    }
+    return out;
+  }
+
   /** Tags in lexical (byte) order after `last`; `limit` undefined means all. */
   async listTags(
     repositoryId: string,

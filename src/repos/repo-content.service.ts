@@ -15,6 +15,7 @@ import type { TagDto } from './dto/repos.dto.js';
 
 /** Image configs larger than this are not read for the manifest view. */
 const MAX_CONFIG_BYTES = 1024 * 1024;
+const INDEX_TYPES: string[] = [MEDIA_TYPES.ociIndex, MEDIA_TYPES.dockerList];
 const IMAGE_CONFIG_TYPES = [
   'application/vnd.oci.image.config.v1+json',
   'application/vnd.docker.container.image.v1+json',
@@ -118,10 +119,7 @@ export class RepoContentService {
       // Stored manifests were parsed when pushed; an unreadable one shows as an empty view.
     }
     const mediaType = manifest.mediaType;
-    const kind =
-      mediaType === MEDIA_TYPES.ociIndex || mediaType === MEDIA_TYPES.dockerList
-        ? 'index'
-        : 'image';
+    const kind = INDEX_TYPES.includes(mediaType) ? 'index' : 'image';
     const config = kind === 'image' ? descriptor(doc.config) : undefined;
     const referrersIndex: unknown = JSON.parse(
       (await this.manifests.referrers(repositoryId, digest)).toString('utf8'),
@@ -175,7 +173,17 @@ export class RepoContentService {
   /** Tags with digest, media type, stored size and push time, in name order (one query). */
   async tags(repositoryId: string): Promise<{ tags: TagDto[]; truncated: boolean }> {
     const { tags, more } = await this.manifests.listTagDetails(repositoryId, MAX_TAGS);
-    return { tags, truncated: more };
+    const indexes = [
+      ...new Set(tags.filter((t) => INDEX_TYPES.includes(t.mediaType)).map((t) => t.digest)),
+    ];
+    const platforms = await this.manifests.indexPlatforms(repositoryId, indexes);
+    return {
+      tags: tags.map((t) => {
+        const p = platforms.get(t.digest);
+        return p ? { ...t, platforms: p } : t;
+      }),
+      truncated: more,
+    };
   }
 
   /**

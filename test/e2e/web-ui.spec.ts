@@ -190,14 +190,18 @@ run('web UI in a browser', () => {
         tag: tr.querySelector('th')?.textContent?.trim(),
         digest: tr.querySelector('[data-digest]')?.getAttribute('data-digest'),
         size: Number(tr.querySelector('[data-size]')?.getAttribute('data-size')),
-        type: tr.querySelectorAll('td')[2]?.textContent?.trim(),
+        type: tr.querySelectorAll('td')[2]?.firstChild?.textContent?.trim(),
+        platforms: tr.querySelectorAll('td')[2]?.getAttribute('data-platforms'),
       })),
     );
     const byTag = new Map(rows.map((r) => [r.tag, r]));
     expect([...byTag.keys()].sort()).toEqual(['multi', 'v1', 'v2']);
     expect(byTag.get('v1')).toMatchObject({ digest: v1.digest, size: v1.size, type: 'image' });
     expect(byTag.get('v2')).toMatchObject({ digest: v2.digest, size: v2.size, type: 'image' });
-    expect(byTag.get('multi')?.type).toBe('index');
+    expect(byTag.get('multi')).toMatchObject({
+      type: 'index',
+      platforms: 'linux/amd64,linux/arm64',
+    });
     await expect(alicePage.getByLabel('Pull command').inputValue()).resolves.toBe(
       `docker pull ${host}/alice/app`,
     );
@@ -226,6 +230,26 @@ run('web UI in a browser', () => {
       );
     expect(shown).toEqual(v1.layers.map((l) => [l.digest, l.size]));
     await alicePage.getByText('linux/amd64').first().waitFor();
+    // The endpoint behind the view, straight.
+    const aliceAuth = { basic: [ALICE.username, ALICE.password] as [string, string] };
+    const view = await ok(server.url, 'GET', '/repos/alice/app/manifests/v1', { auth: aliceAuth });
+    expect(view).toMatchObject({ digest: v1.digest, kind: 'image', manifests: [], referrers: [] });
+    expect(view.layers.map((l: Json) => l.digest)).toEqual(v1.layers.map((l) => l.digest));
+    expect(view.image).toMatchObject({ os: 'linux', architecture: 'amd64' });
+    const byDigest = await ok(server.url, 'GET', `/repos/alice/app/manifests/${v1.digest}`, {
+      auth: aliceAuth,
+    });
+    expect(byDigest.digest).toBe(v1.digest);
+    const missing = await api(server.url, 'GET', '/repos/alice/app/manifests/nope', {
+      auth: aliceAuth,
+    });
+    expect([missing.status, missing.body.code]).toEqual([404, 'NOT_FOUND']);
+    const bad = await api(server.url, 'GET', '/repos/alice/app/manifests/-bad-', {
+      auth: aliceAuth,
+    });
+    expect([bad.status, bad.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const anonymous = await api(server.url, 'GET', '/repos/alice/app/manifests/v1');
+    expect(anonymous.status).toBe(404);
     await review(alicePage, 'manifest');
     await alicePage.goto('/repo/alice/app/-/manifest/multi');
     const platforms = alicePage.getByRole('table', { name: 'Platforms' });

@@ -107,7 +107,7 @@ function Header() {
                   });
                 }}
               >
-                Sign out <span className="muted">({s.user.username})</span>
+                Sign out <span className="muted">&nbsp;({s.user.username})</span>
               </button>
             </>
           ) : s.status === 'signed-out' ? (

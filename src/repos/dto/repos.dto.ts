@@ -158,6 +158,13 @@ export class TagDto {
     format: 'date-time',
   })
   pushedAt: Date;
+
+  @ApiPropertyOptional({
+    type: [String],
+    description: 'An index: the platforms of its images (os/architecture[/variant]), in its order',
+    example: ['linux/amd64', 'linux/arm64/v8'],
+  })
+  platforms?: string[];
 }
 
 export class RepoDetailsDto extends RepoDto {

@@ -190,7 +190,7 @@ export function ApiKeysPage() {
       ) : keys.data.length === 0 ? (
         <p className="muted">No API keys.</p>
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="visually-hidden">Your API keys</caption>
             <thead>
@@ -260,7 +260,7 @@ export function SessionsPage() {
       ) : sessions.error ? (
         <ErrorText error={sessions.error} />
       ) : (
-        <div className="table-wrap">
+        <div className="table-wrap" tabIndex={0}>
           <table>
             <caption className="visually-hidden">Your sessions</caption>
             <thead>

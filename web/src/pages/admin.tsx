@@ -76,7 +76,7 @@ export function AdminUsersPage() {
         <ErrorText error={users.error} />
       ) : (
         <>
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption className="visually-hidden">Users</caption>
               <thead>

@@ -16,7 +16,7 @@ export function RepoList({ repos, empty }: { repos: Schemas['RepoDto'][]; empty:
           </Link>
           <span className={`badge ${r.visibility}`}>{r.visibility}</span>
           {r.description && <p className="muted clamp">{r.description}</p>}
-          <small className="muted">pushed {timeAgo(r.lastPushedAt)}</small>
+          <small className="block muted">pushed {timeAgo(r.lastPushedAt)}</small>
         </li>
       ))}
     </ul>

@@ -120,7 +120,7 @@ export function OrgPage() {
           ) : members.error ? (
             <ErrorText error={members.error} />
           ) : (
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0}>
               <table>
                 <caption className="visually-hidden">Members of {org} and their roles</caption>
                 <thead>

@@ -41,7 +41,7 @@ const COLUMNS: [TagSortKey | null, string][] = [
   ['name', 'Tag'],
   [null, 'Digest'],
   ['size', 'Size'],
-  [null, 'Type'],
+  [null, 'Type and platforms'],
   ['pushedAt', 'Pushed'],
 ];
 
@@ -120,7 +120,7 @@ export function RepositoryPage({ full }: { full: string }) {
             No tags yet. Push one with docker push {location.host}/{r.name}:TAG
           </p>
         ) : (
-          <div className="table-wrap">
+          <div className="table-wrap" tabIndex={0}>
             <table>
               <caption className="visually-hidden">
                 Tags of {r.name}, {view.total} shown, sorted by {sort}
@@ -172,7 +172,12 @@ export function RepositoryPage({ full }: { full: string }) {
                       </code>
                     </td>
                     <td data-size={t.size}>{formatBytes(t.size)}</td>
-                    <td>{kindOf(t.mediaType)}</td>
+                    <td data-platforms={t.platforms?.join(',')}>
+                      {kindOf(t.mediaType)}
+                      {t.platforms && t.platforms.length > 0 && (
+                        <small className="block muted">{t.platforms.join(', ')}</small>
+                      )}
+                    </td>
                     <td>
                       <time dateTime={t.pushedAt} title={new Date(t.pushedAt).toLocaleString()}>
                         {timeAgo(t.pushedAt)}
@@ -243,7 +248,7 @@ function DescriptorTable({
   platform?: boolean;
 }) {
   return (
-    <div className="table-wrap">
+    <div className="table-wrap" tabIndex={0}>
       <table>
         <caption>{caption}</caption>
         <thead>
@@ -343,8 +348,12 @@ export function ManifestPage({ full, reference }: { full: string; reference: str
                 </dd>
               </>
             )}
-            <dt>Total layer size</dt>
-            <dd>{formatBytes(m.data.layers.reduce((n, l) => n + l.size, 0))}</dd>
+            {m.data.kind === 'image' && (
+              <>
+                <dt>Total layer size</dt>
+                <dd>{formatBytes(m.data.layers.reduce((n, l) => n + l.size, 0))}</dd>
+              </>
+            )}
           </dl>
           <CopyField
             label="Pull by digest"
@@ -357,7 +366,7 @@ export function ManifestPage({ full, reference }: { full: string; reference: str
             <DescriptorTable caption="Layers" rows={m.data.layers} full={full} />
           )}
           {m.data.image?.labels && Object.keys(m.data.image.labels).length > 0 && (
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0}>
               <table>
                 <caption>Labels</caption>
                 <tbody>
@@ -372,7 +381,7 @@ export function ManifestPage({ full, reference }: { full: string; reference: str
             </div>
           )}
           {m.data.image?.history && m.data.image.history.length > 0 && (
-            <div className="table-wrap">
+            <div className="table-wrap" tabIndex={0}>
               <table>
                 <caption>History</caption>
                 <thead>
@@ -495,7 +504,7 @@ export function RepositorySettingsPage({ full }: { full: string }) {
             ) : perms.error ? (
               <ErrorText error={perms.error} />
             ) : (
-              <div className="table-wrap">
+              <div className="table-wrap" tabIndex={0}>
                 <table>
                   <caption className="visually-hidden">Who may do what</caption>
                   <thead>
