@@ -155,6 +155,20 @@ run('web UI in a browser', () => {
     await signIn(alicePage, ALICE);
     await alicePage.waitForURL(/\/account\/api-keys$/);
     await alicePage.getByRole('heading', { name: 'API keys' }).waitFor();
+    // The refresh token is an httpOnly cookie: the page's scripts cannot read it, and a reload
+    // resumes the session with it.
+    await expect(alicePage.evaluate(() => document.cookie)).resolves.not.toContain(
+      'aerugo_refresh',
+    );
+    const cookies = await alicePage.context().cookies();
+    expect(cookies.find((c) => c.name === 'aerugo_refresh')).toMatchObject({
+      httpOnly: true,
+      sameSite: 'Strict',
+      path: '/api/v1/auth',
+    });
+    await alicePage.reload();
+    await alicePage.getByRole('heading', { name: 'API keys' }).waitFor();
+    expect(new URL(alicePage.url()).pathname).toBe('/account/api-keys');
   });
 
   it('home lists the namespaces and recent pushes; search finds the repository', async () => {

@@ -1,7 +1,9 @@
 // The management API client: types generated from api/openapi.json (npm run build:web), so a
-// changed endpoint breaks the UI's build. Access token in memory; the refresh token in this tab's
-// sessionStorage; a 401 refreshes once and retries, and a failed refresh ends the session (the
-// app then sends the user to sign in and back to where they were).
+// changed endpoint breaks the UI's build. The access token lives in memory only; the refresh
+// token is an httpOnly cookie the server sets (`refreshCookie`), which scripts cannot read. A 401
+// refreshes once and retries; a failed refresh ends the session (the app then sends the user to
+// sign in and back to where they were). Refreshes are serialized across the site's tabs (Web
+// Locks), since each one rotates the cookie and a refresh token used twice ends the session.
 import createClient from 'openapi-fetch';
 import type { components, paths } from './generated/openapi';
 import { describeApiError } from './lib/format';
@@ -9,7 +11,6 @@ import { describeApiError } from './lib/format';
 export type Schemas = components['schemas'];
 export type User = Schemas['UserDto'];
 
-const REFRESH_KEY = 'aerugo.refresh';
 
 export type SessionState =
   | { status: 'loading' }
@@ -35,25 +36,28 @@ export const session = {
 
 function storeTokens(t: Schemas['TokenPairDto']) {
   accessToken = t.accessToken;
-  sessionStorage.setItem(REFRESH_KEY, t.refreshToken);
 }
 
 function dropTokens() {
   accessToken = null;
-  sessionStorage.removeItem(REFRESH_KEY);
+}
+
+/** Runs `fn` while holding the site-wide refresh lock (where the browser has Web Locks). */
+function withRefreshLock<T>(fn: () => Promise<T>): Promise<T> {
+  const locks = typeof navigator !== 'undefined' ? navigator.locks : undefined;
+  return locks ? locks.request('aerugo-refresh', fn) : fn();
 }
 
 let refreshing: Promise<boolean> | null = null;
 
 /** Exchanges the refresh token once for new tokens (concurrent callers share the exchange). */
 function refreshTokens(): Promise<boolean> {
-  refreshing ??= (async () => {
-    const refreshToken = sessionStorage.getItem(REFRESH_KEY);
-    if (!refreshToken) return false;
+  refreshing ??= withRefreshLock(async () => {
     const res = await fetch('/api/v1/auth/refresh', {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ refreshToken }),
+      body: '{}',
+      credentials: 'same-origin',
     }).catch(() => null);
     if (!res?.ok) {
       if (res && res.status < 500) dropTokens();
@@ -61,7 +65,7 @@ function refreshTokens(): Promise<boolean> {
     }
     storeTokens((await res.json()) as Schemas['TokenPairDto']);
     return true;
-  })().finally(() => {
+  }).finally(() => {
     refreshing = null;
   });
   return refreshing;
@@ -74,7 +78,7 @@ async function authedFetch(input: Request): Promise<Response> {
   if (accessToken) input.headers.set('Authorization', `Bearer ${accessToken}`);
   const res = await fetch(input);
   if (res.status !== 401 || AUTH_PATHS.test(new URL(input.url).pathname)) return res;
-  if (!sessionStorage.getItem(REFRESH_KEY) || !(await refreshTokens())) {
+  if (!(await refreshTokens())) {
     if (state.status === 'signed-in') {
       dropTokens();
       setState({ status: 'signed-out', expired: true });
@@ -118,7 +122,7 @@ async function loadMe(): Promise<void> {
   setState({ status: 'signed-in', user: me });
 }
 
-/** At start: resume this tab's session with its refresh token, if there is one. */
+/** At start: resume the session of the refresh cookie, if there is one. */
 export async function resumeSession(): Promise<void> {
   if (!(await refreshTokens())) {
     setState({ status: 'signed-out', expired: false });
@@ -128,14 +132,16 @@ export async function resumeSession(): Promise<void> {
 }
 
 export async function signIn(username: string, password: string): Promise<void> {
-  const tokens = unwrap(await api.POST('/api/v1/auth/login', { body: { username, password } }));
+  const tokens = unwrap(
+    await api.POST('/api/v1/auth/login', { body: { username, password, refreshCookie: true } }),
+  );
   storeTokens(tokens);
   await loadMe();
 }
 
 export async function signOut(): Promise<void> {
-  const refreshToken = sessionStorage.getItem(REFRESH_KEY) ?? undefined;
-  await api.POST('/api/v1/auth/logout', { body: { refreshToken } }).catch(() => undefined);
+  // The server ends the session of the refresh cookie and clears the cookie.
+  await api.POST('/api/v1/auth/logout', { body: {} }).catch(() => undefined);
   dropTokens();
   setState({ status: 'signed-out', expired: false });
 }
