@@ -157,7 +157,7 @@ run('web UI in a browser', () => {
     await alicePage.getByRole('heading', { name: 'API keys' }).waitFor();
     // The refresh token is an httpOnly cookie: the page's scripts cannot read it, and a reload
     // resumes the session with it.
-    await expect(alicePage.evaluate(() => document.cookie)).resolves.not.toContain(
+    await expect(alicePage.evaluate<string>('document.cookie')).resolves.not.toContain(
       'aerugo_refresh',
     );
     const cookies = await alicePage.context().cookies();

@@ -11,7 +11,6 @@ import { describeApiError } from './lib/format';
 export type Schemas = components['schemas'];
 export type User = Schemas['UserDto'];
 
-
 export type SessionState =
   | { status: 'loading' }
   | { status: 'signed-out'; expired: boolean }
