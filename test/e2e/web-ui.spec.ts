@@ -77,9 +77,12 @@ run('web UI in a browser', () => {
     );
   }
 
-  /** A fresh browser session (its own storage) at the given viewport. */
-  async function newPage(viewport = { width: 1280, height: 800 }): Promise<Page> {
-    const context = await browser.newContext({ viewport, baseURL: server.url });
+  /** A fresh browser session (its own storage) at the given viewport and system theme. */
+  async function newPage(
+    viewport = { width: 1280, height: 800 },
+    colorScheme: 'light' | 'dark' = 'light',
+  ): Promise<Page> {
+    const context = await browser.newContext({ viewport, colorScheme, baseURL: server.url });
     contexts.push(context);
     const page = await context.newPage();
     page.setDefaultTimeout(20_000);
@@ -411,19 +414,32 @@ run('web UI in a browser', () => {
     const bob = await ok(server.url, 'GET', '/users/bob', { auth: ADMIN_AUTH });
     expect(bob.active).toBe(false);
     await review(admin, 'admin-users');
+    // A reset password works for signing in, and a too short one is refused in plain words.
+    await bobRow.getByRole('button', { name: 'Reset password' }).click();
+    const dialog = admin.getByRole('dialog');
+    await dialog.getByLabel('New password').fill('bob-password-2');
+    await dialog.getByRole('button', { name: 'Set password' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await admin.getByRole('status').filter({ hasText: 'Password of bob reset.' }).waitFor();
     await bobRow.getByRole('button', { name: 'Enable' }).click();
     await bobRow.getByRole('button', { name: 'Disable' }).waitFor();
+    await ok(server.url, 'POST', '/auth/login', {
+      body: { username: 'bob', password: 'bob-password-2' },
+      expect: 200,
+    });
   });
 
-  it('works in a phone-sized window', async () => {
-    const phone = await newPage({ width: 390, height: 844 });
+  it('works in a phone-sized window, in the dark theme', async () => {
+    const phone = await newPage({ width: 390, height: 844 }, 'dark');
     await phone.goto('/sign-in?next=/repo/alice/app');
     await signIn(phone, ALICE);
     await phone.waitForURL(/\/repo\/alice\/app$/);
     await phone.getByRole('table').waitFor();
-    await review(phone, 'repository-phone');
+    await review(phone, 'repository-phone-dark');
     await phone.getByRole('button', { name: 'Menu' }).click();
-    await phone.getByRole('link', { name: 'Organizations' }).waitFor();
+    await phone.getByRole('link', { name: 'Organizations' }).click();
+    await phone.waitForURL(/\/orgs$/);
+    await review(phone, 'organizations-phone-dark');
   });
 
   it('axe-core found no serious or critical violation on any page', () => {

@@ -208,3 +208,77 @@ export function str(form: FormData, name: string): string {
   const v = form.get(name);
   return typeof v === 'string' ? v.trim() : '';
 }
+
+/** A button opening a dialog with a small form (e.g. a new password); errors show in the dialog. */
+export function FormDialogButton({
+  label,
+  title,
+  description,
+  submitLabel,
+  children,
+  onSubmit,
+}: {
+  label: string;
+  title: string;
+  description: ReactNode;
+  submitLabel: string;
+  children: ReactNode;
+  onSubmit: (form: FormData) => Promise<unknown>;
+}) {
+  const [open, setOpen] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<unknown>(null);
+  return (
+    <Dialog.Root
+      open={open}
+      onOpenChange={(o) => {
+        setOpen(o);
+        setError(null);
+      }}
+    >
+      <Dialog.Trigger asChild>
+        <button type="button" className="secondary small">
+          {label}
+        </button>
+      </Dialog.Trigger>
+      <Dialog.Portal>
+        <Dialog.Overlay className="dialog-overlay" />
+        <Dialog.Content className="dialog">
+          <Dialog.Title>{title}</Dialog.Title>
+          <Dialog.Description>{description}</Dialog.Description>
+          <form
+            className="stack"
+            aria-label={title}
+            onSubmit={(e) => {
+              e.preventDefault();
+              setBusy(true);
+              onSubmit(new FormData(e.currentTarget)).then(
+                () => {
+                  setBusy(false);
+                  setOpen(false);
+                },
+                (err: unknown) => {
+                  setBusy(false);
+                  setError(err);
+                },
+              );
+            }}
+          >
+            {children}
+            <ErrorText error={error} />
+            <div className="row end">
+              <Dialog.Close asChild>
+                <button type="button" className="secondary">
+                  Cancel
+                </button>
+              </Dialog.Close>
+              <button type="submit" disabled={busy}>
+                {submitLabel}
+              </button>
+            </div>
+          </form>
+        </Dialog.Content>
+      </Dialog.Portal>
+    </Dialog.Root>
+  );
+}

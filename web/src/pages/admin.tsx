@@ -2,7 +2,7 @@ import { useQuery, useQueryClient } from '@tanstack/react-query';
 import { useState } from 'react';
 import { api, unwrap } from '../api';
 import { timeAgo } from '../lib/format';
-import { ActionForm, ErrorText, Field, Loading, str, useUser } from '../ui';
+import { ActionForm, ErrorText, Field, FormDialogButton, Loading, str, useUser } from '../ui';
 import { Pager } from './home';
 
 export function AdminUsersPage() {
@@ -127,21 +127,34 @@ export function AdminUsersPage() {
                       >
                         {u.isAdmin ? 'Demote' : 'Promote'}
                       </button>
-                      <button
-                        type="button"
-                        className="secondary small"
-                        onClick={() => {
-                          const password = prompt(`New password for ${u.username} (8+ characters)`);
-                          if (password)
-                            void update(
-                              u.username,
-                              { password },
-                              `Password of ${u.username} reset.`,
-                            );
+                      <FormDialogButton
+                        label="Reset password"
+                        title={`Reset the password of ${u.username}`}
+                        description="Their sessions end; tell them the new password."
+                        submitLabel="Set password"
+                        onSubmit={async (f) => {
+                          unwrap(
+                            await api.PATCH('/api/v1/users/{username}', {
+                              params: { path: { username: u.username } },
+                              body: { password: String(f.get('password') ?? '') },
+                            }),
+                          );
+                          setNotice(`Password of ${u.username} reset.`);
                         }}
                       >
-                        Reset password
-                      </button>
+                        <Field label="New password" hint="At least 8 characters">
+                          {(id) => (
+                            <input
+                              id={id}
+                              name="password"
+                              type="password"
+                              autoComplete="new-password"
+                              minLength={8}
+                              required
+                            />
+                          )}
+                        </Field>
+                      </FormDialogButton>
                     </td>
                   </tr>
                 ))}

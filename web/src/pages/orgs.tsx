@@ -1,4 +1,5 @@
 import { useQuery, useQueryClient } from '@tanstack/react-query';
+import { useState } from 'react';
 import { Link, useNavigate, useParams } from 'react-router';
 import { api, unwrap } from '../api';
 import { timeAgo } from '../lib/format';
@@ -93,6 +94,7 @@ export function OrgPage() {
         await api.GET('/api/v1/repos', { params: { query: { namespace: org, perPage: 50 } } }),
       ),
   });
+  const [roleError, setRoleError] = useState<unknown>(null);
   const refresh = () => client.invalidateQueries({ queryKey: ['org', org] });
   if (info.isPending) return <Loading />;
   if (info.error)
@@ -153,8 +155,12 @@ export function OrgPage() {
                                     body: { role: e.target.value as Role },
                                   })
                                   .then(unwrap)
-                                  .then(refresh, (err: unknown) =>
-                                    alert(err instanceof Error ? err.message : String(err)),
+                                  .then(
+                                    () => {
+                                      setRoleError(null);
+                                      return refresh();
+                                    },
+                                    (err: unknown) => setRoleError(err),
                                   );
                               }}
                             >
@@ -192,6 +198,7 @@ export function OrgPage() {
               </table>
             </div>
           )}
+          <ErrorText error={roleError} />
           {manage && (
             <ActionForm
               label="Add a member"
@@ -236,7 +243,7 @@ export function OrgPage() {
                   <Link to={`/orgs/${org}/teams/${t.name}`} className="card-title">
                     {t.name}
                   </Link>
-                  <span className="muted">
+                  <span className="block muted">
                     {t.members} member{t.members === 1 ? '' : 's'}
                   </span>
                   {t.description && <p className="muted clamp">{t.description}</p>}
