@@ -173,17 +173,36 @@ export class RepoContentService {
   /** Tags with digest, media type, stored size and push time, in name order (one query). */
   async tags(repositoryId: string): Promise<{ tags: TagDto[]; truncated: boolean }> {
     const { tags, more } = await this.manifests.listTagDetails(repositoryId, MAX_TAGS);
+    return { tags: await this.withPlatforms(repositoryId, tags), truncated: more };
+  }
+
+  /** One page of tags, filtered by name and sorted (for repositories with very many tags). */
+  async tagPage(
+    repositoryId: string,
+    q: { q?: string; sort?: 'name' | 'size' | 'pushedAt'; order?: 'asc' | 'desc' },
+    page: number,
+    perPage: number,
+  ): Promise<{ items: TagDto[]; total: number }> {
+    const { tags, total } = await this.manifests.tagPage(repositoryId, {
+      q: q.q?.trim() || undefined,
+      sort: q.sort ?? 'name',
+      descending: q.order === 'desc',
+      offset: (page - 1) * perPage,
+      limit: perPage,
+    });
+    return { items: await this.withPlatforms(repositoryId, tags), total };
+  }
+
+  /** Adds the platforms of the indexes among `tags`. */
+  private async withPlatforms(repositoryId: string, tags: TagDto[]): Promise<TagDto[]> {
     const indexes = [
       ...new Set(tags.filter((t) => INDEX_TYPES.includes(t.mediaType)).map((t) => t.digest)),
     ];
     const platforms = await this.manifests.indexPlatforms(repositoryId, indexes);
-    return {
-      tags: tags.map((t) => {
-        const p = platforms.get(t.digest);
-        return p ? { ...t, platforms: p } : t;
-      }),
-      truncated: more,
-    };
+    return tags.map((t) => {
+      const p = platforms.get(t.digest);
+      return p ? { ...t, platforms: p } : t;
+    });
   }
 
   /**

@@ -9,7 +9,13 @@ import { isValidRepositoryName, isValidTag } from '../registry/names.js';
 import { UploadsService } from '../registry/uploads.service.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import { UsersService } from '../users/users.service.js';
-import type { RepoDetailsDto, RepoPermissionsDto } from './dto/repos.dto.js';
+import type {
+  RepoDetailsDto,
+  RepoPermissionsDto,
+  TagPageDto,
+  TagQueryDto,
+} from './dto/repos.dto.js';
+import { pageOf } from '../common/page.dto.js';
 import { RepoDto } from './dto/repos.dto.js';
 import {
   type AccessSubject,
@@ -71,6 +77,18 @@ export class RepoManagementService {
     const { repository, level } = await this.access.require(subject, name, 'read');
     const { tags, truncated } = await this.content.tags(repository.id);
     return { ...RepoDto.of(repository, level), tags, tagsTruncated: truncated };
+  }
+
+  /** One page of the repository's tags, filtered and sorted. */
+  async tags(
+    subject: AccessSubject | null,
+    name: string,
+    query: TagQueryDto,
+  ): Promise<TagPageDto> {
+    const { repository } = await this.access.require(subject, name, 'read');
+    const { page, perPage } = pageOf(query);
+    const { items, total } = await this.content.tagPage(repository.id, query, page, perPage);
+    return { items, total, page, perPage };
   }
 
   /** A manifest of the repository by tag or digest, with its layers, config and referrers. */

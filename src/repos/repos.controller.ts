@@ -39,6 +39,8 @@ import {
   RepoPageDto,
   RepoPermissionsDto,
   RepoSearchQueryDto,
+  TagPageDto,
+  TagQueryDto,
   UpdateRepoDto,
 } from './dto/repos.dto.js';
 import { ManifestViewDto } from './dto/manifest-view.dto.js';
@@ -52,7 +54,8 @@ const NAME = {
     'Repository path below the namespace; may contain "/" (e.g. `team/app`). Sent percent-encoded ' +
     '(`team%2Fapp`, as OpenAPI clients do) it always names a repository; with raw slashes, a path ' +
     'ending in `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}` ' +
-    'addresses those grants instead, a GET of a path ending in `/manifests/{reference}` that manifest, ' +
+    'addresses those grants instead, a GET of a path ending in `/tags` or `/manifests/{reference}` the ' +
+    'tags or that manifest, ' +
     'and a DELETE of a path ending in `/tags/{tag}` that tag.',
   example: 'app',
 };
@@ -304,6 +307,25 @@ export class ReposController {
     @Body() body: CreateRepoDto,
   ): Promise<RepoDto> {
     return this.repos.create(requirePrincipal(p), body);
+  }
+
+  @Get(':namespace/*name/tags')
+  @OptionalAuth()
+  @ApiOperation({
+    summary:
+      'One page of the tags: filtered by name (q), sorted by name, push time or size, with digests, sizes and platforms',
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiOkResponse({ type: TagPageDto })
+  @ApiNotFoundResponse(NOT_FOUND)
+  async tags(
+    @CurrentPrincipal() p: Principal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Query() query: TagQueryDto,
+  ): Promise<TagPageDto> {
+    return this.repos.tags(p, fullName(namespace, name), query);
   }
 
   @Get(':namespace/*name/manifests/:reference')

@@ -223,11 +223,37 @@ run('web UI in a browser', () => {
       `docker pull ${host}/alice/app`,
     );
     await review(alicePage, 'repository');
-    // Filtering and sorting happen in the page.
+    // Filtering and sorting (done by the server, page by page).
     await alicePage.getByLabel('Filter tags').fill('v');
+    await alicePage.getByRole('heading', { name: 'Tags (2 matching)' }).waitFor();
     await expect(table.locator('tbody tr').count()).resolves.toBe(2);
     await alicePage.getByLabel('Filter tags').fill('');
+    await alicePage.getByRole('heading', { name: 'Tags (3)' }).waitFor();
+    // The endpoint behind the table pages, filters and sorts on the server.
+    const aliceAuth = { basic: [ALICE.username, ALICE.password] as [string, string] };
+    const bySize = await ok(server.url, 'GET', '/repos/alice/app/tags?sort=size&order=desc', {
+      auth: aliceAuth,
+    });
+    expect(bySize).toMatchObject({ total: 3, page: 1, perPage: 20 });
+    expect(bySize.items.map((t: Json) => t.name)).toEqual(['v1', 'v2', 'multi']);
+    const second = await ok(server.url, 'GET', '/repos/alice/app/tags?perPage=1&page=2', {
+      auth: aliceAuth,
+    });
+    expect([second.total, second.items.map((t: Json) => t.name)]).toEqual([3, ['v1']]);
+    const filtered = await ok(server.url, 'GET', '/repos/alice/app/tags?q=MUL', {
+      auth: aliceAuth,
+    });
+    expect(filtered.items).toEqual([
+      expect.objectContaining({ name: 'multi', platforms: ['linux/amd64', 'linux/arm64'] }),
+    ]);
+    const none = await ok(server.url, 'GET', '/repos/alice/app/tags?q=%25', { auth: aliceAuth });
+    expect(none.total).toBe(0);
+    const hidden = await api(server.url, 'GET', '/repos/alice/app/tags');
+    expect(hidden.status).toBe(404);
     await alicePage.getByRole('button', { name: /^Tag/ }).click();
+    // Newest first before (multi, v2, v1); by name now. (The page's Content-Security-Policy
+    // forbids evaluating strings, so the wait is on the second row.)
+    await table.locator('tbody tr').nth(1).locator('th', { hasText: /^v1$/ }).waitFor();
     await expect(
       table.locator('tbody th').evaluateAll((ths) => ths.map((t) => t.textContent)),
     ).resolves.toEqual(['multi', 'v1', 'v2']);

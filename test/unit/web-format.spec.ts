@@ -3,11 +3,9 @@ import {
   describeApiError,
   formatBytes,
   pullCommand,
-  queryTags,
   safeReturnTo,
   shortDigest,
   timeAgo,
-  type TagRow,
 } from '../../web/src/lib/format.js';
 
 // The web UI's own logic (web/src/lib/format.ts): no DOM, so it runs under the project's jest.
@@ -67,80 +65,5 @@ describe('web UI formatting', () => {
     );
     expect(describeApiError(undefined, 403)).toBe('You may not do this.');
     expect(describeApiError(undefined, 503)).toMatch(/try again/);
-  });
-});
-
-describe('web UI tag table', () => {
-  const tags: TagRow[] = Array.from({ length: 10_000 }, (_, i) => ({
-    name: `v${i}`,
-    digest: `sha256:${i.toString(16).padStart(64, '0')}`,
-    size: (i * 7919) % 10_007,
-    pushedAt: new Date(Date.UTC(2026, 0, 1) + i * 60_000).toISOString(),
-  }));
-
-  it('pages 10,000 tags', () => {
-    const p = queryTags(tags, {
-      filter: '',
-      sort: 'name',
-      descending: false,
-      page: 3,
-      perPage: 25,
-    });
-    expect(p.total).toBe(10_000);
-    expect(p.pages).toBe(400);
-    expect(p.page).toBe(3);
-    expect(p.rows).toHaveLength(25);
-    // Names sort as strings: v0, v1, v10, v100, …
-    expect(p.rows[0].name).toBe(
-      [...tags.map((t) => t.name)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0))[50],
-    );
-  });
-
-  it('sorts by size and push time in either direction, ties by name', () => {
-    const bySize = queryTags(tags, {
-      filter: '',
-      sort: 'size',
-      descending: true,
-      page: 1,
-      perPage: 10_000,
-    }).rows;
-    expect(bySize.every((t, i) => i === 0 || bySize[i - 1].size >= t.size)).toBe(true);
-    const newest = queryTags(tags, {
-      filter: '',
-      sort: 'pushedAt',
-      descending: true,
-      page: 1,
-      perPage: 1,
-    });
-    expect(newest.rows[0].name).toBe('v9999');
-  });
-
-  it('filters by tag name or digest and clamps the page', () => {
-    const f = queryTags(tags, {
-      filter: 'V999',
-      sort: 'name',
-      descending: false,
-      page: 9,
-      perPage: 5,
-    });
-    expect(f.total).toBe(11); // v999, v9990…v9999
-    expect(f.page).toBe(3);
-    expect(f.rows.map((r) => r.name)).toEqual(['v9999']);
-    const byDigest = queryTags(tags, {
-      filter: tags[42].digest.slice(-6),
-      sort: 'name',
-      descending: false,
-      page: 1,
-      perPage: 5,
-    });
-    expect(byDigest.rows.map((r) => r.name)).toContain('v42');
-    expect(
-      queryTags([], { filter: '', sort: 'name', descending: false, page: 1, perPage: 5 }),
-    ).toEqual({
-      rows: [],
-      total: 0,
-      page: 1,
-      pages: 1,
-    });
   });
 });

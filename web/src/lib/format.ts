@@ -62,57 +62,6 @@ export function pullCommand(origin: string, repository: string, tag?: string): s
   return `docker pull ${registryHost(origin)}/${repository}${tag ? `:${tag}` : ''}`;
 }
 
-export interface TagRow {
-  name: string;
-  digest: string;
-  size: number;
-  pushedAt: string;
-}
-
-export type TagSortKey = 'name' | 'size' | 'pushedAt';
-export interface TagQuery {
-  filter: string;
-  sort: TagSortKey;
-  descending: boolean;
-  page: number;
-  perPage: number;
-}
-
-export interface TagPage<T> {
-  rows: T[];
-  total: number;
-  page: number;
-  pages: number;
-}
-
-/**
- * Filters (substring of the tag name or digest, case-insensitive), sorts and pages tags. One pass
- * each, so 10,000 tags take a few milliseconds; the page number is clamped to the pages there are.
- */
-export function queryTags<T extends TagRow>(tags: readonly T[], q: TagQuery): TagPage<T> {
-  const f = q.filter.trim().toLowerCase();
-  const matched = f
-    ? tags.filter((t) => t.name.toLowerCase().includes(f) || t.digest.includes(f))
-    : tags.slice();
-  const dir = q.descending ? -1 : 1;
-  const cmp: (a: T, b: T) => number =
-    q.sort === 'size'
-      ? (a, b) => a.size - b.size
-      : q.sort === 'pushedAt'
-        ? (a, b) => Date.parse(a.pushedAt) - Date.parse(b.pushedAt)
-        : (a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
-  matched.sort((a, b) => dir * cmp(a, b) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  const perPage = Math.max(1, q.perPage);
-  const pages = Math.max(1, Math.ceil(matched.length / perPage));
-  const page = Math.min(Math.max(1, Math.floor(q.page) || 1), pages);
-  return {
-    rows: matched.slice((page - 1) * perPage, page * perPage),
-    total: matched.length,
-    page,
-    pages,
-  };
-}
-
 /** An API error body (`{message, code}`) in plain words. */
 export function describeApiError(body: unknown, status?: number): string {
   if (body && typeof body === 'object' && 'message' in body) {

@@ -1,15 +1,8 @@
-import { useQuery, useQueryClient } from '@tanstack/react-query';
-import { useMemo, useState } from 'react';
+import { keepPreviousData, useQuery, useQueryClient } from '@tanstack/react-query';
+import { useDeferredValue, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
 import { api, repoParams, unwrap, type Schemas } from '../api';
-import {
-  formatBytes,
-  pullCommand,
-  queryTags,
-  shortDigest,
-  timeAgo,
-  type TagSortKey,
-} from '../lib/format';
+import { formatBytes, pullCommand, shortDigest, timeAgo } from '../lib/format';
 import {
   ActionForm,
   ConfirmButton,
@@ -37,6 +30,9 @@ function kindOf(mediaType: string): string {
   return 'image';
 }
 
+const TAGS_PER_PAGE = 25;
+type TagSortKey = 'name' | 'size' | 'pushedAt';
+
 const COLUMNS: [TagSortKey | null, string][] = [
   ['name', 'Tag'],
   [null, 'Digest'],
@@ -53,11 +49,28 @@ export function RepositoryPage({ full }: { full: string }) {
   const [sort, setSort] = useState<TagSortKey>('pushedAt');
   const [descending, setDescending] = useState(true);
   const [page, setPage] = useState(1);
-  const tags = repo.data?.tags;
-  const view = useMemo(
-    () => queryTags(tags ?? [], { filter, sort, descending, page, perPage: 25 }),
-    [tags, filter, sort, descending, page],
-  );
+  const q = useDeferredValue(filter.trim());
+  // Tags are filtered, sorted and paged by the server: fast however many there are.
+  const tagPage = useQuery({
+    queryKey: ['repo', full, 'tags', q, sort, descending, page],
+    placeholderData: keepPreviousData,
+    enabled: repo.isSuccess,
+    queryFn: async () =>
+      unwrap(
+        await api.GET('/api/v1/repos/{namespace}/{name}/tags', {
+          params: {
+            path: repoParams(full),
+            query: {
+              page,
+              perPage: TAGS_PER_PAGE,
+              sort,
+              order: descending ? 'desc' : 'asc',
+              ...(q ? { q } : {}),
+            },
+          },
+        }),
+      ),
+  });
   if (repo.isPending) return <Loading />;
   if (repo.error)
     return (
@@ -69,6 +82,9 @@ export function RepositoryPage({ full }: { full: string }) {
   const r = repo.data;
   const admin = r.permission === 'admin';
   const path = repoParams(full);
+  const rows = tagPage.data?.items ?? [];
+  const total = tagPage.data?.total ?? 0;
+  const pages = Math.max(1, Math.ceil(total / TAGS_PER_PAGE));
   return (
     <section className="stack">
       <div className="row wrap">
@@ -93,10 +109,7 @@ export function RepositoryPage({ full }: { full: string }) {
         <div className="row wrap">
           <h2 id="tags-h" className="grow">
             Tags{' '}
-            <span className="muted">
-              ({r.tags.length}
-              {r.tagsTruncated ? '+' : ''})
-            </span>
+            {tagPage.data && <span className="muted">({q ? `${total} matching` : total})</span>}
           </h2>
           <label htmlFor="tag-filter" className="visually-hidden">
             Filter tags
@@ -112,10 +125,10 @@ export function RepositoryPage({ full }: { full: string }) {
             }}
           />
         </div>
-        {r.tagsTruncated && (
-          <p className="notice">Only the first {r.tags.length} tags (by name) are listed.</p>
-        )}
-        {r.tags.length === 0 ? (
+        <ErrorText error={tagPage.error} />
+        {tagPage.isPending ? (
+          <Loading what="Loading tags" />
+        ) : total === 0 && !q ? (
           <p className="muted">
             No tags yet. Push one with docker push {location.host}/{r.name}:TAG
           </p>
@@ -123,7 +136,7 @@ export function RepositoryPage({ full }: { full: string }) {
           <div className="table-wrap" tabIndex={0}>
             <table>
               <caption className="visually-hidden">
-                Tags of {r.name}, {view.total} shown, sorted by {sort}
+                Tags of {r.name}, page {page} of {pages}, sorted by {sort}
               </caption>
               <thead>
                 <tr>
@@ -145,6 +158,7 @@ export function RepositoryPage({ full }: { full: string }) {
                               setSort(key);
                               setDescending(key !== 'name');
                             }
+                            setPage(1);
                           }}
                         >
                           {label}
@@ -161,7 +175,7 @@ export function RepositoryPage({ full }: { full: string }) {
                 </tr>
               </thead>
               <tbody>
-                {view.rows.map((t) => (
+                {rows.map((t) => (
                   <tr key={t.name}>
                     <th scope="row">
                       <Link to={`/repo/${full}/-/manifest/${t.name}`}>{t.name}</Link>
@@ -211,7 +225,7 @@ export function RepositoryPage({ full }: { full: string }) {
             </table>
           </div>
         )}
-        <Pager page={view.page} pages={view.pages} onPage={setPage} />
+        <Pager page={Math.min(page, pages)} pages={pages} onPage={setPage} />
       </section>
       {admin && (
         <section aria-labelledby="danger-h" className="danger-zone">
