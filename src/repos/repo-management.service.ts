@@ -80,11 +80,7 @@ export class RepoManagementService {
   }
 
   /** One page of the repository's tags, filtered and sorted. */
-  async tags(
-    subject: AccessSubject | null,
-    name: string,
-    query: TagQueryDto,
-  ): Promise<TagPageDto> {
+  async tags(subject: AccessSubject | null, name: string, query: TagQueryDto): Promise<TagPageDto> {
     const { repository } = await this.access.require(subject, name, 'read');
     const { page, perPage } = pageOf(query);
     const { items, total } = await this.content.tagPage(repository.id, query, page, perPage);
