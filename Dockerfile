@@ -1,7 +1,8 @@
 # Aerugo: multi-stage build. The build stage installs every dependency (argon2 is compiled: its
 # prebuilt binary needs Node-API 10, which Node 20 lacks, so this stage needs python3, make and
-# g++), compiles TypeScript and prunes the development dependencies. The runtime image carries
-# only dist/, the production node_modules and the healthcheck script, needs no toolchain, and
+# g++), compiles TypeScript, builds the web UI (Vite, into dist/web) and prunes the development
+# dependencies. The runtime image carries only dist/ (server and UI), the production node_modules
+# and the healthcheck script, needs no toolchain, and
 # runs as the unprivileged "node" user (uid 1000).
 #
 # The base images are build arguments, e.g. for a mirror of Docker Hub (same Node version in both;
@@ -19,7 +20,9 @@ COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
 COPY migrations ./migrations
 COPY scripts ./scripts
-RUN npm run build:server && npm prune --omit=dev --no-audit --no-fund
+COPY api ./api
+COPY web ./web
+RUN npm run build:server && npm run build:web && npm prune --omit=dev --no-audit --no-fund
 
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production \

@@ -11,6 +11,7 @@ export default tseslint.config(
       'cli/src/generated/**',
       'reports/**',
       '.stryker-tmp/**',
+      'web/src/generated/**',
     ],
   },
   js.configs.recommended,

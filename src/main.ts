@@ -27,6 +27,7 @@ import { createRootLogger, NestPinoLogger } from './observability/logger.js';
 import { publicMetricsRoute, startMetricsListener } from './observability/metrics-endpoint.js';
 import { API_PREFIX, openApiDocument, setApiPrefix } from './openapi.js';
 import { RegistryErrorFilter } from './registry/registry-error.filter.js';
+import { mountWebUi } from './web-ui.js';
 
 export async function createApp(
   config: AppConfig,
@@ -60,6 +61,8 @@ export async function createApp(
       req.url = `/${API_PREFIX}${req.url}`;
     next();
   });
+  // The web UI (dist/web) at `/`, outside /v2/, /api/ and /auth/.
+  mountWebUi(app);
   app.use(bodyDeadline(config.http));
   // Registry bodies (blobs, manifests) are streamed or read raw; only the REST API parses JSON/forms.
   app.use(`/${API_PREFIX}`, express.json({ limit: '1mb', verify: isUtf8Body }));

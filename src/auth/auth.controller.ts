@@ -1,5 +1,14 @@
 import type { Actor } from '../common/actor.js';
-import { Body, Controller, Get, HttpCode, Post, Req, Res } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Get,
+  HttpCode,
+  Post,
+  Req,
+  Res,
+} from '@nestjs/common';
 import {
   ApiBadRequestResponse,
   ApiConflictResponse,
@@ -28,6 +37,14 @@ import {
 import { LoginDto, LogoutDto, RefreshDto, TokenPairDto } from './dto/auth.dto.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import type { UserPrincipal } from './principal.js';
+import { clearRefreshCookie, refreshCookieOf, setRefreshCookie } from './refresh-cookie.js';
+
+/** Moves the refresh token of a token pair into the refresh cookie. */
+function toCookie(req: Request, res: Response, pair: TokenPairDto): TokenPairDto {
+  const { refreshToken, ...rest } = pair;
+  if (refreshToken) setRefreshCookie(req, res, refreshToken, pair.refreshExpiresIn);
+  return rest;
+}
 
 @ApiTags('auth')
 @ApiBadRequestResponse({ description: 'Invalid input', type: ErrorResponseDto })
@@ -68,12 +85,16 @@ export class AuthController {
     description: 'Too many failed attempts for the account or address (Retry-After)',
     type: ErrorResponseDto,
   })
-  login(
+  async login(
     @Body() body: LoginDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TokenPairDto> {
-    return withRetryAfter(res, this.auth.login(body.username, body.password, sessionClientOf(req)));
+    const pair = await withRetryAfter(
+      res,
+      this.auth.login(body.username, body.password, sessionClientOf(req)),
+    );
+    return body.refreshCookie ? toCookie(req, res, pair) : pair;
   }
 
   @Post('refresh')
@@ -86,8 +107,21 @@ export class AuthController {
     description: 'Invalid, expired, revoked or reused refresh token',
     type: ErrorResponseDto,
   })
-  refresh(@Body() body: RefreshDto, @Req() req: Request): Promise<TokenPairDto> {
-    return this.auth.refresh(body.refreshToken, sessionClientOf(req));
+  async refresh(
+    @Body() body: RefreshDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
+  ): Promise<TokenPairDto> {
+    if (body.refreshToken) return this.auth.refresh(body.refreshToken, sessionClientOf(req));
+    const cookie = refreshCookieOf(req);
+    if (!cookie)
+      throw new BadRequestException('send refreshToken, or sign in with refreshCookie first');
+    try {
+      return toCookie(req, res, await this.auth.refresh(cookie, sessionClientOf(req)));
+    } catch (e) {
+      clearRefreshCookie(req, res);
+      throw e;
+    }
   }
 
   @Post('logout')
@@ -98,8 +132,12 @@ export class AuthController {
   async logout(
     @CurrentPrincipal() p: UserPrincipal | null,
     @Body() body: LogoutDto,
+    @Req() req: Request,
+    @Res({ passthrough: true }) res: Response,
   ): Promise<void> {
-    await this.auth.logout(p, body.refreshToken);
+    const cookie = refreshCookieOf(req);
+    if (cookie) clearRefreshCookie(req, res);
+    await this.auth.logout(p, body.refreshToken ?? cookie);
   }
 
   @Get('me')

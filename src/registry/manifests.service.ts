@@ -346,6 +346,75 @@ export class ManifestsService implements OnModuleInit {
     return { tags, more: rows.length > limit };
   }
 
+  /**
+   * One page of tags with the same details as listTagDetails, filtered by a substring of the name
+   * (case-insensitive) and sorted by name, size or push time (ties by name), with the total.
+   */
+  async tagPage(
+    repositoryId: string,
+    opts: {
+      q?: string;
+      sort: 'name' | 'size' | 'pushedAt';
+      descending: boolean;
+      offset: number;
+      limit: number;
+    },
+  ): Promise<{ tags: TagDetails[]; total: number }> {
+    const dir = opts.descending ? 'DESC' : 'ASC';
+    const order =
+      opts.sort === 'size'
+        ? `size ${dir}, t.name COLLATE "C"`
+        : opts.sort === 'pushedAt'
+          ? `t.updated_at ${dir}, t.name COLLATE "C"`
+          : `t.name COLLATE "C" ${dir}`;
+    const pattern = opts.q ? `%${opts.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%` : null;
+    const rows: {
+      name: string;
+      digest: string;
+      media_type: string;
+      size: string;
+      pushed_at: Date;
+      total: string;
+    }[] = await this.db.query(
+      `WITH image_bytes AS (
+           SELECT m.id, m.repository_id, m.digest, m.digest_sha512,
+                  m.size + COALESCE((SELECT sum(b.size) FROM manifest_references r
+                                       JOIN blobs b ON b.digest = r.child_digest
+                                      WHERE r.manifest_id = m.id AND r.kind = 'blob'), 0) AS bytes
+             FROM manifests m WHERE m.repository_id = $1)
+         SELECT t.name, m.digest, m.media_type, t.updated_at AS pushed_at,
+                i.bytes + COALESCE((SELECT sum(c.bytes) FROM manifest_references r
+                                      JOIN image_bytes c ON c.digest = r.child_digest OR c.digest_sha512 = r.child_digest
+                                     WHERE r.manifest_id = m.id AND r.kind = 'manifest'), 0) AS size,
+                count(*) OVER () AS total
+           FROM tags t
+           JOIN manifests m ON m.repository_id = t.repository_id AND m.digest = t.manifest_digest
+           JOIN image_bytes i ON i.id = m.id
+          WHERE t.repository_id = $1 AND ($2::text IS NULL OR t.name ILIKE $2::text)
+          ORDER BY ${order}
+          LIMIT $3 OFFSET $4`,
+      [repositoryId, pattern, opts.limit, opts.offset],
+    );
+    let total = rows.length ? Number(rows[0].total) : 0;
+    if (!rows.length && opts.offset > 0) {
+      const counted: { n: string }[] = await this.db.query(
+        `SELECT count(*) AS n FROM tags t WHERE t.repository_id = $1 AND ($2::text IS NULL OR t.name ILIKE $2::text)`,
+        [repositoryId, pattern],
+      );
+      total = Number(counted[0].n);
+    }
+    return {
+      tags: rows.map((r) => ({
+        name: r.name,
+        digest: r.digest,
+        mediaType: r.media_type,
+        size: Number(r.size),
+        pushedAt: r.pushed_at,
+      })),
+      total,
+    };
+  }
+
   /** Tags in lexical (byte) order after `last`; `limit` undefined means all. */
   async listTags(
     repositoryId: string,

@@ -10,7 +10,13 @@ import { isValidRepositoryName, isValidTag } from '../registry/names.js';
 import { UploadsService } from '../registry/uploads.service.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import { UsersService } from '../users/users.service.js';
-import type { RepoDetailsDto, RepoPermissionsDto } from './dto/repos.dto.js';
+import type {
+  RepoDetailsDto,
+  RepoPermissionsDto,
+  TagPageDto,
+  TagQueryDto,
+} from './dto/repos.dto.js';
+import { pageOf } from '../common/page.dto.js';
 import { RepoDto } from './dto/repos.dto.js';
 import {
   type UserSubject,
@@ -19,6 +25,7 @@ import {
   type Visibility,
 } from './permissions.js';
 import { RepoAccessService } from './repo-access.service.js';
+import type { ManifestViewDto } from './dto/manifest-view.dto.js';
 import { RepoContentService } from './repo-content.service.js';
 import type { RepositoryEntity } from './repository.entity.js';
 import { ReposService } from './repos.service.js';
@@ -72,6 +79,24 @@ export class RepoManagementService {
     const { repository, level } = await this.access.require(subject, name, 'read');
     const { tags, truncated, pulls } = await this.content.tags(repository.id);
     return { ...RepoDto.of(repository, level), ...pulls, tags, tagsTruncated: truncated };
+  }
+
+  /** One page of the repository's tags, filtered and sorted. */
+  async tags(subject: UserSubject | null, name: string, query: TagQueryDto): Promise<TagPageDto> {
+    const { repository } = await this.access.require(subject, name, 'read');
+    const { page, perPage } = pageOf(query);
+    const { items, total } = await this.content.tagPage(repository.id, query, page, perPage);
+    return { items, total, page, perPage };
+  }
+
+  /** A manifest of the repository by tag or digest, with its layers, config and referrers. */
+  async manifest(
+    subject: UserSubject | null,
+    name: string,
+    reference: string,
+  ): Promise<ManifestViewDto> {
+    const { repository } = await this.access.require(subject, name, 'read');
+    return this.content.manifestView(repository.id, reference);
   }
 
   async update(

@@ -41,8 +41,11 @@ import {
   RepoPageDto,
   RepoPermissionsDto,
   RepoSearchQueryDto,
+  TagPageDto,
+  TagQueryDto,
   UpdateRepoDto,
 } from './dto/repos.dto.js';
+import { ManifestViewDto } from './dto/manifest-view.dto.js';
 import { RepoManagementService } from './repo-management.service.js';
 
 const NAMESPACE = { name: 'namespace', description: 'User or organization holding the repository' };
@@ -53,7 +56,9 @@ const NAME = {
     'Repository path below the namespace; may contain "/" (e.g. `team/app`). Sent percent-encoded ' +
     '(`team%2Fapp`, as OpenAPI clients do) it always names a repository; with raw slashes, a path ' +
     'ending in `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}` ' +
-    'addresses those grants instead, and a DELETE of a path ending in `/tags/{tag}` that tag.',
+    'addresses those grants instead, a GET of a path ending in `/tags` or `/manifests/{reference}` the ' +
+    'tags or that manifest, ' +
+    'and a DELETE of a path ending in `/tags/{tag}` that tag.',
   example: 'app',
 };
 const TAG = { name: 'tag', type: String, description: 'Tag name', example: 'v1' };
@@ -318,6 +323,48 @@ export class ReposController {
     @Body() body: CreateRepoDto,
   ): Promise<RepoDto> {
     return this.repos.create(requirePrincipal(p), body, actor);
+  }
+
+  @Get(':namespace/*name/tags')
+  @OptionalAuth()
+  @ApiOperation({
+    summary:
+      'One page of the tags: filtered by name (q), sorted by name, push time or size, with digests, sizes and platforms',
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiOkResponse({ type: TagPageDto })
+  @ApiNotFoundResponse(NOT_FOUND)
+  async tags(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Query() query: TagQueryDto,
+  ): Promise<TagPageDto> {
+    return this.repos.tags(p, fullName(namespace, name), query);
+  }
+
+  @Get(':namespace/*name/manifests/:reference')
+  @OptionalAuth()
+  @ApiOperation({
+    summary:
+      'A manifest by tag or digest: layers, config (OS/arch, entrypoint, labels, history), index platforms, referrers',
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiParam({ name: 'reference', type: String, description: 'Tag or digest', example: 'latest' })
+  @ApiOkResponse({ type: ManifestViewDto })
+  @ApiNotFoundResponse({
+    description: 'No such repository (visible), or no such manifest in it',
+    type: ErrorResponseDto,
+  })
+  async manifest(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Param('reference') reference: string,
+  ): Promise<ManifestViewDto> {
+    return this.repos.manifest(p, fullName(namespace, name), reference);
   }
 
   @Get(':namespace/*name')

@@ -126,6 +126,13 @@ maybe('the Aerugo Docker image', () => {
     });
     // The server process is not root.
     expect((await engine.docker('exec', c, 'node', '-p', 'process.getuid()')).trim()).toBe('1000');
+    // The image carries the web UI: its page at `/` and any app route, its assets beside it.
+    const page = await fetch(`http://${reg}/repo/img/app`);
+    expect(page.status).toBe(200);
+    const html = await page.text();
+    expect(html).toContain('<div id="root">');
+    const script = /src="(\/assets\/[^"]+\.js)"/.exec(html)?.[1];
+    expect((await fetch(`http://${reg}${script}`)).status).toBe(200);
     await login(reg);
     const { ref, digest } = await pushApp(reg, 'img/app');
     // Over plain HTTP, `docker manifest inspect` (the CLI's own registry client, which does not

@@ -253,3 +253,88 @@ describe('DELETE /api/v1/auth/sessions/{id}', () => {
     expect(JSON.stringify(bad.body.message)).toContain('session id');
   });
 });
+
+describe('the refresh token as an httpOnly cookie (refreshCookie, for browsers)', () => {
+  /** The refresh cookie a response sets: its value and attributes. */
+  function cookieOf(headers: Headers): { value: string; attributes: string } | undefined {
+    const set = headers.getSetCookie().find((c) => c.startsWith('aerugo_refresh='));
+    if (!set) return undefined;
+    const [pair, ...attrs] = set.split(';');
+    return { value: pair.slice('aerugo_refresh='.length), attributes: attrs.join(';').trim() };
+  }
+  const withCookie = (value: string) => ({ cookie: `other=1; aerugo_refresh=${value}` });
+
+  it('sets it httpOnly, SameSite=Strict, for the auth paths only, and leaves it out of the body', async () => {
+    const r = await api(a.url, 'POST', '/auth/login', {
+      body: { username: alice.username, password: alice.password, refreshCookie: true },
+    });
+    expect(r.status).toBe(200);
+    expect(r.body.refreshToken).toBeUndefined();
+    expect(r.body.accessToken).toEqual(expect.any(String));
+    const c = cookieOf(r.headers)!;
+    expect(c.value).toMatch(/^rt_/);
+    expect(c.attributes).toContain('HttpOnly');
+    expect(c.attributes).toContain('SameSite=Strict');
+    expect(c.attributes).toContain('Path=/api/v1/auth');
+    expect(c.attributes).toMatch(/Max-Age=\d+/);
+    expect(c.attributes).not.toContain('Secure'); // plain HTTP here
+    // Without the option the body carries it, as before.
+    const plain = await api(a.url, 'POST', '/auth/login', {
+      body: { username: alice.username, password: alice.password },
+    });
+    expect(plain.body.refreshToken).toMatch(/^rt_/);
+    expect(cookieOf(plain.headers)).toBeUndefined();
+  });
+
+  it('refreshes from the cookie (on any node), rotating it; a reused cookie ends the session', async () => {
+    const login = await api(a.url, 'POST', '/auth/login', {
+      body: { username: alice.username, password: alice.password, refreshCookie: true },
+    });
+    const first = cookieOf(login.headers)!.value;
+    const r = await api(b.url, 'POST', '/auth/refresh', { body: {}, headers: withCookie(first) });
+    expect(r.status).toBe(200);
+    expect(r.body.refreshToken).toBeUndefined();
+    const second = cookieOf(r.headers)!.value;
+    expect(second).not.toBe(first);
+    await ok(a.url, 'GET', '/auth/me', { auth: { bearer: r.body.accessToken } });
+    // The old cookie again: reuse, so the session ends (and the cookie is cleared).
+    const reused = await api(a.url, 'POST', '/auth/refresh', {
+      body: {},
+      headers: withCookie(first),
+    });
+    expect(reused.status).toBe(401);
+    expect(cookieOf(reused.headers)).toEqual({
+      value: '',
+      attributes: expect.stringContaining('Max-Age=0'),
+    });
+    const after = await api(a.url, 'POST', '/auth/refresh', {
+      body: {},
+      headers: withCookie(second),
+    });
+    expect(after.status).toBe(401);
+  });
+
+  it('refuses a refresh with neither a token nor a cookie, or with a malformed cookie', async () => {
+    const none = await api(a.url, 'POST', '/auth/refresh', { body: {} });
+    expect([none.status, none.body.code]).toEqual([400, 'VALIDATION_FAILED']);
+    const bad = await api(a.url, 'POST', '/auth/refresh', {
+      body: {},
+      headers: { cookie: 'aerugo_refresh=%00bad' },
+    });
+    expect(bad.status).toBe(400);
+  });
+
+  it('signs out with the cookie: the session ends and the cookie is cleared', async () => {
+    const login = await api(a.url, 'POST', '/auth/login', {
+      body: { username: alice.username, password: alice.password, refreshCookie: true },
+    });
+    const value = cookieOf(login.headers)!.value;
+    const out = await api(a.url, 'POST', '/auth/logout', { body: {}, headers: withCookie(value) });
+    expect(out.status).toBe(204);
+    expect(cookieOf(out.headers)?.attributes).toContain('Max-Age=0');
+    const r = await api(a.url, 'POST', '/auth/refresh', { body: {}, headers: withCookie(value) });
+    expect(r.status).toBe(401);
+    const me = await api(a.url, 'GET', '/auth/me', { auth: { bearer: login.body.accessToken } });
+    expect(me.status).toBe(401);
+  });
+});

@@ -182,6 +182,31 @@ export class TagDto {
   lastPulledAt: Date | null;
 }
 
+export const TAG_SORTS = ['name', 'pushedAt', 'size'] as const;
+
+export class TagQueryDto extends PageQueryDto {
+  @ApiPropertyOptional({ description: 'Part of the tag name (case-insensitive)', maxLength: 128 })
+  @IsOptional()
+  @IsString()
+  @MaxLength(128)
+  q?: string;
+
+  @ApiPropertyOptional({ enum: TAG_SORTS, default: 'name' })
+  @IsOptional()
+  @IsIn(TAG_SORTS)
+  sort?: (typeof TAG_SORTS)[number];
+
+  @ApiPropertyOptional({ enum: ['asc', 'desc'], default: 'asc' })
+  @IsOptional()
+  @IsIn(['asc', 'desc'])
+  order?: 'asc' | 'desc';
+}
+
+export class TagPageDto extends PageMetaDto {
+  @ApiProperty({ type: [TagDto] })
+  items: TagDto[];
+}
+
 export class RepoDetailsDto extends RepoDto {
   @ApiProperty({
     description:
