@@ -513,6 +513,8 @@ describe('repositories and tags', () => {
       size: expect.any(Number),
       platforms: ['linux/amd64'],
       pushedAt: expect.any(String),
+      pullCount: 0,
+      lastPulledAt: null,
     });
     expect(two.stdout).toContain(digest);
     expect(two.stderr).toContain('2 of 3 shown');

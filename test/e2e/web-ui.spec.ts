@@ -109,7 +109,7 @@ run('web UI in a browser', () => {
 
   beforeAll(async () => {
     mkdirSync(SHOTS, { recursive: true });
-    server = await startServer();
+    server = await startServer({ env: { PULL_STATS_FLUSH_SECONDS: '1' } });
     host = `127.0.0.1:${server.port}`;
     const index = await fetch(`${server.url}/`);
     if (!(await index.text()).includes('<div id="root">'))
@@ -222,6 +222,24 @@ run('web UI in a browser', () => {
     await expect(alicePage.getByLabel('Pull command').inputValue()).resolves.toBe(
       `docker pull ${host}/alice/app`,
     );
+    // A pull of v1 shows in its row once the node has written its counts.
+    const pulled = await fetch(`${server.url}/v2/alice/app/manifests/v1`, {
+      headers: {
+        authorization: `Basic ${Buffer.from(`${ALICE.username}:${ALICE.password}`).toString('base64')}`,
+        accept: 'application/vnd.oci.image.manifest.v1+json',
+      },
+    });
+    expect(pulled.status).toBe(200);
+    const v1Pulls = table.locator('tbody tr', {
+      has: alicePage.locator('th', { hasText: /^v1$/ }),
+    });
+    for (;;) {
+      await alicePage.reload();
+      await table.waitFor();
+      if ((await v1Pulls.locator('[data-pulls]').getAttribute('data-pulls')) === '1') break;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    await expect(v1Pulls.getByText(/^last /).count()).resolves.toBe(1);
     await review(alicePage, 'repository');
     // Filtering and sorting (done by the server, page by page).
     await alicePage.getByLabel('Filter tags').fill('v');

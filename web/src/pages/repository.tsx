@@ -39,6 +39,7 @@ const COLUMNS: [TagSortKey | null, string][] = [
   ['size', 'Size'],
   [null, 'Type and platforms'],
   ['pushedAt', 'Pushed'],
+  [null, 'Pulls'],
 ];
 
 export function RepositoryPage({ full }: { full: string }) {
@@ -94,6 +95,9 @@ export function RepositoryPage({ full }: { full: string }) {
         </h1>
         <span className={`badge ${r.visibility}`}>{r.visibility}</span>
         <span className="badge">your access: {r.permission}</span>
+        <span className="badge" title="Manifest pulls, all tags">
+          {r.pullCount} {r.pullCount === 1 ? 'pull' : 'pulls'}
+        </span>
         {admin && (
           <Link className="button secondary small" to={`/repo/${full}/-/settings`}>
             Settings
@@ -196,6 +200,20 @@ export function RepositoryPage({ full }: { full: string }) {
                       <time dateTime={t.pushedAt} title={new Date(t.pushedAt).toLocaleString()}>
                         {timeAgo(t.pushedAt)}
                       </time>
+                    </td>
+                    <td data-pulls={t.pullCount}>
+                      {t.pullCount}
+                      {t.lastPulledAt && (
+                        <small className="block muted">
+                          last{' '}
+                          <time
+                            dateTime={t.lastPulledAt}
+                            title={new Date(t.lastPulledAt).toLocaleString()}
+                          >
+                            {timeAgo(t.lastPulledAt)}
+                          </time>
+                        </small>
+                      )}
                     </td>
                     <td className="actions">
                       <ConfirmButton
