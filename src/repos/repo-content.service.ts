@@ -156,21 +156,15 @@ export class RepoContentService {
     return view;
   }
 
+  /** What an image config says; undefined when it is missing, too big or not JSON. */
   private async configView(
     repositoryId: string,
     digest: string,
   ): Promise<ImageConfigViewDto | undefined> {
-    const size = await this.blobs.sizeInRepository(repositoryId, digest);
-    if (size === null || size > MAX_CONFIG_BYTES) return undefined;
-    const chunks: Buffer[] = [];
-    let total = 0;
-    for await (const chunk of await this.blobs.open(digest)) {
-      total += (chunk as Buffer).length;
-      if (total > MAX_CONFIG_BYTES) return undefined;
-      chunks.push(chunk as Buffer);
-    }
+    const bytes = await this.smallBlob(repositoryId, digest);
+    if (!bytes) return undefined;
     try {
-      return imageConfigView(JSON.parse(Buffer.concat(chunks).toString('utf8')));
+      return imageConfigView(JSON.parse(bytes.toString('utf8')));
     } catch {
       return undefined;
     }
@@ -237,28 +231,35 @@ export class RepoContentService {
     if (known) return known;
     const found = await this.manifests.find(repositoryId, digest);
     if (!found) return [];
+    // An unreadable config names no platform (the listing still answers).
     const platforms = await platformsOf(found.manifest.content, (d, size) =>
-      this.readConfig(repositoryId, d, size),
+      this.smallBlob(repositoryId, d, size).catch(() => null),
     );
     if (this.platformMemory.size >= PLATFORM_MEMORY) this.platformMemory.clear();
     this.platformMemory.set(key, platforms);
     return platforms;
   }
 
-  /** A small config blob of the repository, whole; null when it is not there or unreadable. */
-  private async readConfig(
+  /**
+   * A config blob linked into the repository, whole, when it holds at most MAX_CONFIG_BYTES (and
+   * exactly `size` bytes when given); null otherwise. Storage errors are thrown.
+   */
+  private async smallBlob(
     repositoryId: string,
     digest: string,
-    size: number,
+    size?: number,
   ): Promise<Buffer | null> {
-    try {
-      if ((await this.blobs.sizeInRepository(repositoryId, digest)) !== size) return null;
-      const chunks: Buffer[] = [];
-      for await (const chunk of await this.blobs.open(digest)) chunks.push(chunk as Buffer);
-      return Buffer.concat(chunks);
-    } catch {
-      return null;
+    const linked = await this.blobs.sizeInRepository(repositoryId, digest);
+    if (linked === null || linked > MAX_CONFIG_BYTES) return null;
+    if (size !== undefined && linked !== size) return null;
+    const chunks: Buffer[] = [];
+    let total = 0;
+    for await (const chunk of await this.blobs.open(digest)) {
+      total += (chunk as Buffer).length;
+      if (total > MAX_CONFIG_BYTES) return null;
+      chunks.push(chunk as Buffer);
     }
+    return Buffer.concat(chunks);
   }
 
   /**
