@@ -8,6 +8,16 @@ export type EventHandler<K extends EventName = EventName> = (
   event: RecordedEvent<K>,
 ) => Promise<void> | void;
 
+/**
+ * A subscriber that runs inside the transaction that records the event, before it commits: what
+ * it writes through `m` commits with the change or not at all (the audit log, webhook deliveries).
+ * It must only touch the database through `m`, and may run twice when the transaction is retried.
+ */
+export type InTransactionHandler<K extends EventName = EventName> = (
+  m: EntityManager,
+  event: RecordedEvent<K>,
+) => Promise<void>;
+
 /** Undelivered rows older than this are delivered again by the relay (their node died first). */
 const RELAY_AFTER_SECONDS = 60;
 /** How often the relay and the pruning run. */
@@ -31,6 +41,7 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Events');
   private readonly pending = new WeakMap<EntityManager, RecordedEvent[]>();
   private readonly handlers = new Map<EventName | '*', EventHandler[]>();
+  private readonly inTransaction: InTransactionHandler[] = [];
   private toMark: string[] = [];
   private markTimer?: NodeJS.Timeout;
   private sweeper?: NodeJS.Timeout;
@@ -56,6 +67,26 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
       const i = list.indexOf(handler as EventHandler);
       if (i >= 0) list.splice(i, 1);
     };
+  }
+
+  /**
+   * Subscribes to every event inside the transaction that records it (see InTransactionHandler);
+   * returns the unsubscribe function. A handler that throws rolls the change back.
+   */
+  onRecord(handler: InTransactionHandler): () => void {
+    this.inTransaction.push(handler);
+    return () => {
+      const i = this.inTransaction.indexOf(handler);
+      if (i >= 0) this.inTransaction.splice(i, 1);
+    };
+  }
+
+  /**
+   * Records an event that has no write of its own (a failed sign-in, a pull) in a transaction of
+   * its own, then delivers it like any other.
+   */
+  async recordAlone(event: DomainEvent): Promise<void> {
+    await this.transaction((m) => this.record(m, event));
   }
 
   /**
@@ -94,12 +125,14 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
         JSON.stringify(event.payload),
       ],
     );
-    list.push({
+    const recorded: RecordedEvent = {
       ...event,
       id: String(rows[0].id),
       requestId: event.actor.requestId,
       occurredAt: rows[0].created_at,
-    });
+    };
+    for (const h of this.inTransaction) await h(m, recorded);
+    list.push(recorded);
   }
 
   /** Hands committed events to the subscribers, in order, and marks them delivered. */

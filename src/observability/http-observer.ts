@@ -98,6 +98,9 @@ function seriesOf(area: Area, route: string, method: string, status: number): Se
  * `close` listener, a UUID when the client sent no id, and the log object (only when `info` is
  * enabled). No header, query string or body is ever logged.
  */
+/** Per connection: socket.bytesRead when its last request ended. */
+const readMarks = new WeakMap<object, number>();
+
 export function httpObserver(log: Pino) {
   return (req: Request, res: Response, next: NextFunction): void => {
     const started = performance.now();
@@ -107,10 +110,12 @@ export function httpObserver(log: Pino) {
     r.id = id;
     res.setHeader('X-Request-Id', id);
     const socket = req.socket;
-    // Body bytes: the declared length, else what the socket read meanwhile (chunked bodies,
-    // counting their chunk framing). Sent: what the socket was given meanwhile, headers included.
+    // Body bytes: the declared length, else what the socket read since the previous request on it
+    // ended (chunked bodies, counting their framing and this request's headers: a body that came
+    // in the same read as the headers was already read when this request began). Sent: what the
+    // socket was given meanwhile, headers included.
     const declared = Number(req.headers['content-length'] ?? -1);
-    const readBefore = socket.bytesRead;
+    const readBefore = readMarks.get(socket) ?? 0;
     const writtenBefore = socket.bytesWritten;
     res.once('close', () => {
       const seconds = (performance.now() - started) / 1000;
@@ -121,6 +126,7 @@ export function httpObserver(log: Pino) {
       const method = METHODS.has(req.method) ? req.method : 'OTHER';
       const status = res.statusCode;
       const received = declared >= 0 ? declared : Math.max(0, socket.bytesRead - readBefore);
+      readMarks.set(socket, socket.bytesRead);
       const sent = Math.max(0, socket.bytesWritten - writtenBefore);
       const series = seriesOf(area, route, method, status);
       series.duration.observe(seconds);

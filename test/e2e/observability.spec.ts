@@ -192,7 +192,9 @@ describe('metrics, access logs, health and pull statistics', () => {
       const host = `127.0.0.1:${server.port}`;
       useSkopeoCreds(`${TEST_ADMIN.username}:${apiKey}`);
       const src = tempDir('aerugo-img-');
-      await mkimage(src, 'v1', '64k,16k');
+      // A seed of its own: layers another suite pushed (to a server that had this port) would be in
+      // skopeo's blob-info cache, and skopeo would skip uploading them.
+      await mkimage(src, 'v1', '64k,16k', '--seed', `obs-${process.pid}-${Date.now()}`);
       const before = await scrape(`${server.url}/metrics`);
       await skopeo(
         'copy',
