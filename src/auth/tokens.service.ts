@@ -51,7 +51,7 @@ export class TokensService {
     const token = await this.jwt.signAsync(
       { sid: sessionId, typ: 'access' },
       {
-        secret: this.keys.secret(),
+        privateKey: this.keys.secret(),
         algorithm: JWT_ALGORITHM,
         expiresIn,
         issuer: JWT_ISSUER,
@@ -80,7 +80,7 @@ export class TokensService {
         ...(origin.credentialGeneration !== undefined ? { cg: origin.credentialGeneration } : {}),
       },
       {
-        secret: this.keys.secret(),
+        privateKey: this.keys.secret(),
         algorithm: JWT_ALGORITHM,
         expiresIn,
         notBefore: 0,
@@ -96,7 +96,8 @@ export class TokensService {
   /** Verifies a registry token; throws on a bad signature, algorithm, audience or expiry. */
   async verifyRegistryToken(token: string): Promise<RegistryTokenClaims> {
     const claims = await this.jwt.verifyAsync<RegistryTokenClaims>(token, {
-      secret: this.keys.secret(),
+      // @nestjs/jwt types this key as string | Buffer; jsonwebtoken takes the KeyObject as it is.
+      publicKey: this.keys.secret() as unknown as Buffer,
       algorithms: [JWT_ALGORITHM],
       issuer: JWT_ISSUER,
       audience: this.config.auth.registryService,

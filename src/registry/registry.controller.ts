@@ -4,6 +4,7 @@ import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { AccessFactsService } from '../repos/access-facts.service.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
 import { suspendIdleTimeout } from '../http-limits.js';
@@ -56,6 +57,7 @@ export class RegistryController {
     private readonly uploads: UploadsService,
     private readonly manifests: ManifestsService,
     private readonly access: RepoAccessService,
+    private readonly facts: AccessFactsService,
     private readonly push: PushService,
     private readonly pulls: PullStatsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
@@ -113,6 +115,19 @@ export class RegistryController {
     return (await this.repository(name)).id;
   }
 
+  /**
+   * The repository's id for a read, from the cached access facts the guard has just loaded to
+   * authorize the request (invalidated on every node when the repository is created or deleted,
+   * see CacheKeys.repoFacts): a pull costs no database round trip for it. Writes look the
+   * repository up in the database (`repositoryId`).
+   */
+  private async readableRepositoryId(name: string): Promise<string> {
+    const facts = await this.facts.repository(name);
+    if (!facts)
+      throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name });
+    return facts.id;
+  }
+
   private async catalog(req: RegistryRequest, res: Response): Promise<void> {
     const n = parsePageSize(req.query.n, CATALOG_MAX_PAGE) ?? CATALOG_DEFAULT_PAGE;
     const last = queryString(req.query.last);
@@ -126,7 +141,7 @@ export class RegistryController {
   }
 
   private async listTags(route: Route<'tags'>, req: RegistryRequest, res: Response): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
+    const repositoryId = await this.readableRepositoryId(route.name);
     const n = parsePageSize(req.query.n, TAGS_MAX_PAGE);
     const last = queryString(req.query.last);
     const { tags, more } = await this.manifests.listTags(repositoryId, n, last);
@@ -140,7 +155,7 @@ export class RegistryController {
     req: RegistryRequest,
     res: Response,
   ): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
+    const repositoryId = await this.readableRepositoryId(route.name);
     let { manifest: m, digest } = await this.manifests.get(repositoryId, route.reference);
     const choice = chooseManifest(req.headers.accept, m, !looksLikeDigest(route.reference));
     if (choice.serve === 'none') throw new RegistryError('MANIFEST_UNKNOWN', choice.message);
@@ -192,7 +207,7 @@ export class RegistryController {
   }
 
   private async getBlob(route: Route<'blob'>, req: RegistryRequest, res: Response): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
+    const repositoryId = await this.readableRepositoryId(route.name);
     const size = await this.blobs.requireInRepository(repositoryId, route.digest);
     const head = req.method === 'HEAD';
     res.setHeader('Docker-Content-Digest', route.digest);

@@ -21,7 +21,8 @@ export class JwtStrategy extends PassportStrategy(Strategy, 'jwt') {
         done: (err: unknown, key?: Buffer) => void,
       ) => {
         try {
-          done(null, keys.secret());
+          // Typed string | Buffer by passport-jwt; jsonwebtoken takes the KeyObject as it is.
+          done(null, keys.secret() as unknown as Buffer);
         } catch (e) {
           done(e);
         }
