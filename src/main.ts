@@ -5,8 +5,12 @@ import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
+import cluster from 'node:cluster';
 import type { Server as HttpsServer } from 'node:https';
 import { AppModule } from './app.module.js';
+import { primaryLimiters } from './auth/node-limiters.js';
+import { answerMetricsAsWorker, nodeMetricsAsPrimary } from './cluster/cluster-metrics.js';
+import { listenAsWorker, supervise, WORKER_DATABASE_URL } from './cluster/cluster.js';
 import { HttpErrorFilter } from './common/http-error.filter.js';
 import { isUtf8Body, rejectMalformedText, TextInputPipe } from './common/text-input.js';
 import { applyHttpLimits, bodyDeadline } from './http-limits.js';
@@ -110,8 +114,14 @@ async function main(): Promise<void> {
   }
   const rootLogger = new NestPinoLogger(await createRootLogger(config.logLevel, config.logFormat));
   Logger.overrideLogger(rootLogger);
+  if (config.workers > 1 && cluster.isPrimary) return runPrimary(config, logger);
+  const workerDatabaseUrl = cluster.isWorker ? process.env[WORKER_DATABASE_URL] : undefined;
+  if (workerDatabaseUrl) {
+    listenAsWorker();
+    answerMetricsAsWorker();
+  }
   let embedded: EmbeddedPostgresHandle | undefined;
-  let databaseUrl = config.databaseUrl;
+  let databaseUrl = workerDatabaseUrl ?? config.databaseUrl;
   if (!databaseUrl) {
     embedded = await startEmbeddedPostgres({
       dataDir: config.dataDir,
@@ -158,6 +168,43 @@ async function main(): Promise<void> {
   if (tls) logger.log(`Serving HTTPS with ${describeCertificate(tls.leaf)}`);
   logger.log(
     `Aerugo listening on ${tls ? 'https' : 'http'}://${config.listenHost}:${config.listenPort} (storage: ${config.storageDriver}, database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
+  );
+}
+
+/**
+ * The primary process of a node with several workers (WORKERS, src/cluster/cluster.ts): it starts
+ * the embedded PostgreSQL when there is one, then the workers, which serve everything.
+ */
+async function runPrimary(config: AppConfig, logger: Logger): Promise<void> {
+  let embedded: EmbeddedPostgresHandle | undefined;
+  let databaseUrl = config.databaseUrl;
+  if (!databaseUrl) {
+    embedded = await startEmbeddedPostgres({
+      dataDir: config.dataDir,
+      pgDir: process.env.EMBEDDED_PG_DIR || undefined,
+      port: config.embeddedPostgresPort,
+    });
+    databaseUrl = embedded.url;
+  }
+  // With TLS, SIGHUP reloads the certificate in every worker.
+  if (config.tls)
+    process.on('SIGHUP', () => {
+      for (const w of Object.values(cluster.workers ?? {})) w?.process.kill('SIGHUP');
+    });
+  supervise({
+    workers: config.workers,
+    databaseUrl,
+    shared: primaryLimiters(config),
+    metrics: nodeMetricsAsPrimary(),
+    log: (m) => logger.log(m),
+    error: (m) => logger.error(m),
+    stopped: async (code) => {
+      await embedded?.stop().catch(() => undefined);
+      process.exit(code);
+    },
+  });
+  logger.log(
+    `Aerugo starting ${config.workers} workers on ${config.tls ? 'https' : 'http'}://${config.listenHost}:${config.listenPort} (database: ${embedded ? 'embedded PostgreSQL' : 'DATABASE_URL'})`,
   );
 }
 

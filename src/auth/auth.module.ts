@@ -11,17 +11,14 @@ import { ReposModule } from '../repos/repos.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AdminBootstrapService } from './admin-bootstrap.service.js';
 import { ApiAuthGuard } from './api-auth.guard.js';
-import {
-  ATTEMPT_LIMITER,
-  InMemoryAttemptLimiter,
-  REGISTRATION_LIMITER,
-} from './attempt-limiter.js';
+import { ATTEMPT_LIMITER, REGISTRATION_LIMITER } from './attempt-limiter.js';
 import { AuthController } from './auth.controller.js';
 import { AUTH_ENTITIES } from './auth.entities.js';
 import { AuthService } from './auth.service.js';
 import { CredentialsService } from './credentials.service.js';
 import { JwtKeysService } from './jwt-keys.service.js';
 import { PasswordController } from './password.controller.js';
+import { nodeAttemptLimiter } from './node-limiters.js';
 import { RedisAttemptLimiter } from './redis-attempt-limiter.js';
 import { TokenRegistryAuthorizer } from './registry-authorizer.service.js';
 import { RegistryTokensService } from './registry-tokens.service.js';
@@ -67,7 +64,7 @@ import { TokensService } from './tokens.service.js';
         const windowMs = config.auth.rateLimitWindowSeconds * 1000;
         return config.redisUrl
           ? new RedisAttemptLimiter(config.redisUrl, windowMs, cacheKeys)
-          : new InMemoryAttemptLimiter(windowMs);
+          : nodeAttemptLimiter(config, 'attempts');
       },
     },
     {
@@ -77,7 +74,7 @@ import { TokensService } from './tokens.service.js';
         const windowMs = config.auth.registrationLimitWindowSeconds * 1000;
         return config.redisUrl
           ? new RedisAttemptLimiter(config.redisUrl, windowMs, cacheKeys, 'registration limits')
-          : new InMemoryAttemptLimiter(windowMs);
+          : nodeAttemptLimiter(config, 'registration');
       },
     },
     { provide: APP_GUARD, useClass: ApiAuthGuard },

@@ -1,4 +1,5 @@
 import { createClient } from '@keyv/redis';
+import { askPrimary, INVALIDATE, onPrimaryCast } from '../cluster/cluster.js';
 
 /**
  * The two stores behind the CacheService: one in this process (one node) and Redis (shared by
@@ -197,5 +198,23 @@ export class MemoryCacheStore implements CacheStore {
 
   async close(): Promise<void> {
     clearInterval(this.sweeper);
+  }
+}
+
+/**
+ * The in-memory store of one worker of a node that runs several (WORKERS > 1, no Redis): reads
+ * and writes stay in this process; a removal is also made in every other worker of the node,
+ * through the primary process, before it returns (src/cluster/cluster.ts), so that a write's
+ * invalidation holds for the whole node as it does for one process.
+ */
+export class ClusterMemoryCacheStore extends MemoryCacheStore {
+  constructor(entries?: Map<string, unknown>) {
+    super(entries);
+    onPrimaryCast(INVALIDATE, (keys) => super.remove(keys as string[]));
+  }
+
+  override async remove(keys: string[]): Promise<void> {
+    await super.remove(keys);
+    await askPrimary(INVALIDATE, keys);
   }
 }

@@ -8,7 +8,13 @@ import {
 } from '@nestjs/common';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { type CacheStore, MemoryCacheStore, RedisCacheStore } from './cache-store.js';
+import { isClusterWorker } from '../cluster/cluster.js';
+import {
+  type CacheStore,
+  ClusterMemoryCacheStore,
+  MemoryCacheStore,
+  RedisCacheStore,
+} from './cache-store.js';
 import { cacheLookups } from '../observability/metrics.js';
 
 /**
@@ -154,7 +160,10 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
       this.store = new RedisCacheStore(config.redisUrl, (e) => this.trip(e));
       this.backend = 'redis';
     } else {
-      this.store = new MemoryCacheStore(localStore);
+      // Several workers per node share invalidations through the primary process.
+      this.store = isClusterWorker()
+        ? new ClusterMemoryCacheStore(localStore)
+        : new MemoryCacheStore(localStore);
       this.backend = 'memory';
     }
   }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { resolve } from 'node:path';
 import { MAX_NAMESPACE_LENGTH, NAME_COMPONENT } from '../common/name-grammar.js';
 
@@ -53,6 +54,8 @@ export interface AppConfig {
   /** External PostgreSQL; when undefined an embedded PostgreSQL is started under dataDir. */
   databaseUrl?: string;
   embeddedPostgresPort?: number;
+  /** Worker processes of this node (src/cluster/cluster.ts); 1: the process serves by itself. */
+  workers: number;
   databasePoolSize: number;
   storageDriver: StorageDriverName;
   s3?: S3Config;
@@ -157,6 +160,15 @@ function int(env: Env, name: string, def: number, min: number, max: number): num
   if (n < min || n > max)
     throw new ConfigError(name, `must be between ${min} and ${max}, got ${n}`);
   return n;
+}
+
+/** WORKERS: a number of processes, or `auto` for one per CPU the process may use. */
+function workers(env: Env): number {
+  const raw = str(env, 'WORKERS');
+  if (raw?.toLowerCase() === 'auto') return Math.min(availableParallelism(), 64);
+  if (raw !== undefined && !/^\d+$/.test(raw))
+    throw new ConfigError('WORKERS', `must be a number of processes or "auto", got "${raw}"`);
+  return int(env, 'WORKERS', 1, 1, 64);
 }
 
 function bool(env: Env, name: string, def: boolean): boolean {
@@ -381,6 +393,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     embeddedPostgresPort: str(env, 'EMBEDDED_PG_PORT')
       ? int(env, 'EMBEDDED_PG_PORT', 0, 1, 65535)
       : undefined,
+    workers: workers(env),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500),
     storageDriver,
     s3,

@@ -75,7 +75,8 @@ export class NestPinoLogger implements LoggerService {
   private write(level: Level, message: unknown, rest: unknown[]): void {
     if (!this.pino.isLevelEnabled(level)) return;
     const fields: Record<string, unknown> = {};
-    const args = [...rest];
+    // Nest's Logger.error(message) passes an undefined stack: nothing to print.
+    const args = rest.filter((a) => a !== undefined);
     if (args.length && typeof args[args.length - 1] === 'string')
       fields.context = args.pop() as string;
     // Nest's error(message, stack, context): the stack trace, when there is one.

@@ -2,6 +2,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { ObservedRequest } from './http-observer.js';
+import { askPrimary, isClusterWorker } from '../cluster/cluster.js';
 import { metricsRegistry } from './metrics.js';
 
 export interface MetricsExposure {
@@ -30,6 +31,14 @@ function refuse(res: Response, status: number, code: string, message: string): v
  * METRICS_ADDRESS, when set, for a scraper that reaches that address only). On METRICS_ADDRESS the
  * token is asked too when it is set.
  */
+/**
+ * The node's figures: this process's, or with several workers the sum over all of them, which the
+ * primary process collects (src/cluster/cluster.ts).
+ */
+function nodeMetrics(): Promise<string> {
+  return isClusterWorker() ? askPrimary<string>('metrics', null) : metricsRegistry.metrics();
+}
+
 function metricsHandler(expose: MetricsExposure, publicPort: boolean) {
   const expected = expose.token === undefined ? undefined : digest(expose.token);
   return (req: Request, res: Response): void => {
@@ -50,7 +59,7 @@ function metricsHandler(expose: MetricsExposure, publicPort: boolean) {
       res.setHeader('WWW-Authenticate', 'Bearer realm="metrics"');
       return refuse(res, 401, 'UNAUTHORIZED', 'a bearer token (METRICS_TOKEN) is required');
     }
-    metricsRegistry.metrics().then(
+    nodeMetrics().then(
       (text) => {
         res.setHeader('Content-Type', metricsRegistry.contentType);
         res.setHeader('Cache-Control', 'no-store');

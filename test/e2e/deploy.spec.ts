@@ -12,7 +12,8 @@ const read = (f: string) => readFileSync(join(PROJECT_ROOT, f), 'utf8');
 function configVariables(): string[] {
   const src = ['src/config/config.ts', 'src/main.ts'].map(read).join('\n');
   const names = new Set<string>();
-  for (const m of src.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)'/g)) names.add(m[1]);
+  for (const m of src.matchAll(/'([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)*)'/g))
+    if (!m[1].startsWith('SIG')) names.add(m[1]);
   for (const m of src.matchAll(/process\.env\.([A-Z0-9_]+)/g)) names.add(m[1]);
   return [...names].sort();
 }

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { describe, expect, it } from '@jest/globals';
 import { resolve } from 'node:path';
 import {
@@ -33,6 +34,7 @@ describe('defaults', () => {
       dataDir: resolve('./data'),
       databaseUrl: undefined,
       embeddedPostgresPort: undefined,
+      workers: 1,
       databasePoolSize: 20,
       storageDriver: 'filesystem',
       s3: undefined,
@@ -159,6 +161,27 @@ describe.each(INTEGERS)('%s', (name, pick, def, min, max) => {
     for (const bad of ['-1', '1.5', '12abc', 'abc12', '0x10'])
       expect(refusal(env(bad))).toBe(
         `Invalid configuration: ${name} must be a whole number, got "${bad}"`,
+      );
+  });
+});
+
+describe('WORKERS', () => {
+  it('is a number of processes, or auto for one per CPU', () => {
+    expect(loadConfig({}).workers).toBe(1);
+    expect(loadConfig({ WORKERS: '3' }).workers).toBe(3);
+    expect(loadConfig({ WORKERS: 'auto' }).workers).toBe(Math.min(availableParallelism(), 64));
+    expect(loadConfig({ WORKERS: 'AUTO' }).workers).toBe(Math.min(availableParallelism(), 64));
+  });
+  it('refuses anything else, naming the variable', () => {
+    expect(refusal({ WORKERS: '0' })).toBe(
+      'Invalid configuration: WORKERS must be between 1 and 64, got 0',
+    );
+    expect(refusal({ WORKERS: '65' })).toBe(
+      'Invalid configuration: WORKERS must be between 1 and 64, got 65',
+    );
+    for (const bad of ['two', '1.5', '-1', 'auto2'])
+      expect(refusal({ WORKERS: bad })).toBe(
+        `Invalid configuration: WORKERS must be a number of processes or "auto", got "${bad}"`,
       );
   });
 });
