@@ -14,7 +14,7 @@
 //
 // Settings (environment): BENCH_SECONDS (per wrk run, default 10), BENCH_CONNECTIONS (32),
 // BENCH_BLOB_MIB (512), BENCH_IMAGE (layer sizes for mkimage, default 32m,24m,16m,8m,4m),
-// BENCH_PUSHERS (8). --quick: 3 s runs, a 64 MiB blob, a small image.
+// BENCH_PUSHERS (8); the rest of the environment reaches Aerugo (e.g. WORKERS=2). --quick: 3 s runs, a 64 MiB blob, a small image.
 import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
@@ -376,13 +376,22 @@ async function makeImages(label, count) {
   return layout;
 }
 
-function peakRssMiB(pid) {
-  try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    return Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? NaN) / 1024;
-  } catch {
-    return NaN;
+/** Peak RSS of the process and its children (the workers, with WORKERS > 1), in MiB. */
+async function peakRssMiB(pid) {
+  const children = await run('pgrep', ['-P', String(pid)]).then(
+    (r) => r.stdout.split('\n').filter(Boolean).map(Number),
+    () => [],
+  );
+  let total = 0;
+  for (const p of [pid, ...children]) {
+    try {
+      const status = readFileSync(`/proc/${p}/status`, 'utf8');
+      total += Number(/VmHWM:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+    } catch {
+      // gone
+    }
   }
+  return total || NaN;
 }
 
 // ---- the run ------------------------------------------------------------------------------------
@@ -482,7 +491,7 @@ try {
       );
       await rm(layout, { recursive: true, force: true });
     }
-    record('server peak RSS (MiB)', 'MiB', 'lower', undefined, reg.name, peakRssMiB(reg.pid));
+    record('server peak RSS (MiB)', 'MiB', 'lower', undefined, reg.name, await peakRssMiB(reg.pid));
   }
 } finally {
   await cleanup();
