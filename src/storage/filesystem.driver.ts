@@ -14,6 +14,9 @@ import {
   type UploadListing,
 } from './storage-driver.js';
 
+/** Read size when serving a blob. */
+const READ_CHUNK = 1024 * 1024;
+
 const UPLOAD_ID = /^[a-zA-Z0-9-]{8,64}$/;
 const SEGMENT = /^[0-9]+-[0-9a-f]{16}$/;
 
@@ -227,7 +230,12 @@ export class FilesystemDriver implements StorageDriver {
   async readBlob(digest: string, range?: ByteRange): Promise<Readable> {
     const path = this.blobPath(digest);
     await access(path);
-    return createReadStream(path, range ? { start: range.start, end: range.end } : {});
+    // 1 MiB reads instead of Node's 64 KiB: a sixteenth of the reads, socket writes and stream
+    // callbacks per blob served.
+    return createReadStream(path, {
+      highWaterMark: READ_CHUNK,
+      ...(range ? { start: range.start, end: range.end } : {}),
+    });
   }
 
   async deleteBlob(digest: string): Promise<void> {
