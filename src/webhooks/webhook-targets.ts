@@ -117,7 +117,11 @@ export function nonPublicReason(address: string): string | null {
 }
 
 export type TargetCheck =
-  | { ok: true; url: URL; /** The host as an IP literal (brackets removed), when it is one. */ ip?: string }
+  | {
+      ok: true;
+      url: URL;
+      /** The host as an IP literal (brackets removed), when it is one. */ ip?: string;
+    }
   | { ok: false; reason: string };
 
 /**

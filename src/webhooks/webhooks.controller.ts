@@ -32,7 +32,8 @@ import {
 import { WebhooksService } from './webhooks.service.js';
 
 const NOT_ADMIN = {
-  description: "Caller is not an administrator of the namespace (the user, or the organization's owners and admins)",
+  description:
+    "Caller is not an administrator of the namespace (the user, or the organization's owners and admins)",
   type: ErrorResponseDto,
 };
 const NOT_FOUND = {

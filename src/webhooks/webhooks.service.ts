@@ -196,7 +196,12 @@ export class WebhooksService implements OnModuleInit {
 
   private checkPatterns(patterns: string[] | undefined): string[] | undefined {
     if (patterns === undefined) return undefined;
-    const out = patterns.map((p) => p.trim().toLowerCase().replace(/^\/+|\/+$/g, ''));
+    const out = patterns.map((p) =>
+      p
+        .trim()
+        .toLowerCase()
+        .replace(/^\/+|\/+$/g, ''),
+    );
     const bad = out.find((p) => !isRepositoryPattern(p));
     if (bad !== undefined)
       throw new BadRequestException(
@@ -288,13 +293,13 @@ export class WebhooksService implements OnModuleInit {
       const cur = await this.find(namespace, id, m);
       const fields: string[] = [];
       const next = { ...cur };
-      if (url !== undefined && url !== cur.url) (next.url = url), fields.push('url');
-      if (input.secret !== undefined) (next.secret = input.secret), fields.push('secret');
-      if (input.events !== undefined) (next.events = input.events), fields.push('events');
+      if (url !== undefined && url !== cur.url) ((next.url = url), fields.push('url'));
+      if (input.secret !== undefined) ((next.secret = input.secret), fields.push('secret'));
+      if (input.events !== undefined) ((next.events = input.events), fields.push('events'));
       if (repositories !== undefined)
-        (next.repositories = repositories), fields.push('repositories');
+        ((next.repositories = repositories), fields.push('repositories'));
       if (input.enabled !== undefined && input.enabled !== cur.enabled)
-        (next.enabled = input.enabled), fields.push('enabled');
+        ((next.enabled = input.enabled), fields.push('enabled'));
       const [saved]: [WebhookRow[], number] = await m.query(
         `UPDATE webhooks SET url = $2, secret = $3, events = $4, repositories = $5, enabled = $6,
                 updated_at = now()
