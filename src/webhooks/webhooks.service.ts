@@ -293,13 +293,16 @@ export class WebhooksService implements OnModuleInit {
       const cur = await this.find(namespace, id, m);
       const fields: string[] = [];
       const next = { ...cur };
-      if (url !== undefined && url !== cur.url) ((next.url = url), fields.push('url'));
-      if (input.secret !== undefined) ((next.secret = input.secret), fields.push('secret'));
-      if (input.events !== undefined) ((next.events = input.events), fields.push('events'));
-      if (repositories !== undefined)
-        ((next.repositories = repositories), fields.push('repositories'));
+      const set = <K extends keyof WebhookRow>(key: K, value: WebhookRow[K], field: string) => {
+        next[key] = value;
+        fields.push(field);
+      };
+      if (url !== undefined && url !== cur.url) set('url', url, 'url');
+      if (input.secret !== undefined) set('secret', input.secret, 'secret');
+      if (input.events !== undefined) set('events', input.events, 'events');
+      if (repositories !== undefined) set('repositories', repositories, 'repositories');
       if (input.enabled !== undefined && input.enabled !== cur.enabled)
-        ((next.enabled = input.enabled), fields.push('enabled'));
+        set('enabled', input.enabled, 'enabled');
       const [saved]: [WebhookRow[], number] = await m.query(
         `UPDATE webhooks SET url = $2, secret = $3, events = $4, repositories = $5, enabled = $6,
                 updated_at = now()

@@ -177,11 +177,7 @@ describe('booleans', () => {
     ['REGISTRATION_ENABLED', (c: AppConfig) => c.auth.registrationEnabled, true],
     ['S3_USE_PATH_STYLE', (c: AppConfig) => c.s3?.usePathStyle, true],
     ['S3_REDIRECT', (c: AppConfig) => c.s3?.redirect, true],
-    [
-      'WEBHOOK_ALLOW_PRIVATE_TARGETS',
-      (c: AppConfig) => c.webhooks.allowPrivateTargets,
-      false,
-    ],
+    ['WEBHOOK_ALLOW_PRIVATE_TARGETS', (c: AppConfig) => c.webhooks.allowPrivateTargets, false],
   ] as [string, Pick, boolean][])('%s', (name, pick, def) => {
     expect(pick(loadConfig(S3))).toBe(def);
     for (const v of ['1', 'true', 'TRUE', 'Yes', 'on'])
