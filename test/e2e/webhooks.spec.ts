@@ -26,6 +26,11 @@ interface Received {
 class Receiver {
   received: Received[] = [];
   failNext = 0;
+  /** Milliseconds to hold the next answer. */
+  holdNext = 0;
+  /** Requests being answered now, by delivery id, and the most there ever were for one. */
+  private inFlight = new Map<string, number>();
+  maxInFlight = 0;
   private server?: Server;
   constructor(readonly port: number) {}
 
@@ -39,10 +44,19 @@ class Receiver {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         const raw = Buffer.concat(chunks).toString('utf8');
+        const body = JSON.parse(raw);
         const answered = this.failNext > 0 ? 500 : 204;
         if (answered === 500) this.failNext--;
-        this.received.push({ headers: req.headers, raw, body: JSON.parse(raw), answered });
-        res.writeHead(answered).end();
+        const hold = this.holdNext;
+        this.holdNext = 0;
+        const n = (this.inFlight.get(body.deliveryId) ?? 0) + 1;
+        this.inFlight.set(body.deliveryId, n);
+        this.maxInFlight = Math.max(this.maxInFlight, n);
+        setTimeout(() => {
+          this.inFlight.set(body.deliveryId, this.inFlight.get(body.deliveryId)! - 1);
+          this.received.push({ headers: req.headers, raw, body, answered });
+          res.writeHead(answered).end();
+        }, hold);
       });
     });
     await new Promise<void>((r) => this.server!.listen(this.port, '127.0.0.1', r));
@@ -74,7 +88,7 @@ const env = {
   WEBHOOK_ALLOW_PRIVATE_TARGETS: 'true',
   WEBHOOK_RETRY_BASE_SECONDS: '1',
   WEBHOOK_MAX_ATTEMPTS: '12',
-  WEBHOOK_TIMEOUT_SECONDS: '2',
+  WEBHOOK_TIMEOUT_SECONDS: '5',
   METRICS_TOKEN,
 };
 const olga = { bearer: '' };
@@ -225,6 +239,18 @@ describe('delivery', () => {
     expected.add(first.body.eventId);
   });
 
+  it('a slow target: no delivery is ever being sent by two nodes at once', async () => {
+    // Longer than the polling interval of both nodes: without the lease, the other node would
+    // claim the delivery again while the first is still waiting for the answer.
+    receiver.holdNext = 3_000;
+    const before = receiver.accepted().length;
+    const { digest } = await pusherB.pushImage('acme/web/slow', 'v1', ['layer-slow']);
+    await waitFor('the slow delivery', () => receiver.accepted().length > before, 20_000);
+    expect(receiver.received.filter((r) => r.body.digest === digest)).toHaveLength(1);
+    expect(receiver.maxInFlight).toBe(1);
+    expected.add(receiver.accepted()[before].body.eventId);
+  });
+
   it('keeps every event while the target is down and a node restarts, then delivers each', async () => {
     await receiver.down();
     const v2 = await pusherB.pushImage('acme/web/app', 'v2', ['layer-two']);
@@ -255,7 +281,7 @@ describe('delivery', () => {
     expect(byType('tag', (x) => x.action === 'tag.deleted' && x.tag === 'v2')).toHaveLength(1);
     void v2;
     for (const r of accepted) expected.add(r.body.eventId);
-    expect(expected.size).toBe(5);
+    expect(expected.size).toBe(6);
     // At least once: a body received twice is the same event (same event id and content).
     const seen = new Map<string, string>();
     for (const r of accepted) {
@@ -267,7 +293,7 @@ describe('delivery', () => {
     const { rows } = await db.query(
       `SELECT state, count(*)::int AS n FROM webhook_deliveries GROUP BY state`,
     );
-    expect(rows).toEqual([{ state: 'delivered', n: 5 }]);
+    expect(rows).toEqual([{ state: 'delivered', n: 6 }]);
   }, 60_000);
 
   it('a write that rolls back delivers nothing', async () => {
@@ -313,7 +339,7 @@ describe('delivery', () => {
         auth: olga,
       },
     );
-    expect(page.total).toBe(6);
+    expect(page.total).toBe(7);
     const times = page.items.map((d: Json) => Date.parse(d.createdAt));
     expect([...times].sort((x, y) => y - x)).toEqual(times);
     const first = page.items[page.items.length - 1];
