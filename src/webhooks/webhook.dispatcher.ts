@@ -47,7 +47,7 @@ interface Claimed {
 @Injectable()
 export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
   private readonly logger = new Logger('Webhooks');
-  private running = false;
+  private running?: Promise<number>;
   private again = false;
   private stopped = false;
   private poller?: NodeJS.Timeout;
@@ -64,11 +64,13 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
     this.poller.unref();
   }
 
-  onModuleDestroy(): void {
+  /** Stops claiming, and lets the attempts under way finish (at most the send timeout). */
+  async onModuleDestroy(): Promise<void> {
     this.stopped = true;
     if (this.poller) clearInterval(this.poller);
     for (const t of this.wakers) clearTimeout(t);
     this.wakers.clear();
+    await this.running;
   }
 
   /** Looks for due deliveries now (coalesced with a run under way). */
@@ -99,7 +101,15 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       this.again = true;
       return 0;
     }
-    this.running = true;
+    this.running = this.sendDue();
+    try {
+      return await this.running;
+    } finally {
+      this.running = undefined;
+    }
+  }
+
+  private async sendDue(): Promise<number> {
     let count = 0;
     try {
       do {
@@ -121,8 +131,6 @@ export class WebhookDispatcher implements OnModuleInit, OnModuleDestroy {
       }
     } catch (e) {
       this.logger.warn(`webhook dispatch failed: ${(e as Error).message}`);
-    } finally {
-      this.running = false;
     }
     return count;
   }
