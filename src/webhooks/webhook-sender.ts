@@ -23,7 +23,7 @@ export function signature(secret: string, body: string): string {
  * connection then goes to an address that was just checked, so a name that resolved to a public
  * address when the webhook was saved cannot be re-pointed at an internal one (DNS rebinding).
  */
-function guardedLookup(allowPrivate: boolean): LookupFunction {
+export function guardedLookup(allowPrivate: boolean): LookupFunction {
   return (hostname, options, callback) => {
     dnsLookup(hostname, { ...options, all: true }, (err, addresses: LookupAddress[]) => {
       if (err) return callback(err, '', 0);

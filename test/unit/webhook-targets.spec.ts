@@ -6,7 +6,7 @@ import {
   retryDelaySeconds,
   webhookEventsOf,
 } from '../../src/webhooks/webhook-rules.js';
-import { signature } from '../../src/webhooks/webhook-sender.js';
+import { guardedLookup, signature } from '../../src/webhooks/webhook-sender.js';
 import {
   checkTargetUrl,
   firstNonPublic,
@@ -261,6 +261,31 @@ describe('signature', () => {
     // RFC 4231 test case 2.
     expect(signature('Jefe', 'what do ya want for nothing?')).toBe(
       'sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
+  });
+});
+
+describe('the lookup a delivery connects with (DNS rebinding)', () => {
+  const resolve = (allowPrivate: boolean, all: boolean) =>
+    new Promise<{ err: NodeJS.ErrnoException | null; address: unknown }>((done) =>
+      guardedLookup(allowPrivate)('localhost', { all }, (err, address) => done({ err, address })),
+    );
+
+  it('refuses a name that resolves to an internal address', async () => {
+    for (const all of [false, true]) {
+      const { err } = await resolve(false, all);
+      expect(err?.code).toBe('EREFUSEDTARGET');
+      expect(err?.message).toMatch(
+        /^refused: localhost resolves to (127\.0\.0\.1|::1), a loopback address$/,
+      );
+    }
+  });
+
+  it('hands the checked addresses to the connection when private targets are allowed', async () => {
+    expect((await resolve(true, false)).address).toMatch(/^(127\.0\.0\.1|::1)$/);
+    const { address } = await resolve(true, true);
+    expect(address).toEqual(
+      expect.arrayContaining([expect.objectContaining({ family: expect.any(Number) })]),
     );
   });
 });
