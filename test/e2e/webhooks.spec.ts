@@ -414,7 +414,8 @@ describe('without WEBHOOK_ALLOW_PRIVATE_TARGETS', () => {
     c = await startServer({
       databaseUrl,
       dataDir,
-      env: { ...env, WEBHOOK_ALLOW_PRIVATE_TARGETS: undefined },
+      // One attempt only: a refused one marks the delivery failed.
+      env: { ...env, WEBHOOK_ALLOW_PRIVATE_TARGETS: undefined, WEBHOOK_MAX_ATTEMPTS: '1' },
     });
   }, 60_000);
 
@@ -442,18 +443,32 @@ describe('without WEBHOOK_ALLOW_PRIVATE_TARGETS', () => {
     expect(patched.status).toBe(400);
   });
 
-  it('refuses an internal target again at send time', async () => {
+  it('refuses an internal target again at send time; the last failed attempt fails the delivery', async () => {
     const before = receiver.received.length;
     await new RegistryClient(c.url, {
       authorization: basicHeader('olga', 'olga-password-1'),
     }).pushImage('acme/web/late', 'v1', ['layer-late']);
-    await waitFor('a refused attempt', async () => {
-      const { rows } = await db.query(
-        `SELECT a.error FROM webhook_attempts a JOIN webhook_deliveries d ON d.id = a.delivery_id
-          WHERE d.body->>'repository' = 'acme/web/late'`,
-      );
-      return rows.length > 0 && String(rows[0].error).startsWith('refused: ');
+    const late = async () =>
+      (
+        await db.query(
+          `SELECT id, state FROM webhook_deliveries WHERE body->>'repository' = 'acme/web/late'`,
+        )
+      ).rows;
+    await waitFor('the delivery to fail', async () => (await late())[0]?.state === 'failed');
+    const page = await ok(c.url, 'GET', `/namespaces/acme/webhooks/${hookId}/deliveries`, {
+      auth: olga,
+    });
+    const failed = page.items.find((d: Json) => d.payload.repository === 'acme/web/late');
+    expect(failed).toMatchObject({ state: 'failed', nextAttemptAt: null });
+    expect(failed.attempts).toHaveLength(1);
+    expect(failed.attempts[0]).toMatchObject({
+      statusCode: null,
+      error: expect.stringMatching(/^refused: 127\.0\.0\.1 is a loopback address/),
     });
     expect(receiver.received.length).toBe(before);
+    const text = await (
+      await fetch(`${c.url}/metrics`, { headers: { authorization: `Bearer ${METRICS_TOKEN}` } })
+    ).text();
+    expect(text).toMatch(/^aerugo_webhook_deliveries_total\{outcome="failed"\} 1$/m);
   });
 });
