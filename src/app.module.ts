@@ -15,6 +15,7 @@ import { ReposModule } from './repos/repos.module.js';
 import { SearchModule } from './search/search.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { UsersModule } from './users/users.module.js';
+import { WebhooksModule } from './webhooks/webhooks.module.js';
 
 export interface AppModuleOptions {
   databaseUrl: string;
@@ -41,6 +42,7 @@ export class AppModule {
         RegistryModule,
         ReposApiModule,
         SearchModule,
+        WebhooksModule,
         HealthModule,
         ObservabilityModule,
       ],

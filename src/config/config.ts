@@ -71,6 +71,7 @@ export interface AppConfig {
   /** How often pull counts kept in memory are written to PostgreSQL. */
   pullStatsFlushSeconds: number;
   auth: AuthConfig;
+  webhooks: WebhooksConfig;
   /** Visibility of repositories created by a push or without an explicit choice. */
   defaultRepositoryVisibility: 'public' | 'private';
   http: HttpLimitsConfig;
@@ -91,6 +92,18 @@ export interface MetricsConfig {
   address?: { host: string; port: number };
   /** Time the blob storage driver's calls (a histogram per operation). */
   storageTiming: boolean;
+}
+
+/** Webhook delivery (src/webhooks/). */
+export interface WebhooksConfig {
+  /** Allow targets in loopback, private, link-local and similar ranges (tests, internal hooks). */
+  allowPrivateTargets: boolean;
+  /** Time a target has to answer one delivery attempt. */
+  timeoutSeconds: number;
+  /** Attempts per delivery before it is marked failed. */
+  maxAttempts: number;
+  /** Delay before the first retry; each further retry waits twice as long (at most an hour). */
+  retryBaseSeconds: number;
 }
 
 /** How long a node waits for slow or idle clients. */
@@ -439,6 +452,12 @@ export function loadConfig(env: Env = process.env): AppConfig {
       passwordHashConcurrency,
       passwordChecksPerAddress: int(env, 'AUTH_PASSWORD_CHECKS_PER_ADDRESS', 8, 1, 10000),
       credentialCacheSeconds: int(env, 'AUTH_CREDENTIAL_CACHE_SECONDS', 60, 0, 3600),
+    },
+    webhooks: {
+      allowPrivateTargets: bool(env, 'WEBHOOK_ALLOW_PRIVATE_TARGETS', false),
+      timeoutSeconds: int(env, 'WEBHOOK_TIMEOUT_SECONDS', 10, 1, 120),
+      maxAttempts: int(env, 'WEBHOOK_MAX_ATTEMPTS', 8, 1, 50),
+      retryBaseSeconds: int(env, 'WEBHOOK_RETRY_BASE_SECONDS', 30, 1, 3600),
     },
     defaultRepositoryVisibility: visibility,
     http: {

@@ -19,6 +19,8 @@ export interface EventMap {
     mediaType: string;
     /** False when the manifest was already stored (only tags moved, or nothing). */
     created: boolean;
+    /** Tags of `tags` that pointed at another manifest before (absent in older events). */
+    movedTags?: string[];
   };
   /** A manifest was deleted by digest, with the tags that pointed at it. */
   'manifest.deleted': { repositoryId: string; repository: string; digest: string; tags: string[] };
@@ -79,6 +81,17 @@ export interface EventMap {
   'team.deleted': { organizationId: string; teamId: string; team: string };
   'team.member.added': { organizationId: string; teamId: string; team: string; userId: string };
   'team.member.removed': { organizationId: string; teamId: string; team: string; userId: string };
+
+  // ---- webhooks (never their secret or URL: a URL may carry a token) -------------------------
+  'webhook.created': { webhookId: string; namespace: string; events: string[] };
+  'webhook.updated': { webhookId: string; namespace: string; fields: string[] };
+  'webhook.deleted': { webhookId: string; namespace: string };
+  'webhook.redelivered': {
+    webhookId: string;
+    namespace: string;
+    deliveryId: string;
+    redeliveryOf: string;
+  };
 }
 
 export type EventName = keyof EventMap;

@@ -136,4 +136,11 @@ export const pullStatsPending = new Gauge({
   registers,
 });
 
+export const webhookDeliveries = new Counter({
+  name: 'aerugo_webhook_deliveries_total',
+  help: 'Webhook delivery attempts, by outcome (delivered: the target answered 2xx; retry: failed, tried again later; failed: failed for the last time)',
+  labelNames: ['outcome'] as const,
+  registers,
+});
+
 export type HttpLabels = LabelValues<'area' | 'route' | 'method' | 'status'>;

@@ -78,15 +78,22 @@ export class ManifestsData {
     );
   }
 
-  /** Points the tags at the manifest (creating or moving them). */
+  /** Points the tags at a manifest (creating or moving them); the names of those that pointed at another one before. */
   async pointTags(
     m: EntityManager,
     repositoryId: string,
     tags: string[],
     sha256: string,
     algorithm: DigestAlgorithm,
-  ): Promise<void> {
-    if (!tags.length) return;
+  ): Promise<string[]> {
+    if (!tags.length) return [];
+    // The locking read waits for a concurrent push of the same tag and then sees its result, so
+    // each move is reported by the push that made it.
+    const before: { name: string; manifest_digest: string }[] = await m.query(
+      `SELECT name, manifest_digest FROM tags
+        WHERE repository_id = $1 AND name = ANY($2::text[]) ORDER BY name FOR UPDATE`,
+      [repositoryId, tags],
+    );
     await m.query(
       `INSERT INTO tags (repository_id, name, manifest_digest, digest_algorithm)
        SELECT $1, t, $3, $4 FROM unnest($2::text[]) AS t
@@ -95,6 +102,7 @@ export class ManifestsData {
              digest_algorithm = EXCLUDED.digest_algorithm, updated_at = now()`,
       [repositoryId, tags, sha256, algorithm],
     );
+    return before.filter((r) => r.manifest_digest !== sha256).map((r) => r.name);
   }
 
   /** Deletes a manifest and every tag pointing at it; the names of those tags. */

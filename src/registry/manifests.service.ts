@@ -191,7 +191,7 @@ export class ManifestsService implements OnModuleInit {
       });
       if (insertedId !== null)
         await this.data.insertReferences(m, insertedId, parsed.blobs, parsed.manifests);
-      await this.data.pointTags(m, repositoryId, tags, sha256, algorithm);
+      const movedTags = await this.data.pointTags(m, repositoryId, tags, sha256, algorithm);
       await this.events.record(
         m,
         event('manifest.pushed', actor, {
@@ -201,6 +201,7 @@ export class ManifestsService implements OnModuleInit {
           tags,
           mediaType: parsed.mediaType,
           created: insertedId !== null,
+          movedTags,
         }),
       );
     });

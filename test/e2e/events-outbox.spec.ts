@@ -82,6 +82,12 @@ afterAll(async () => {
   await server?.stop();
 });
 
+/** The id of acme's webhook. */
+async function hookId(): Promise<string> {
+  const hooks = await ok(base, 'GET', '/namespaces/acme/webhooks', { auth: as('olga') });
+  return hooks[0].id;
+}
+
 /** Each management write route, as "METHOD /api/v1/path" → the call and the event it records. */
 const covered = new Set<string>();
 
@@ -150,6 +156,49 @@ describe('management API writes', () => {
       'PATCH /api/v1/orgs/{org}',
       'org.updated',
       () => api(base, 'PATCH', '/orgs/acme', { auth: as('olga'), body: { description: 'x' } }),
+    ],
+    [
+      'POST /api/v1/namespaces/{namespace}/webhooks',
+      'webhook.created',
+      () =>
+        api(base, 'POST', '/namespaces/acme/webhooks', {
+          auth: as('olga'),
+          // Disabled: nothing is ever sent to it.
+          body: { url: 'https://93.184.215.14/hook', events: ['push'], enabled: false },
+        }),
+    ],
+    [
+      'PATCH /api/v1/namespaces/{namespace}/webhooks/{id}',
+      'webhook.updated',
+      async () =>
+        api(base, 'PATCH', `/namespaces/acme/webhooks/${await hookId()}`, {
+          auth: as('olga'),
+          body: { events: ['push', 'tag'] },
+        }),
+    ],
+    [
+      'POST /api/v1/namespaces/{namespace}/webhooks/{id}/deliveries/{deliveryId}/redeliver',
+      'webhook.redelivered',
+      async () => {
+        const id = await hookId();
+        const { rows } = await db.query<{ id: string }>(
+          `INSERT INTO webhook_deliveries (webhook_id, event_id, event_type, body, state)
+           VALUES ($1, '1-push', 'push', '{}', 'failed') RETURNING id`,
+          [id],
+        );
+        return api(
+          base,
+          'POST',
+          `/namespaces/acme/webhooks/${id}/deliveries/${rows[0].id}/redeliver`,
+          { auth: as('olga') },
+        );
+      },
+    ],
+    [
+      'DELETE /api/v1/namespaces/{namespace}/webhooks/{id}',
+      'webhook.deleted',
+      async () =>
+        api(base, 'DELETE', `/namespaces/acme/webhooks/${await hookId()}`, { auth: as('olga') }),
     ],
     [
       'POST /api/v1/orgs/{org}/members',

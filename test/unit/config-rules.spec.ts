@@ -65,6 +65,12 @@ describe('defaults', () => {
         passwordChecksPerAddress: 8,
         credentialCacheSeconds: 60,
       },
+      webhooks: {
+        allowPrivateTargets: false,
+        timeoutSeconds: 10,
+        maxAttempts: 8,
+        retryBaseSeconds: 30,
+      },
       defaultRepositoryVisibility: 'private',
       http: { headersTimeoutSeconds: 30, idleTimeoutSeconds: 60, requestTimeoutSeconds: 120 },
       uploads: {
@@ -139,6 +145,9 @@ const INTEGERS: [string, Pick, number, number, number][] = [
   ],
   ['S3_PRESIGN_EXPIRY_SECONDS', (c) => c.s3?.presignExpirySeconds, 1200, 1, 7 * 24 * 3600],
   ['EMBEDDED_PG_PORT', (c) => c.embeddedPostgresPort, NaN, 1, 65535],
+  ['WEBHOOK_TIMEOUT_SECONDS', (c) => c.webhooks.timeoutSeconds, 10, 1, 120],
+  ['WEBHOOK_MAX_ATTEMPTS', (c) => c.webhooks.maxAttempts, 8, 1, 50],
+  ['WEBHOOK_RETRY_BASE_SECONDS', (c) => c.webhooks.retryBaseSeconds, 30, 1, 3600],
 ];
 
 const S3 = { S3_BUCKET: 'b', S3_ACCESS_KEY: 'k', S3_SECRET_KEY: 's' };
@@ -191,6 +200,7 @@ describe('booleans', () => {
     ['REGISTRATION_ENABLED', (c: AppConfig) => c.auth.registrationEnabled, true],
     ['S3_USE_PATH_STYLE', (c: AppConfig) => c.s3?.usePathStyle, true],
     ['S3_REDIRECT', (c: AppConfig) => c.s3?.redirect, true],
+    ['WEBHOOK_ALLOW_PRIVATE_TARGETS', (c: AppConfig) => c.webhooks.allowPrivateTargets, false],
   ] as [string, Pick, boolean][])('%s', (name, pick, def) => {
     expect(pick(loadConfig(S3))).toBe(def);
     for (const v of ['1', 'true', 'TRUE', 'Yes', 'on'])
