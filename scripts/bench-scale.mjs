@@ -1,0 +1,231 @@
+#!/usr/bin/env node
+// How Aerugo's metadata paths scale: catalog and tag-list pages, manifest GET by tag, and the cost
+// of a push, on an empty database and then with 1,000,000 repositories and one repository of
+// 100,000 tags.
+//
+//   npm run bench:scale             (builds, then runs)
+//   node scripts/bench-scale.mjs [--repositories N] [--tags N]
+//
+// Needs a PostgreSQL server it may create a database on: BENCH_ADMIN_DATABASE_URL (default
+// postgres://postgres@127.0.0.1:5432/postgres). The rows are inserted with SQL (generate_series),
+// not pushed, then the same requests are measured again. Latency is measured with one client
+// (wrk, one connection, BENCH_SECONDS per figure, default 5) so that p99 is the time one request
+// takes, not queueing. Asserts nothing.
+import { execFile, spawn } from 'node:child_process';
+import { createHash, randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+const root = new URL('..', import.meta.url).pathname;
+const args = process.argv.slice(2);
+const option = (name, def) => {
+  const i = args.indexOf(name);
+  return i >= 0 ? Number(args[i + 1]) : def;
+};
+const REPOSITORIES = option('--repositories', 1_000_000);
+const TAGS = option('--tags', 100_000);
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
+const ADMIN_URL =
+  process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
+
+const dbName = `aerugo_bench_scale_${Date.now()}`;
+const admin = new pg.Client({ connectionString: ADMIN_URL });
+await admin.connect();
+await admin.query(`CREATE DATABASE "${dbName}"`);
+const dbUrl = new URL(ADMIN_URL);
+dbUrl.pathname = `/${dbName}`;
+const dataDir = await mkdtemp(join(tmpdir(), 'aerugo-bench-scale-'));
+
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, '127.0.0.1', () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
+const password = randomBytes(12).toString('hex');
+const child = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
+  env: {
+    ...process.env,
+    LISTEN_ADDRESS: `127.0.0.1:${port}`,
+    DATA_DIR: dataDir,
+    DATABASE_URL: dbUrl.href,
+    LOG_LEVEL: 'warn',
+    ADMIN_USERNAME: 'bench',
+    ADMIN_PASSWORD: password,
+  },
+  stdio: ['ignore', 'ignore', 'inherit'],
+});
+const base = `http://127.0.0.1:${port}`;
+const db = new pg.Client({ connectionString: dbUrl.href });
+
+async function cleanup() {
+  child.kill('SIGTERM');
+  await new Promise((r) => child.once('exit', r));
+  await db.end().catch(() => {});
+  await admin.query(`DROP DATABASE IF EXISTS "${dbName}" WITH (FORCE)`).catch(() => {});
+  await admin.end().catch(() => {});
+  await rm(dataDir, { recursive: true, force: true });
+}
+
+try {
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${base}/api/v1/health/ready`)).ok) break;
+    } catch {
+      // not yet
+    }
+    if (i > 1200) throw new Error('Aerugo did not start');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await db.connect();
+
+  const token = await tokenFor('repository:bench/app:pull,push registry:catalog:*');
+  const auth = { authorization: `Bearer ${token}` };
+  const blob = async (bytes) => {
+    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
+    const start = await fetch(`${base}/v2/bench/app/blobs/uploads/`, {
+      method: 'POST',
+      headers: auth,
+    });
+    const location = new URL(start.headers.get('location'), base);
+    location.searchParams.set('digest', digest);
+    const res = await fetch(location, { method: 'PUT', headers: auth, body: bytes });
+    if (res.status !== 201) throw new Error(`blob push: ${res.status}`);
+    return { digest, size: bytes.length };
+  };
+  const config = await blob(Buffer.from('{"architecture":"amd64","os":"linux"}'));
+  const layer = await blob(randomBytes(4096));
+  let pushes = 0;
+  /** Pushes a new small manifest under a new tag; returns the milliseconds it took. */
+  const push = async () => {
+    const body = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST_TYPE,
+      config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
+      layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
+      annotations: { n: String(pushes) },
+    });
+    const t0 = performance.now();
+    const res = await fetch(`${base}/v2/bench/app/manifests/push-${pushes++}`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': MANIFEST_TYPE },
+      body,
+    });
+    await res.arrayBuffer();
+    if (res.status !== 201) throw new Error(`manifest push: ${res.status}`);
+    return performance.now() - t0;
+  };
+  await push();
+
+  const measure = async (label) => {
+    const middle = async (sql) => (await db.query(sql)).rows[0]?.name;
+    const app = `SELECT id FROM repositories WHERE name = 'bench/app'`;
+    const rows = [
+      {
+        repo: await middle(
+          `SELECT name FROM repositories ORDER BY name
+            OFFSET (SELECT count(*) / 2 FROM repositories) LIMIT 1`,
+        ),
+        tag: await middle(
+          `SELECT name FROM tags WHERE repository_id = (${app}) ORDER BY name
+            OFFSET (SELECT count(*) / 2 FROM tags WHERE repository_id = (${app})) LIMIT 1`,
+        ),
+      },
+    ];
+    const lastRepo = encodeURIComponent(rows[0].repo);
+    const lastTag = encodeURIComponent(rows[0].tag);
+    const out = {
+      catalog: await wrk(`${base}/v2/_catalog?n=100&last=${lastRepo}`, auth),
+      tags: await wrk(`${base}/v2/bench/app/tags/list?n=100&last=${lastTag}`, auth),
+      manifest: await wrk(`${base}/v2/bench/app/manifests/push-0`, {
+        ...auth,
+        accept: MANIFEST_TYPE,
+      }),
+    };
+    const times = [];
+    for (let i = 0; i < 50; i++) times.push(await push());
+    times.sort((a, b) => a - b);
+    out.push = { median: times[25], p90: times[45] };
+    console.error(`bench-scale: measured ${label}`);
+    return out;
+  };
+
+  const empty = await measure('the empty database');
+  console.error(
+    `bench-scale: inserting ${REPOSITORIES} repositories and ${TAGS} tags (SQL, a minute or two)`,
+  );
+  const t0 = performance.now();
+  await db.query(
+    `INSERT INTO namespaces (name, kind)
+     SELECT 'scale-' || n, 'reserved' FROM generate_series(0, 999) n ON CONFLICT DO NOTHING`,
+  );
+  await db.query(
+    `INSERT INTO repositories (name, namespace, visibility)
+     SELECT 'scale-' || (i % 1000) || '/repo-' || lpad(i::text, 7, '0'), 'scale-' || (i % 1000), 'private'
+       FROM generate_series(1, $1::int) i`,
+    [REPOSITORIES],
+  );
+  await db.query(
+    `INSERT INTO tags (repository_id, name, manifest_digest, digest_algorithm)
+     SELECT t.repository_id, 'scale-' || lpad(i::text, 6, '0'), t.manifest_digest, t.digest_algorithm
+       FROM tags t JOIN repositories r ON r.id = t.repository_id, generate_series(1, $1::int) i
+      WHERE r.name = 'bench/app' AND t.name = 'push-0'`,
+    [TAGS],
+  );
+  await db.query('ANALYZE');
+  console.error(`bench-scale: inserted in ${Math.round((performance.now() - t0) / 1000)} s`);
+  const full = await measure(`${REPOSITORIES} repositories and ${TAGS} tags`);
+
+  const fmt = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2));
+  const rowsOut = [
+    ['`_catalog?n=100&last=<middle>` p99 (ms)', empty.catalog.p99, full.catalog.p99, '< 20 ms'],
+    ['`tags/list?n=100&last=<middle>` p99 (ms)', empty.tags.p99, full.tags.p99, '< 20 ms'],
+    ['manifest GET by tag (req/s, 1 client)', empty.manifest.rps, full.manifest.rps, '≥ 0.9×'],
+    ['manifest GET by tag p99 (ms)', empty.manifest.p99, full.manifest.p99, ''],
+    ['manifest PUT with a new tag, median (ms)', empty.push.median, full.push.median, ''],
+    ['manifest PUT with a new tag, p90 (ms)', empty.push.p90, full.push.p90, ''],
+  ];
+  console.log(`| figure | empty database | ${REPOSITORIES} repositories, ${TAGS} tags | goal |`);
+  console.log('|---|---|---|---|');
+  for (const [f, a, b, g] of rowsOut) console.log(`| ${f} | ${fmt(a)} | ${fmt(b)} | ${g} |`);
+} finally {
+  await cleanup();
+}
+
+async function tokenFor(scope) {
+  const res = await fetch(`${base}/v2/`);
+  const params = Object.fromEntries(
+    [...res.headers.get('www-authenticate').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
+  );
+  const url = new URL(params.realm);
+  url.searchParams.set('service', params.service);
+  for (const s of scope.split(' ')) url.searchParams.append('scope', s);
+  const basic = Buffer.from(`bench:${password}`).toString('base64');
+  const t = await fetch(url, { headers: { authorization: `Basic ${basic}` } });
+  if (!t.ok) throw new Error(`token: ${t.status}`);
+  return (await t.json()).token;
+}
+
+/** One client for SECONDS: requests/s and p99 in ms. */
+async function wrk(url, headers) {
+  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
+  const { stdout } = await run(
+    'wrk',
+    ['-t', '1', '-c', '1', '-d', `${SECONDS}s`, '--latency', ...h, url],
+    { maxBuffer: 1 << 20 },
+  );
+  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
+  if (non2xx) throw new Error(`wrk ${url}: ${non2xx} error responses`);
+  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
+  return {
+    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN),
+    p99: p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2]] : NaN,
+  };
+}
