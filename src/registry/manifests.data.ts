@@ -78,15 +78,21 @@ export class ManifestsData {
     );
   }
 
-  /** Points the tags at the manifest (creating or moving them). */
+  /** Points the tags at the manifest (creating or moving them); returns those that moved, and from where. */
   async pointTags(
     m: EntityManager,
     repositoryId: string,
     tags: string[],
     sha256: string,
     algorithm: DigestAlgorithm,
-  ): Promise<void> {
-    if (!tags.length) return;
+  ): Promise<{ tag: string; from: string }[]> {
+    if (!tags.length) return [];
+    // The tags that already exist, locked until commit: those pointing elsewhere move.
+    const before: { name: string; manifest_digest: string }[] = await m.query(
+      `SELECT name, manifest_digest FROM tags WHERE repository_id = $1 AND name = ANY($2::text[])
+        ORDER BY name FOR UPDATE`,
+      [repositoryId, tags],
+    );
     await m.query(
       `INSERT INTO tags (repository_id, name, manifest_digest, digest_algorithm)
        SELECT $1, t, $3, $4 FROM unnest($2::text[]) AS t
@@ -95,6 +101,9 @@ export class ManifestsData {
              digest_algorithm = EXCLUDED.digest_algorithm, updated_at = now()`,
       [repositoryId, tags, sha256, algorithm],
     );
+    return before
+      .filter((t) => t.manifest_digest !== sha256)
+      .map((t) => ({ tag: t.name, from: t.manifest_digest }));
   }
 
   /** Deletes a manifest and every tag pointing at it; the names of those tags. */

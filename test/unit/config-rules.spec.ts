@@ -45,6 +45,7 @@ describe('defaults', () => {
       logFormat: 'json',
       metrics: { token: undefined, address: undefined, storageTiming: true },
       pullStatsFlushSeconds: 5,
+      audit: { pulls: false, retentionDays: 90 },
       auth: {
         jwtSecret: undefined,
         accessTokenTtlSeconds: 900,
