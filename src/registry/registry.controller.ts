@@ -1,9 +1,11 @@
-import { All, Controller, Inject, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { All, Controller, Inject, Logger, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
 import { suspendIdleTimeout } from '../http-limits.js';
@@ -59,6 +61,7 @@ export class RegistryController {
     private readonly push: PushService,
     private readonly pulls: PullStatsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly events: EventsService,
   ) {}
 
   @All(['', '*path'])
@@ -140,7 +143,8 @@ export class RegistryController {
     req: RegistryRequest,
     res: Response,
   ): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
+    const repo = await this.repository(route.name);
+    const repositoryId = repo.id;
     let { manifest: m, digest } = await this.manifests.get(repositoryId, route.reference);
     const choice = chooseManifest(req.headers.accept, m, !looksLikeDigest(route.reference));
     if (choice.serve === 'none') throw new RegistryError('MANIFEST_UNKNOWN', choice.message);
@@ -155,6 +159,21 @@ export class RegistryController {
     manifestsPulled.inc();
     this.pulls.record(repositoryId, looksLikeDigest(route.reference) ? undefined : route.reference);
     res.end(m.content);
+    // AUDIT_PULLS: recorded on its own transaction once the manifest is on its way (not awaited).
+    if (this.config.audit.pulls) this.auditPull(req, repo, route.reference, m.digest);
+  }
+
+  private auditPull(req: RegistryRequest, repo: RepoRef, reference: string, digest: string): void {
+    this.events
+      .recordAlone(
+        event('manifest.pulled', req.registryActor!, {
+          repositoryId: repo.id,
+          repository: repo.name,
+          reference,
+          digest,
+        }),
+      )
+      .catch((e: Error) => new Logger('Registry').warn(`auditing a pull failed: ${e.message}`));
   }
 
   private async putManifest(
