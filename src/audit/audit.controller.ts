@@ -4,7 +4,12 @@ import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decor
 import type { UserPrincipal } from '../auth/principal.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { AuditService } from './audit.service.js';
-import { AUDIT_DEFAULT_LIMIT, AuditEntryDto, AuditPageDto, AuditQueryDto } from './dto/audit.dto.js';
+import {
+  AUDIT_DEFAULT_LIMIT,
+  AuditEntryDto,
+  AuditPageDto,
+  AuditQueryDto,
+} from './dto/audit.dto.js';
 
 /** The audit log, as far as the caller may see it. */
 @ApiTags('audit')

@@ -114,8 +114,7 @@ export class AuthController {
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TokenPairDto> {
-    if (body.refreshToken)
-      return this.auth.refresh(body.refreshToken, sessionClientOf(req), actor);
+    if (body.refreshToken) return this.auth.refresh(body.refreshToken, sessionClientOf(req), actor);
     const cookie = refreshCookieOf(req);
     if (!cookie)
       throw new BadRequestException('send refreshToken, or sign in with refreshCookie first');

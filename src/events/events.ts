@@ -101,7 +101,12 @@ export interface EventMap {
    * (`via: 'api'`: its access and refresh token are issued with it) or a registry login that asked
    * for a refresh token (`via: 'registry'`, `docker login`).
    */
-  'auth.signed-in': { userId: string; username: string; sessionId: string; via: 'api' | 'registry' };
+  'auth.signed-in': {
+    userId: string;
+    username: string;
+    sessionId: string;
+    via: 'api' | 'registry';
+  };
   /**
    * A user name and password (or API key given as a password) that did not verify, on any route.
    * `userId`/`username` only when the name is an existing account's: a name nobody holds is not

@@ -14,7 +14,9 @@ export class BasicStrategy extends PassportStrategy(PassportBasicStrategy, 'basi
   }
 
   validate(req: Request, username: string, password: string): Promise<UserPrincipal> {
-    return withRetryAfter(req.res, this.credentials.password(username, password, req.ip, true, actorOf(req, null)),
+    return withRetryAfter(
+      req.res,
+      this.credentials.password(username, password, req.ip, true, actorOf(req, null)),
     );
   }
 }
