@@ -106,16 +106,18 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     clearInterval(this.pruneTimer);
   }
 
-  /** Writes the event's row through the event's own transaction. */
+  /**
+   * Writes the event's row through the event's own transaction, at the transaction's `now()`
+   * (the outbox row's time exactly: `occurredAt` has lost its microseconds).
+   */
   private async write(m: EntityManager, e: RecordedEvent): Promise<void> {
     const row = auditRowOf(e, await this.names(m, e));
     await m.query(
       `INSERT INTO audit_log (event_id, created_at, action, actor_kind, actor_id, actor_name,
          credential, api_key_id, client_address, request_id, namespace, repository, target, details)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+       VALUES ($1, now(), $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
       [
         row.eventId,
-        row.createdAt,
         row.action,
         row.actorKind,
         row.actorId,
@@ -157,7 +159,8 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
   /**
    * A page of the rows the viewer may see, newest first: all for a system administrator; else
    * the viewer's own actions, events on their own namespace, and events on the namespaces of the
-   * organizations they own or administer (membership as it is now).
+   * organizations they own or administer (membership as it is now), in both cases since the
+   * account or organization was created.
    */
   async list(
     viewer: AuditViewer,
@@ -171,10 +174,15 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
     };
     if (!viewer.isAdmin) {
       const me = arg(viewer.userId);
-      where.push(`(a.actor_id = ${me}::uuid OR a.namespace = ${arg(viewer.username)}
-        OR a.namespace IN (SELECT o.name FROM organizations o
-                             JOIN organization_members om ON om.organization_id = o.id
-                            WHERE om.user_id = ${me}::uuid AND om.role IN ('owner', 'admin')))`);
+      // A namespace's rows from before its current holder existed (a name freed by a deleted
+      // user or organization and taken again) stay hidden from the new holder.
+      where.push(`(a.actor_id = ${me}::uuid
+        OR (a.namespace = ${arg(viewer.username)}
+            AND a.created_at >= (SELECT u.created_at FROM users u WHERE u.id = ${me}::uuid))
+        OR EXISTS (SELECT 1 FROM organizations o
+                     JOIN organization_members om ON om.organization_id = o.id
+                    WHERE o.name = a.namespace AND a.created_at >= o.created_at
+                      AND om.user_id = ${me}::uuid AND om.role IN ('owner', 'admin')))`);
     }
     if (f.namespace !== undefined) where.push(`a.namespace = ${arg(f.namespace)}`);
     if (f.repository !== undefined) where.push(`a.repository = ${arg(f.repository)}`);

@@ -301,6 +301,21 @@ describe('who sees what', () => {
   });
 });
 
+describe('a name taken again', () => {
+  it("the new holder of a deleted user's name does not see the old user's rows", async () => {
+    const first = await registerAndLogin(base, 'reused');
+    await ok(base, 'POST', '/api-keys', {
+      auth: { bearer: first.accessToken },
+      body: { name: 'k' },
+    });
+    await ok(base, 'DELETE', '/users/reused', { auth: admin, expect: 204 });
+    const second = await registerAndLogin(base, 'reused', 'another-password-2');
+    const rows = await audit({ bearer: second.accessToken });
+    expect(actions(rows)).toEqual(['auth.signed-in', 'user.created']);
+    expect(actions(await audit(admin, { namespace: 'reused' }))).toContain('apikey.created');
+  });
+});
+
 describe('filters and paging', () => {
   it('filters by namespace, repository, actor, action (exact or prefix) and time', async () => {
     const all = await audit(admin);
