@@ -3,10 +3,14 @@
 // retention pruning. A second node (in this process, on the same database) runs with
 // AUDIT_PULLS=true and AUDIT_RETENTION_DAYS=1.
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { execFile } from 'node:child_process';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import pg from 'pg';
 import { distClass, type InProcessNode, startInProcess } from '../support/in-process.js';
 import { basicHeader, RegistryClient, waitFor } from '../support/registry.js';
-import { startServer, type TestServer } from '../support/server.js';
+import { startServer, tempDir, type TestServer } from '../support/server.js';
+import { PROJECT_ROOT } from '../support/test-env.js';
 import {
   ADMIN,
   api,
@@ -359,6 +363,32 @@ describe('filters and paging', () => {
       expect([q, r.status]).toEqual([q, 400]);
     }
     expect((await api(base, 'GET', '/audit')).status).toBe(401);
+  });
+});
+
+describe('aerugo audit (CLI)', () => {
+  it('lists what the caller may see, filtered, following the cursor past one page', async () => {
+    const run = (args: string[]) =>
+      promisify(execFile)(process.execPath, [join(PROJECT_ROOT, 'cli/bin/aerugo.js'), ...args], {
+        env: {
+          PATH: process.env.PATH ?? '/usr/bin:/bin',
+          HOME: tempDir('aerugo-cli-home-'),
+          AERUGO_SERVER: base,
+          AERUGO_TOKEN: u.olga.accessToken,
+        },
+      });
+    const want = await audit(as('olga'), { namespace: 'acme' });
+    expect(want.length).toBeGreaterThan(5);
+    const all = JSON.parse(
+      (await run(['--json', 'audit', '--namespace', 'acme', '--limit', '0'])).stdout,
+    );
+    expect(all.map((e: Entry) => e.id)).toEqual(want.map((e) => e.id));
+    const { stdout, stderr } = await run(['audit', '--action', 'manifest.pushed', '--limit', '1']);
+    expect(stdout).toMatch(/TIME\s+ACTION\s+ACTOR\s+WHERE\s+TARGET/);
+    expect(stdout).toContain('manifest.pushed');
+    expect(stdout).toContain('acme/app');
+    expect(stdout.trim().split('\n')).toHaveLength(2);
+    expect(stderr).toMatch(/1 shown; --limit 0 shows all/);
   });
 });
 
