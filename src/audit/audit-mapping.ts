@@ -1,10 +1,9 @@
 import type { Actor } from '../common/actor.js';
 import type { RecordedEvent } from '../events/events.js';
 
-/** One `audit_log` row, as the subscriber inserts it. */
+/** One `audit_log` row, as the subscriber inserts it (at its transaction's time). */
 export interface AuditRow {
   eventId: string;
-  createdAt: Date;
   action: string;
   actorKind: string;
   actorId: string | null;
@@ -199,7 +198,6 @@ export function auditRowOf(e: RecordedEvent, names: AuditNames): AuditRow {
   for (const [k, v] of Object.entries(payload)) if (!subject.used.includes(k)) details[k] = v;
   return {
     eventId: e.id,
-    createdAt: e.occurredAt,
     action: e.name,
     ...actorColumns(e.actor),
     requestId: e.requestId,

@@ -42,7 +42,7 @@ export interface AuditFilter {
   limit: number;
 }
 
-export interface AuditEntry extends Omit<AuditRow, 'eventId' | 'createdAt'> {
+export interface AuditEntry extends Omit<AuditRow, 'eventId'> {
   id: string;
   createdAt: string;
 }
