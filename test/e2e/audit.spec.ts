@@ -420,6 +420,10 @@ describe('AUDIT_PULLS and retention', () => {
       [old],
     );
     const service = node.get(await distClass('audit/audit.service.js', 'AuditService')) as Json;
+    // Another node pruning (holding the pruning's advisory lock): this one skips its turn.
+    await db.query(`SELECT pg_advisory_lock(1635083380)`);
+    expect(await service.prune()).toBe(0);
+    await db.query(`SELECT pg_advisory_unlock(1635083380)`);
     expect(await service.prune()).toBe(3);
     const left = await audit(admin);
     expect(left.map((r) => r.id)).toEqual(all.slice(0, -3).map((r) => r.id));
