@@ -1,5 +1,6 @@
 import { Argument, Command, Option } from 'commander';
 import { registerAccount } from './commands/account.js';
+import { registerAudit } from './commands/audit.js';
 import { registerAuth } from './commands/auth.js';
 import { registerOrgs } from './commands/orgs.js';
 import { registerRepos } from './commands/repos.js';
@@ -44,6 +45,7 @@ refused, 4 not found, 5 not allowed, 6 conflict (exists, in use).`,
   registerRepos(program);
   registerOrgs(program);
   registerAccount(program);
+  registerAudit(program);
 
   program
     .command('completion')

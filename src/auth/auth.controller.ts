@@ -86,13 +86,14 @@ export class AuthController {
     type: ErrorResponseDto,
   })
   async login(
+    @CurrentActor() actor: Actor,
     @Body() body: LoginDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TokenPairDto> {
     const pair = await withRetryAfter(
       res,
-      this.auth.login(body.username, body.password, sessionClientOf(req)),
+      this.auth.login(body.username, body.password, sessionClientOf(req), actor),
     );
     return body.refreshCookie ? toCookie(req, res, pair) : pair;
   }
@@ -108,16 +109,17 @@ export class AuthController {
     type: ErrorResponseDto,
   })
   async refresh(
+    @CurrentActor() actor: Actor,
     @Body() body: RefreshDto,
     @Req() req: Request,
     @Res({ passthrough: true }) res: Response,
   ): Promise<TokenPairDto> {
-    if (body.refreshToken) return this.auth.refresh(body.refreshToken, sessionClientOf(req));
+    if (body.refreshToken) return this.auth.refresh(body.refreshToken, sessionClientOf(req), actor);
     const cookie = refreshCookieOf(req);
     if (!cookie)
       throw new BadRequestException('send refreshToken, or sign in with refreshCookie first');
     try {
-      return toCookie(req, res, await this.auth.refresh(cookie, sessionClientOf(req)));
+      return toCookie(req, res, await this.auth.refresh(cookie, sessionClientOf(req), actor));
     } catch (e) {
       clearRefreshCookie(req, res);
       throw e;
@@ -130,6 +132,7 @@ export class AuthController {
   @ApiOperation({ summary: "End a session (by refresh token, or the access token's own session)" })
   @ApiNoContentResponse({ description: 'Session ended' })
   async logout(
+    @CurrentActor() actor: Actor,
     @CurrentPrincipal() p: UserPrincipal | null,
     @Body() body: LogoutDto,
     @Req() req: Request,
@@ -137,7 +140,7 @@ export class AuthController {
   ): Promise<void> {
     const cookie = refreshCookieOf(req);
     if (cookie) clearRefreshCookie(req, res);
-    await this.auth.logout(p, body.refreshToken ?? cookie);
+    await this.auth.logout(p, body.refreshToken ?? cookie, actor);
   }
 
   @Get('me')

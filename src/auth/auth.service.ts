@@ -10,6 +10,7 @@ import { type AttemptLimiter, REGISTRATION_LIMITER } from './attempt-limiter.js'
 import type { SessionClient } from './auth.entities.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
 import type { TokenPairDto } from './dto/auth.dto.js';
+import { signedInActor } from './decorators.js';
 import type { UserPrincipal } from './principal.js';
 import { SessionsService } from './sessions.service.js';
 import { TokensService } from './tokens.service.js';
@@ -67,7 +68,7 @@ export class AuthService {
     by: Actor,
   ): Promise<void> {
     try {
-      await this.credentials.password(caller.username, current, address, false);
+      await this.credentials.password(caller.username, current, address, false, by);
     } catch (e) {
       if (e instanceof UnauthorizedException)
         throw new ForbiddenException('the current password is not correct');
@@ -91,36 +92,52 @@ export class AuthService {
     };
   }
 
-  /** Password sign-in (API keys are not accepted here): starts a session. */
-  async login(username: string, password: string, client: SessionClient): Promise<TokenPairDto> {
+  /**
+   * Password sign-in (API keys are not accepted here): starts a session (`auth.signed-in`; a wrong
+   * password records `auth.sign-in.failed`). `by` is the request's (anonymous) actor.
+   */
+  async login(
+    username: string,
+    password: string,
+    client: SessionClient,
+    by: Actor,
+  ): Promise<TokenPairDto> {
     const principal = await this.credentials.password(
       username,
       password,
       client.address ?? undefined,
       false,
+      by,
     );
-    const { session, refreshToken } = await this.sessions.start(principal.userId, 'api', client);
+    const { session, refreshToken } = await this.sessions.start(principal.userId, 'api', client, {
+      actor: signedInActor(by, principal),
+      username: principal.username,
+    });
     return this.pair(principal.userId, session.id, refreshToken);
   }
 
-  async refresh(refreshToken: string, client: SessionClient): Promise<TokenPairDto> {
-    const { session, refreshToken: next } = await this.sessions.rotate(refreshToken, client);
+  async refresh(refreshToken: string, client: SessionClient, by: Actor): Promise<TokenPairDto> {
+    const { session, refreshToken: next } = await this.sessions.rotate(refreshToken, client, by);
     if (!(await this.users.findActiveById(session.userId)))
       throw new UnauthorizedException('invalid or expired refresh token');
     return this.pair(session.userId, session.id, next);
   }
 
   /** Ends the session named by the refresh token, or the one the access token belongs to. */
-  async logout(principal: UserPrincipal | null, refreshToken: string | undefined): Promise<void> {
+  async logout(
+    principal: UserPrincipal | null,
+    refreshToken: string | undefined,
+    by: Actor,
+  ): Promise<void> {
     if (refreshToken) {
       const session = await this.sessions.sessionOfRefreshToken(refreshToken);
       if (!session || (principal && principal.userId !== session.userId))
         throw new UnauthorizedException('invalid or expired refresh token');
-      await this.sessions.revoke(session.id, 'logout');
+      await this.sessions.revoke(session.id, 'logout', by);
       return;
     }
     if (!principal?.sessionId)
       throw new UnauthorizedException('send the refresh token, or sign in with an access token');
-    await this.sessions.revoke(principal.sessionId, 'logout');
+    await this.sessions.revoke(principal.sessionId, 'logout', by);
   }
 }

@@ -1,14 +1,18 @@
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, randomBytes, randomUUID } from 'node:crypto';
 import {
   HttpException,
   HttpStatus,
   Inject,
   Injectable,
+  Logger,
   UnauthorizedException,
 } from '@nestjs/common';
 import { ApiKeysService } from '../api-keys/api-keys.service.js';
 import { looksLikeApiKey } from '../api-keys/api-key-format.js';
+import type { Actor } from '../common/actor.js';
 import type { AppConfig } from '../config/config.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AccessFactsService } from '../repos/access-facts.service.js';
 import { normalizeName } from '../users/names.js';
@@ -53,6 +57,16 @@ export async function withRetryAfter<T>(
   }
 }
 
+/** Nobody signed in, from `address` (for failures recorded without the request's actor). */
+function anonymousActor(address: string | undefined): Actor {
+  return {
+    principal: { kind: 'anonymous' },
+    credential: 'anonymous',
+    ...(address ? { address } : {}),
+    requestId: randomUUID(),
+  };
+}
+
 /** A verified user name and password, remembered briefly by this node (never the password). */
 interface Remembered {
   userId: string;
@@ -81,6 +95,7 @@ export const INVALID_CREDENTIALS = 'invalid username, password or API key';
  */
 @Injectable()
 export class CredentialsService {
+  private readonly logger = new Logger('Credentials');
   private readonly memoKey = randomBytes(32);
   private readonly remembered = new Map<string, Remembered>();
   private readonly verifying = new Map<string, Promise<UserEntity | null>>();
@@ -93,6 +108,7 @@ export class CredentialsService {
     private readonly facts: AccessFactsService,
     @Inject(ATTEMPT_LIMITER) private readonly limiter: AttemptLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly events: EventsService,
   ) {}
 
   static principalOf(
@@ -122,13 +138,15 @@ export class CredentialsService {
   /**
    * A user name with a password, or with one of the user's API keys when `allowApiKey`.
    * Failed attempts are counted per account and per address; past the limit even correct
-   * credentials get 429 until the window has passed.
+   * credentials get 429 until the window has passed. A failed check is recorded
+   * (`auth.sign-in.failed`, as `by`: the request's actor) before the 401.
    */
   async password(
     username: string,
     password: string,
     address: string | undefined,
     allowApiKey = true,
+    by?: Actor,
   ): Promise<UserPrincipal> {
     const keys = this.limitKeys(username, address);
     const wait = await this.limiter.blockedFor(keys);
@@ -149,12 +167,29 @@ export class CredentialsService {
     const user = await this.verifyOnce(memo, username, password, address);
     if (!user) {
       await this.limiter.recordFailure(keys);
+      await this.recordFailure(username, by ?? anonymousActor(address));
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
     await this.limiter.reset([keys[0].key]);
     return CredentialsService.principalOf(user, 'password', {
       credentialGeneration: user.credentialGeneration,
     });
+  }
+
+  /**
+   * Records a failed password check. The account is named only when the name is one (a name
+   * nobody holds may be a password typed into the wrong field); the answer stays the same 401
+   * either way. A failure to record is logged, never turned into another answer.
+   */
+  private async recordFailure(username: string, by: Actor): Promise<void> {
+    try {
+      const user = await this.users.findByUsername(normalizeName(username));
+      await this.events.recordAlone(
+        event('auth.sign-in.failed', by, user ? { userId: user.id, username: user.username } : {}),
+      );
+    } catch (e) {
+      this.logger.warn(`recording a failed sign-in failed: ${(e as Error).message}`);
+    }
   }
 
   /** The principal of a remembered verification, while the user's facts still match it. */

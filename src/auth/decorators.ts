@@ -85,6 +85,17 @@ export function actorOf(req: Request, p: UserPrincipal | null): Actor {
   };
 }
 
+/** The request's actor once `p` has signed in during the request (address and request id kept). */
+export function signedInActor(base: Actor, p: UserPrincipal): Actor {
+  return {
+    principal: { kind: 'user', userId: p.userId, username: p.username, isAdmin: p.isAdmin },
+    credential: p.method,
+    ...(p.apiKeyId ? { apiKeyId: p.apiKeyId } : {}),
+    ...(base.address ? { address: base.address } : {}),
+    requestId: base.requestId,
+  };
+}
+
 /** Who makes this write (see actorOf), for the services to record with its event. */
 export const CurrentActor = createParamDecorator((_: unknown, ctx: ExecutionContext): Actor => {
   const req = ctx.switchToHttp().getRequest<Request & { user?: UserPrincipal }>();

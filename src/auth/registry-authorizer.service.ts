@@ -12,6 +12,7 @@ import type {
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { requestIdOf } from '../common/actor.js';
 import { parseCredentials } from './credentials.js';
+import { actorOf } from './decorators.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
 import type { UserPrincipal } from './principal.js';
 import { publicBaseUrl } from './public-url.js';
@@ -78,7 +79,13 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
         case 'basic':
           caller = {
             kind: 'user',
-            principal: await this.credentials.password(creds.username, creds.password, req.ip),
+            principal: await this.credentials.password(
+              creds.username,
+              creds.password,
+              req.ip,
+              true,
+              actorOf(req, null),
+            ),
           };
           break;
         case 'api-key':

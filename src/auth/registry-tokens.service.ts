@@ -1,14 +1,26 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { Actor } from '../common/actor.js';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import type { UserPrincipal } from './principal.js';
+import { signedInActor } from './decorators.js';
 import {
   type AccessEntry,
+  formatScope,
   intersectActions,
   isCatalogScope,
   isRepositoryScope,
   requestedRepositoryActions,
 } from './scopes.js';
 import { TokensService } from './tokens.service.js';
+
+/** Whether a token's access goes beyond pulling (push, delete, or every action of a repository). */
+export function grantsMoreThanPull(access: AccessEntry[]): boolean {
+  return access.some((a) => a.type === 'repository' && a.actions.some((x) => x !== 'pull'));
+}
 
 export interface IssuedRegistryToken {
   token: string;
@@ -27,6 +39,8 @@ export class RegistryTokensService {
   constructor(
     private readonly access: RepoAccessService,
     private readonly tokens: TokensService,
+    private readonly events: EventsService,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
   async grant(principal: UserPrincipal | null, scopes: AccessEntry[]): Promise<AccessEntry[]> {
@@ -48,11 +62,33 @@ export class RegistryTokensService {
     return granted;
   }
 
+  /**
+   * Grants and signs a token. A token of a user that grants more than pulling (or any user's
+   * token with AUDIT_PULLS=true) is recorded as `token.issued`, `by` being the request's actor:
+   * pull-only tokens come with every pull and are counted, not audited, like pulls themselves.
+   */
   async issue(
     principal: UserPrincipal | null,
     scopes: AccessEntry[],
+    by?: Actor,
   ): Promise<IssuedRegistryToken> {
     const access = await this.grant(principal, scopes);
+    if (principal && by && (this.config.audit.pulls || grantsMoreThanPull(access)))
+      await this.events.recordAlone(
+        event('token.issued', signedInActor(by, principal), {
+          userId: principal.userId,
+          username: principal.username,
+          kind: 'registry',
+          scopes: access.map((a) => formatScope(a.type, a.name, a.actions)),
+          grant:
+            principal.method === 'password'
+              ? 'password'
+              : principal.method === 'api-key'
+                ? 'api-key'
+                : 'refresh-token',
+          ...(principal.sessionId ? { sessionId: principal.sessionId } : {}),
+        }),
+      );
     const signed = await this.tokens.signRegistryToken(principal, access, {
       sessionId: principal?.sessionId,
       apiKeyId: principal?.apiKeyId,

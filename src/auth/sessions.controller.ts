@@ -7,7 +7,8 @@ import {
   ApiOperation,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, requirePrincipal } from './decorators.js';
+import type { Actor } from '../common/actor.js';
+import { Authenticated, CurrentActor, CurrentPrincipal, requirePrincipal } from './decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { pageOf, PageQueryDto } from '../common/page.dto.js';
 import { SessionDto, SessionIdParamDto, SessionPageDto } from './dto/sessions.dto.js';
@@ -50,11 +51,12 @@ export class SessionsController {
     type: ErrorResponseDto,
   })
   async end(
+    @CurrentActor() actor: Actor,
     @CurrentPrincipal() p: UserPrincipal | null,
     @Param() params: SessionIdParamDto,
   ): Promise<void> {
     const caller = requirePrincipal(p);
-    if (!(await this.sessions.endOwn(caller.userId, params.id, 'revoked')))
+    if (!(await this.sessions.endOwn(caller.userId, params.id, 'revoked', actor)))
       throw new NotFoundException(`you have no live session "${params.id}"`);
   }
 }

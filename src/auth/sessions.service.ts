@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
-import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { createHash, randomBytes } from 'node:crypto';
-import { DataSource, IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { InjectRepository } from '@nestjs/typeorm';
+import { createHash, randomBytes, randomUUID } from 'node:crypto';
+import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
 import { sameHash } from '../api-keys/api-key-format.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -12,7 +12,9 @@ import {
   type SessionClient,
   type SessionKind,
 } from './auth.entities.js';
-import { transaction } from '../database/transaction.js';
+import type { Actor } from '../common/actor.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 
 function hashToken(token: string): string {
   return createHash('sha256').update(token, 'utf8').digest('hex');
@@ -25,6 +27,19 @@ function newRefreshToken(): string {
 const INVALID = 'invalid or expired refresh token';
 
 const NO_CLIENT: SessionClient = { userAgent: null, address: null };
+
+/**
+ * Who presented a used refresh token again, when the caller did not say: someone holding the
+ * session's token (its user, or whoever it leaked to), from the client's address.
+ */
+function reuseActor(client: SessionClient): Actor {
+  return {
+    principal: { kind: 'anonymous' },
+    credential: 'anonymous',
+    ...(client.address ? { address: client.address } : {}),
+    requestId: randomUUID(),
+  };
+}
 
 /** The columns a client updates (a client that told nothing keeps what was recorded). */
 function clientColumns(c: SessionClient): Partial<AuthSessionEntity> {
@@ -47,9 +62,9 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
   constructor(
     @InjectRepository(AuthSessionEntity) private readonly sessions: Repository<AuthSessionEntity>,
     @InjectRepository(RefreshTokenEntity) private readonly tokens: Repository<RefreshTokenEntity>,
-    @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly users: UsersService,
+    private readonly events: EventsService,
   ) {}
 
   onModuleInit(): void {
@@ -60,15 +75,19 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
     return new Date(Date.now() + this.config.auth.refreshTokenTtlSeconds * 1000);
   }
 
-  /** Starts a session and returns its first refresh token. */
+  /**
+   * Starts a session and returns its first refresh token. With `signedIn` (a password sign-in:
+   * the actor and the user's name) it records `auth.signed-in` in the session's transaction.
+   */
   async start(
     userId: string,
     kind: SessionKind,
     client: SessionClient = NO_CLIENT,
+    signedIn?: { actor: Actor; username: string },
   ): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
     const refreshToken = newRefreshToken();
     const expiresAt = this.expiry();
-    const session = await transaction(this.db, async (m) => {
+    const session = await this.events.transaction(async (m) => {
       await m.delete(AuthSessionEntity, { userId, expiresAt: LessThan(new Date()) });
       const s = await m.save(
         m.create(AuthSessionEntity, {
@@ -87,6 +106,16 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
         tokenHash: hashToken(refreshToken),
         expiresAt,
       });
+      if (signedIn)
+        await this.events.record(
+          m,
+          event('auth.signed-in', signedIn.actor, {
+            userId,
+            username: signedIn.username,
+            sessionId: s.id,
+            via: kind,
+          }),
+        );
       return s;
     });
     return { session, refreshToken };
@@ -118,6 +147,7 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
   async rotate(
     token: string,
     client: SessionClient = NO_CLIENT,
+    by?: Actor,
   ): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
     const { row, session } = await this.find(token, 'api');
     const claimed = await this.tokens.update(
@@ -125,7 +155,7 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
       { usedAt: () => 'now()' },
     );
     if (!claimed.affected) {
-      await this.revoke(session.id, 'refresh-token-reuse');
+      await this.revoke(session.id, 'refresh-token-reuse', by ?? reuseActor(client));
       this.logger.warn(`refresh token reused: session ${session.id} revoked`);
       throw new UnauthorizedException(INVALID);
     }
@@ -178,12 +208,17 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
    * token stops working, and so do its access and registry tokens: every node checks the session
    * row on each request (`isActive`, never cached).
    */
-  async endOwn(userId: string, sessionId: string, reason: string): Promise<boolean> {
-    const res = await this.sessions.update(
-      { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
-      { revokedAt: () => 'now()', revokedReason: reason },
-    );
-    return !!res.affected;
+  async endOwn(userId: string, sessionId: string, reason: string, by: Actor): Promise<boolean> {
+    return this.events.transaction(async (m) => {
+      const res = await m.update(
+        AuthSessionEntity,
+        { id: sessionId, userId, revokedAt: IsNull(), expiresAt: MoreThan(new Date()) },
+        { revokedAt: () => 'now()', revokedReason: reason },
+      );
+      if (!res.affected) return false;
+      await this.events.record(m, event('session.revoked', by, { userId, sessionId, reason }));
+      return true;
+    });
   }
 
   /** The session a refresh token of either kind belongs to, if it is still live. */
@@ -198,11 +233,21 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
     return null;
   }
 
-  async revoke(sessionId: string, reason: string): Promise<void> {
-    await this.sessions.update(
-      { id: sessionId, revokedAt: IsNull() },
-      { revokedAt: () => 'now()', revokedReason: reason },
-    );
+  /** Ends a session (once: `session.revoked` is recorded by the call that ended it). */
+  async revoke(sessionId: string, reason: string, by: Actor): Promise<void> {
+    await this.events.transaction(async (m) => {
+      // UPDATE … RETURNING answers [rows, count].
+      const [rows]: [{ user_id: string }[], number] = await m.query(
+        `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+          WHERE id = $1 AND revoked_at IS NULL RETURNING user_id`,
+        [sessionId, reason],
+      );
+      if (rows.length)
+        await this.events.record(
+          m,
+          event('session.revoked', by, { userId: rows[0].user_id, sessionId, reason }),
+        );
+    });
   }
 
   async isActive(sessionId: string, userId: string): Promise<boolean> {

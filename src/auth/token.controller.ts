@@ -37,7 +37,7 @@ import type { UserPrincipal } from './principal.js';
 import { RegistryTokensService } from './registry-tokens.service.js';
 import { formatScope, parseScopes } from './scopes.js';
 import { SessionsService } from './sessions.service.js';
-import { SECURITY_SCHEMES } from './decorators.js';
+import { actorOf, SECURITY_SCHEMES, signedInActor } from './decorators.js';
 
 function registryError(status: number, code: string, message: string): HttpException {
   return new HttpException({ errors: [{ code, message }] }, status);
@@ -82,11 +82,18 @@ export class TokenController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<RegistryTokenDto> {
     res.setHeader('Cache-Control', 'no-store');
+    const actor = actorOf(req, null);
     const creds = parseCredentials(req.headers);
     let principal: UserPrincipal | null = null;
     try {
       if (creds.kind === 'basic')
-        principal = await this.credentials.password(creds.username, creds.password, req.ip);
+        principal = await this.credentials.password(
+          creds.username,
+          creds.password,
+          req.ip,
+          true,
+          actor,
+        );
       else if (creds.kind === 'api-key') principal = await this.credentials.apiKey(creds.key);
       else if (creds.kind !== 'none')
         throw registryError(401, 'UNAUTHORIZED', 'use Basic credentials (password or API key)');
@@ -101,7 +108,7 @@ export class TokenController {
       }
       throw e;
     }
-    const issued = await this.registryTokens.issue(principal, parseScopes(query.scope));
+    const issued = await this.registryTokens.issue(principal, parseScopes(query.scope), actor);
     const body: RegistryTokenDto = {
       token: issued.token,
       access_token: issued.token,
@@ -110,7 +117,10 @@ export class TokenController {
     };
     if (query.offline_token === 'true' && principal?.method === 'password') {
       body.refresh_token = (
-        await this.sessions.start(principal.userId, 'registry', sessionClientOf(req))
+        await this.sessions.start(principal.userId, 'registry', sessionClientOf(req), {
+          actor: signedInActor(actor, principal),
+          username: principal.username,
+        })
       ).refreshToken;
     }
     return body;
@@ -143,6 +153,7 @@ export class TokenController {
     @Res({ passthrough: true }) res: Response,
   ): Promise<OAuthTokenDto> {
     res.setHeader('Cache-Control', 'no-store');
+    const actor = actorOf(req, null);
     let principal: UserPrincipal;
     let refreshToken: string | undefined;
     try {
@@ -150,10 +161,19 @@ export class TokenController {
         if (!body.username || body.password === undefined) {
           throw oauthError(400, 'invalid_request', 'username and password are required');
         }
-        principal = await this.credentials.password(body.username, body.password, req.ip);
+        principal = await this.credentials.password(
+          body.username,
+          body.password,
+          req.ip,
+          true,
+          actor,
+        );
         if (body.access_type === 'offline' && principal.method === 'password') {
           refreshToken = (
-            await this.sessions.start(principal.userId, 'registry', sessionClientOf(req))
+            await this.sessions.start(principal.userId, 'registry', sessionClientOf(req), {
+              actor: signedInActor(actor, principal),
+              username: principal.username,
+            })
           ).refreshToken;
         }
       } else {
@@ -181,7 +201,7 @@ export class TokenController {
       }
       throw e;
     }
-    const issued = await this.registryTokens.issue(principal, parseScopes(body.scope));
+    const issued = await this.registryTokens.issue(principal, parseScopes(body.scope), actor);
     return {
       access_token: issued.token,
       token_type: 'Bearer',

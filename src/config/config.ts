@@ -70,6 +70,7 @@ export interface AppConfig {
   metrics: MetricsConfig;
   /** How often pull counts kept in memory are written to PostgreSQL. */
   pullStatsFlushSeconds: number;
+  audit: AuditConfig;
   auth: AuthConfig;
   webhooks: WebhooksConfig;
   /** Visibility of repositories created by a push or without an explicit choice. */
@@ -82,6 +83,14 @@ export interface AppConfig {
    * Docker image set 8.
    */
   threadPoolSize: number;
+}
+
+/** The audit log (src/audit). */
+export interface AuditConfig {
+  /** Record every manifest GET as a `manifest.pulled` event (off by default: pulls are counted). */
+  pulls: boolean;
+  /** Audit rows older than this many days are pruned; 0 keeps them forever. */
+  retentionDays: number;
 }
 
 /** Who may read `GET /metrics` and where (src/observability/metrics-endpoint.ts). */
@@ -423,6 +432,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       storageTiming: bool(env, 'METRICS_STORAGE_TIMING', true),
     },
     pullStatsFlushSeconds: int(env, 'PULL_STATS_FLUSH_SECONDS', 5, 1, 60),
+    audit: {
+      pulls: bool(env, 'AUDIT_PULLS', false),
+      retentionDays: int(env, 'AUDIT_RETENTION_DAYS', 90, 0, 100 * 365),
+    },
     auth: {
       jwtSecret,
       accessTokenTtlSeconds: int(env, 'JWT_ACCESS_TTL_SECONDS', 900, 1, 24 * 3600),

@@ -17,10 +17,23 @@ export interface EventMap {
     digest: string;
     tags: string[];
     mediaType: string;
+    /** Bytes of the manifest itself. */
+    size: number;
     /** False when the manifest was already stored (only tags moved, or nothing). */
     created: boolean;
-    /** Tags of `tags` that pointed at another manifest before (absent in older events). */
-    movedTags?: string[];
+    /** Tags of `tags` that pointed at another manifest before (`from`: its sha256 digest). */
+    moved: { tag: string; from: string }[];
+  };
+  /**
+   * A manifest was served by a GET (recorded on its own, after the pull, and only with
+   * AUDIT_PULLS=true: pulls are otherwise counted, not recorded one by one).
+   */
+  'manifest.pulled': {
+    repositoryId: string;
+    repository: string;
+    /** The tag or digest the client asked for. */
+    reference: string;
+    digest: string;
   };
   /** A manifest was deleted by digest, with the tags that pointed at it. */
   'manifest.deleted': { repositoryId: string; repository: string; digest: string; tags: string[] };
@@ -91,6 +104,40 @@ export interface EventMap {
     namespace: string;
     deliveryId: string;
     redeliveryOf: string;
+  };
+
+  // ---- sign-in, sessions and tokens ---------------------------------------------------------
+  /**
+   * A password sign-in that started a session: the management API's `POST /auth/login`
+   * (`via: 'api'`: its access and refresh token are issued with it) or a registry login that asked
+   * for a refresh token (`via: 'registry'`, `docker login`).
+   */
+  'auth.signed-in': {
+    userId: string;
+    username: string;
+    sessionId: string;
+    via: 'api' | 'registry';
+  };
+  /**
+   * A user name and password (or API key given as a password) that did not verify, on any route.
+   * `userId`/`username` only when the name is an existing account's: a name nobody holds is not
+   * kept (it may be a password typed into the wrong field). Never the password.
+   */
+  'auth.sign-in.failed': { userId?: string; username?: string };
+  /** A session ended before its time: `logout`, `revoked` (by its user), `refresh-token-reuse`. */
+  'session.revoked': { userId: string; sessionId: string; reason: string };
+  /**
+   * A registry token issued to a user by the token endpoint (`GET`/`POST /auth/token`) that grants
+   * more than pulling, or any with AUDIT_PULLS=true. `scopes` in the `type:name:actions` form.
+   */
+  'token.issued': {
+    userId: string;
+    username: string;
+    kind: 'registry';
+    scopes: string[];
+    /** How the token was obtained. */
+    grant: 'password' | 'api-key' | 'refresh-token';
+    sessionId?: string;
   };
 }
 

@@ -78,20 +78,19 @@ export class ManifestsData {
     );
   }
 
-  /** Points the tags at a manifest (creating or moving them); the names of those that pointed at another one before. */
+  /** Points the tags at the manifest (creating or moving them); returns those that moved, and from where. */
   async pointTags(
     m: EntityManager,
     repositoryId: string,
     tags: string[],
     sha256: string,
     algorithm: DigestAlgorithm,
-  ): Promise<string[]> {
+  ): Promise<{ tag: string; from: string }[]> {
     if (!tags.length) return [];
-    // The locking read waits for a concurrent push of the same tag and then sees its result, so
-    // each move is reported by the push that made it.
+    // The tags that already exist, locked until commit: those pointing elsewhere move.
     const before: { name: string; manifest_digest: string }[] = await m.query(
-      `SELECT name, manifest_digest FROM tags
-        WHERE repository_id = $1 AND name = ANY($2::text[]) ORDER BY name FOR UPDATE`,
+      `SELECT name, manifest_digest FROM tags WHERE repository_id = $1 AND name = ANY($2::text[])
+        ORDER BY name FOR UPDATE`,
       [repositoryId, tags],
     );
     await m.query(
@@ -102,7 +101,9 @@ export class ManifestsData {
              digest_algorithm = EXCLUDED.digest_algorithm, updated_at = now()`,
       [repositoryId, tags, sha256, algorithm],
     );
-    return before.filter((r) => r.manifest_digest !== sha256).map((r) => r.name);
+    return before
+      .filter((t) => t.manifest_digest !== sha256)
+      .map((t) => ({ tag: t.name, from: t.manifest_digest }));
   }
 
   /** Deletes a manifest and every tag pointing at it; the names of those tags. */

@@ -191,7 +191,7 @@ export class ManifestsService implements OnModuleInit {
       });
       if (insertedId !== null)
         await this.data.insertReferences(m, insertedId, parsed.blobs, parsed.manifests);
-      const movedTags = await this.data.pointTags(m, repositoryId, tags, sha256, algorithm);
+      const moved = await this.data.pointTags(m, repositoryId, tags, sha256, algorithm);
       await this.events.record(
         m,
         event('manifest.pushed', actor, {
@@ -200,8 +200,9 @@ export class ManifestsService implements OnModuleInit {
           digest: sha256,
           tags,
           mediaType: parsed.mediaType,
+          size: bytes.length,
           created: insertedId !== null,
-          movedTags,
+          moved,
         }),
       );
     });

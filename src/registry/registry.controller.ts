@@ -1,10 +1,12 @@
-import { All, Controller, Inject, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
+import { All, Controller, Inject, Logger, Req, Res, UseFilters, UseGuards } from '@nestjs/common';
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { pipeline } from 'node:stream/promises';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { AccessFactsService } from '../repos/access-facts.service.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
 import { ReposService } from '../repos/repos.service.js';
 import { suspendIdleTimeout } from '../http-limits.js';
@@ -61,6 +63,7 @@ export class RegistryController {
     private readonly push: PushService,
     private readonly pulls: PullStatsService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly events: EventsService,
   ) {}
 
   @All(['', '*path'])
@@ -170,6 +173,22 @@ export class RegistryController {
     manifestsPulled.inc();
     this.pulls.record(repositoryId, looksLikeDigest(route.reference) ? undefined : route.reference);
     res.end(m.content);
+    // AUDIT_PULLS: recorded on its own transaction once the manifest is on its way (not awaited).
+    if (this.config.audit.pulls)
+      this.auditPull(req, { id: repositoryId, name: route.name }, route.reference, m.digest);
+  }
+
+  private auditPull(req: RegistryRequest, repo: RepoRef, reference: string, digest: string): void {
+    this.events
+      .recordAlone(
+        event('manifest.pulled', req.registryActor!, {
+          repositoryId: repo.id,
+          repository: repo.name,
+          reference,
+          digest,
+        }),
+      )
+      .catch((e: Error) => new Logger('Registry').warn(`auditing a pull failed: ${e.message}`));
   }
 
   private async putManifest(

@@ -120,19 +120,10 @@ export class WebhooksService implements OnModuleInit {
     );
     const listening = hooks.filter((h) => matchesRepositories(h.repositories, repository));
     if (!listening.length) return;
-    let size: number | undefined;
-    if (e.name === 'manifest.pushed') {
-      const p = (e as RecordedEvent<'manifest.pushed'>).payload;
-      const rows: { size: string }[] = await m.query(
-        `SELECT size FROM manifests WHERE repository_id = $1 AND digest = $2`,
-        [p.repositoryId, p.digest],
-      );
-      if (rows.length) size = Number(rows[0].size);
-    }
-    const movedTags =
-      e.name === 'manifest.pushed'
-        ? (e as RecordedEvent<'manifest.pushed'>).payload.movedTags
-        : undefined;
+    // A push's event names the manifest's size and the tags it moved.
+    const pushed = e.name === 'manifest.pushed' ? (e as RecordedEvent<'manifest.pushed'>) : null;
+    const size = pushed?.payload.size;
+    const movedTags = pushed?.payload.moved?.map((t) => t.tag);
     const bodies = webhookEventsOf(e, { size, movedTags });
     const values: unknown[] = [];
     const tuples: string[] = [];

@@ -102,6 +102,7 @@ describe('bash completion', () => {
       [
         'admin',
         'apikey',
+        'audit',
         'completion',
         'context',
         'login',

@@ -47,6 +47,7 @@ describe('defaults', () => {
       logFormat: 'json',
       metrics: { token: undefined, address: undefined, storageTiming: true },
       pullStatsFlushSeconds: 5,
+      audit: { pulls: false, retentionDays: 90 },
       auth: {
         jwtSecret: undefined,
         accessTokenTtlSeconds: 900,
@@ -135,6 +136,7 @@ const INTEGERS: [string, Pick, number, number, number][] = [
   ['UPLOAD_LEASE_SECONDS', (c) => c.uploads.leaseSeconds, 60, 1, 3600],
   ['UPLOAD_MAX_CONCURRENT', (c) => c.uploads.maxConcurrent, 256, 1, 100000],
   ['UPLOAD_MAX_CONCURRENT_PER_USER', (c) => c.uploads.maxConcurrentPerUser, 64, 1, 100000],
+  ['AUDIT_RETENTION_DAYS', (c) => c.audit.retentionDays, 90, 0, 100 * 365],
   ['UPLOAD_MAX_SESSIONS_PER_USER', (c) => c.uploads.maxSessionsPerUser, 1000, 1, 10000000],
   [
     'UPLOAD_MAX_SESSIONS_PER_REPOSITORY',
@@ -201,6 +203,7 @@ describe('booleans', () => {
     ['S3_USE_PATH_STYLE', (c: AppConfig) => c.s3?.usePathStyle, true],
     ['S3_REDIRECT', (c: AppConfig) => c.s3?.redirect, true],
     ['WEBHOOK_ALLOW_PRIVATE_TARGETS', (c: AppConfig) => c.webhooks.allowPrivateTargets, false],
+    ['AUDIT_PULLS', (c: AppConfig) => c.audit.pulls, false],
   ] as [string, Pick, boolean][])('%s', (name, pick, def) => {
     expect(pick(loadConfig(S3))).toBe(def);
     for (const v of ['1', 'true', 'TRUE', 'Yes', 'on'])
