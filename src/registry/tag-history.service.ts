@@ -159,7 +159,7 @@ export class TagHistoryService implements OnModuleInit {
    * to the tag again: the same transaction, checks (immutable tags, blobs still linked), event
    * and history as any push. Refused with 404 when the tag never pointed at the digest, 409
    * MANIFEST_GONE when the manifest is no longer in the repository, 409 TAG_IMMUTABLE when the
-   * tag may not move.
+   * tag may not move. A restore to the digest the tag points at already changes nothing.
    */
   async restore(
     repo: RepoRef,
@@ -188,6 +188,8 @@ export class TagHistoryService implements OnModuleInit {
         `manifest ${digest} is no longer in "${repo.name}": tag "${tag}" cannot be restored to it`,
       );
     const current = await this.manifests.find(repo.id, tag);
+    // Already there: nothing moves, so nothing is written or recorded.
+    if (current?.manifest.digest === digest) return { tag, digest, previousDigest: digest };
     try {
       await this.manifests.put(
         repo,
