@@ -27,6 +27,14 @@ export class ImmutableTagsService {
     const checked = normalizePatterns(patterns);
     if (!checked.ok) throw apiError(400, 'VALIDATION_FAILED', checked.reason);
     await this.events.transaction(async (m) => {
+      // Replacements of one repository's patterns take turns (two would otherwise both find
+      // nothing to delete and insert the same rows). FOR NO KEY UPDATE leaves the FOR KEY SHARE
+      // locks of concurrent pushes' inserts alone.
+      const locked: unknown[] = await m.query(
+        `SELECT id FROM repositories WHERE id = $1 FOR NO KEY UPDATE`,
+        [repo.id],
+      );
+      if (!locked.length) throw apiError(404, 'NOT_FOUND', `repository "${repo.name}" not found`);
       await m.query(`DELETE FROM immutable_tag_patterns WHERE repository_id = $1`, [repo.id]);
       await m.query(
         `INSERT INTO immutable_tag_patterns (repository_id, pattern, position)

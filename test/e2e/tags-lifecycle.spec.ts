@@ -82,6 +82,16 @@ describe('tag history', () => {
       202,
     );
     expect((await changes('v1'))[0]).toBe(`deleted ${B} -`);
+    // A deleted tag can be restored from its history: it is created again.
+    expect(
+      await ok(base, 'POST', `/repos/${REPO}/tags/v1/restore`, {
+        auth: users.olga,
+        body: { digest: B },
+        expect: 200,
+      }),
+    ).toEqual({ tag: 'v1', digest: B, previousDigest: null });
+    expect((await changes('v1'))[0]).toBe(`created - ${B}`);
+    await ok(base, 'DELETE', `/repos/${REPO}/tags/v1`, { auth: users.olga });
     await reg.olga.putManifest(REPO, 'v2', bodyA);
     await ok(base, 'DELETE', `/repos/${REPO}/tags/v2`, { auth: users.olga });
     expect(await changes('v2')).toEqual([`deleted ${A} -`, `created - ${A}`]);
@@ -177,6 +187,14 @@ describe('immutable tags', () => {
     expect(await ok(base, 'GET', `/repos/${REPO}/immutable-tags`, { auth: users.rita })).toEqual(
       body,
     );
+    // Concurrent replacements take turns (no duplicate-key failure); one of them wins whole.
+    const racing = await Promise.all(
+      [['a*'], ['b*', 'a*']].map((patterns) =>
+        api(base, 'PUT', `/repos/${REPO}/immutable-tags`, { auth: users.olga, body: { patterns } }),
+      ),
+    );
+    expect(racing.map((r) => r.status)).toEqual([200, 200]);
+    await ok(base, 'PUT', `/repos/${REPO}/immutable-tags`, { auth: users.olga, body });
   });
 
   it('lets a matching tag be created and pushed again with the same digest', async () => {
