@@ -187,13 +187,25 @@ describe('immutable tags', () => {
     expect(await ok(base, 'GET', `/repos/${REPO}/immutable-tags`, { auth: users.rita })).toEqual(
       body,
     );
-    // Concurrent replacements take turns (no duplicate-key failure); one of them wins whole.
-    const racing = await Promise.all(
-      [['a*'], ['b*', 'a*']].map((patterns) =>
-        api(base, 'PUT', `/repos/${REPO}/immutable-tags`, { auth: users.olga, body: { patterns } }),
-      ),
-    );
-    expect(racing.map((r) => r.status)).toEqual([200, 200]);
+    // Concurrent replacements take turns (no duplicate-key failure), each one whole.
+    for (let round = 0; round < 3; round++) {
+      await ok(base, 'PUT', `/repos/${REPO}/immutable-tags`, {
+        auth: users.olga,
+        body: { patterns: [] },
+      });
+      const racing = await Promise.all(
+        Array.from({ length: 6 }, (_, i) =>
+          api(base, 'PUT', `/repos/${REPO}/immutable-tags`, {
+            auth: users.olga,
+            body: { patterns: i % 2 ? ['a*', 'b*'] : ['b*', 'a*'] },
+          }),
+        ),
+      );
+      expect(racing.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
+      expect(
+        (await ok(base, 'GET', `/repos/${REPO}/immutable-tags`, { auth: users.olga })).patterns,
+      ).toHaveLength(2);
+    }
     await ok(base, 'PUT', `/repos/${REPO}/immutable-tags`, { auth: users.olga, body });
   });
 
