@@ -191,6 +191,13 @@ export class ManifestsData {
       `DELETE FROM tags WHERE repository_id = $1 AND manifest_digest = $2 RETURNING name`,
       [repositoryId, sha256],
     );
+    // A tag committed between the locking read and the delete is checked too (throwing rolls
+    // the delete back).
+    await this.assertDeletable(
+      m,
+      repositoryId,
+      removed.map((t) => t.name).filter((n) => !tags.some((t) => t.name === n)),
+    );
     await m.query(`DELETE FROM manifests WHERE id = $1`, [manifestId]);
     return removed.map((t) => t.name);
   }
