@@ -9,6 +9,7 @@ import { BlobState1764200000001 } from './1764200000001-blob-state.js';
 import { PullStats1764300000000 } from './1764300000000-pull-stats.js';
 import { Webhooks1764400000100 } from './1764400000100-webhooks.js';
 import { AuditLog1764400000000 } from './1764400000000-audit-log.js';
+import { TagHistory1764400000400 } from './1764400000400-tag-history.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -23,4 +24,5 @@ export const ALL_MIGRATIONS = [
   PullStats1764300000000,
   Webhooks1764400000100,
   AuditLog1764400000000,
+  TagHistory1764400000400,
 ];

@@ -36,6 +36,8 @@ const CODE_CLASSES: Record<string, ExitCode> = {
   ALREADY_MEMBER: EXIT.conflict,
   TEAM_EXISTS: EXIT.conflict,
   REPOSITORY_EXISTS: EXIT.conflict,
+  TAG_IMMUTABLE: EXIT.conflict,
+  MANIFEST_GONE: EXIT.conflict,
 };
 
 /** The exit code of an HTTP error answer: its `code` when it is a known one, else its status. */

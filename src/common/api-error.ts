@@ -39,6 +39,9 @@ export const API_ERROR_CODES = {
   TEAM_EXISTS: 'a team of that name already exists in the organization',
   REPOSITORY_EXISTS: 'a repository of that name already exists',
   REGISTRATION_DISABLED: 'self-registration is disabled (REGISTRATION_ENABLED=false)',
+  TAG_IMMUTABLE:
+    'an immutable tag pattern of the repository forbids moving or deleting that tag (the message names the rule)',
+  MANIFEST_GONE: 'the manifest is no longer in the repository (a tag cannot be restored to it)',
 } as const;
 
 export type ApiErrorCode = keyof typeof API_ERROR_CODES;

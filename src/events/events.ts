@@ -23,6 +23,8 @@ export interface EventMap {
     created: boolean;
     /** Tags of `tags` that pointed at another manifest before (`from`: its sha256 digest). */
     moved: { tag: string; from: string }[];
+    /** Tags of `tags` that did not exist before (absent in older events). */
+    createdTags?: string[];
   };
   /**
    * A manifest was served by a GET (recorded on its own, after the pull, and only with
@@ -38,7 +40,13 @@ export interface EventMap {
   /** A manifest was deleted by digest, with the tags that pointed at it. */
   'manifest.deleted': { repositoryId: string; repository: string; digest: string; tags: string[] };
   /** A tag was deleted (registry or management API); its manifest stays. */
-  'tag.deleted': { repositoryId: string; repository: string; tag: string };
+  'tag.deleted': {
+    repositoryId: string;
+    repository: string;
+    tag: string;
+    /** The sha256 digest the tag pointed at (absent in older events). */
+    digest?: string;
+  };
   /** An upload completed: the blob is stored and linked into the repository. */
   'blob.pushed': { repositoryId: string; repository: string; digest: string; size: number };
   /** A blob another repository holds was linked into this one without copying. */
@@ -66,6 +74,12 @@ export interface EventMap {
     description: string | null;
   };
   'repository.deleted': { repositoryId: string; repository: string };
+  /** The immutable tag patterns of a repository were replaced (see registry/tag-rules.ts). */
+  'repository.immutable_tags.changed': {
+    repositoryId: string;
+    repository: string;
+    patterns: string[];
+  };
   /** One grant added, changed or removed (level null), or every grant replaced at once. */
   'repository.grants.changed': {
     repositoryId: string;

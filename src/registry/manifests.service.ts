@@ -191,7 +191,7 @@ export class ManifestsService implements OnModuleInit {
       });
       if (insertedId !== null)
         await this.data.insertReferences(m, insertedId, parsed.blobs, parsed.manifests);
-      const moved = await this.data.pointTags(m, repositoryId, tags, sha256, algorithm);
+      const changes = await this.data.pointTags(m, repositoryId, tags, sha256, algorithm);
       await this.events.record(
         m,
         event('manifest.pushed', actor, {
@@ -202,7 +202,8 @@ export class ManifestsService implements OnModuleInit {
           mediaType: parsed.mediaType,
           size: bytes.length,
           created: insertedId !== null,
-          moved,
+          moved: changes.moved,
+          createdTags: changes.created,
         }),
       );
     });
@@ -290,10 +291,16 @@ export class ManifestsService implements OnModuleInit {
     }
     assertTag(reference);
     const deleted = await this.events.transaction(async (q) => {
-      if (!(await this.data.deleteTag(q, repositoryId, reference))) return false;
+      const digest = await this.data.deleteTag(q, repositoryId, reference);
+      if (digest === null) return false;
       await this.events.record(
         q,
-        event('tag.deleted', actor, { repositoryId, repository: repo.name, tag: reference }),
+        event('tag.deleted', actor, {
+          repositoryId,
+          repository: repo.name,
+          tag: reference,
+          digest,
+        }),
       );
       return true;
     });

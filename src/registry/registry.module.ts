@@ -15,6 +15,8 @@ import { REGISTRY_AUTHORIZER } from './registry-access.js';
 import { RegistryAccessGuard } from './registry-access.guard.js';
 import { RegistryController } from './registry.controller.js';
 import { UploadsService } from './uploads.service.js';
+import { ImmutableTagsService } from './immutable-tags.service.js';
+import { TagHistoryService } from './tag-history.service.js';
 
 @Module({
   imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES), ReposModule, AuthModule],
@@ -28,9 +30,18 @@ import { UploadsService } from './uploads.service.js';
     ManifestsService,
     NodeLivenessService,
     PullStatsService,
+    TagHistoryService,
+    ImmutableTagsService,
     RegistryAccessGuard,
     { provide: REGISTRY_AUTHORIZER, useExisting: TokenRegistryAuthorizer },
   ],
-  exports: [BlobsService, ManifestsService, UploadsService, PullStatsService],
+  exports: [
+    BlobsService,
+    ManifestsService,
+    UploadsService,
+    PullStatsService,
+    TagHistoryService,
+    ImmutableTagsService,
+  ],
 })
 export class RegistryModule {}

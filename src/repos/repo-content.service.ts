@@ -2,7 +2,9 @@ import { BadRequestException, Injectable, NotFoundException } from '@nestjs/comm
 import type { Actor } from '../common/actor.js';
 import { BlobsService } from '../registry/blobs.service.js';
 import { looksLikeDigest } from '../registry/digest.js';
+import { apiError } from '../common/api-error.js';
 import { RegistryError } from '../registry/errors.js';
+import { ImmutableTagError } from '../registry/tag-rules.js';
 import { MEDIA_TYPES } from '../registry/manifest.js';
 import { ManifestsService } from '../registry/manifests.service.js';
 import { isValidTag } from '../registry/names.js';
@@ -264,7 +266,8 @@ export class RepoContentService {
 
   /**
    * Removes a tag as the registry's `DELETE /v2/<name>/manifests/<tag>` does (the manifest stays;
-   * the cached tag is invalidated on every node). False when there is no such tag.
+   * the cached tag is invalidated on every node). False when there is no such tag; 409
+   * TAG_IMMUTABLE when an immutable pattern protects it.
    */
   async deleteTag(repo: { id: string; name: string }, tag: string, actor: Actor): Promise<boolean> {
     try {
@@ -272,6 +275,7 @@ export class RepoContentService {
       return true;
     } catch (e) {
       if (e instanceof RegistryError && e.code === 'MANIFEST_UNKNOWN') return false;
+      if (e instanceof ImmutableTagError) throw apiError(409, 'TAG_IMMUTABLE', e.message);
       throw e;
     }
   }

@@ -16,7 +16,10 @@ import type {
   TagPageDto,
   TagQueryDto,
 } from './dto/repos.dto.js';
-import { pageOf } from '../common/page.dto.js';
+import { type PageQueryDto, pageOf } from '../common/page.dto.js';
+import { ImmutableTagsService } from '../registry/immutable-tags.service.js';
+import { TagHistoryService } from '../registry/tag-history.service.js';
+import type { ImmutableTagsDto, RestoredTagDto, TagHistoryPageDto } from './dto/tags.dto.js';
 import { RepoDto } from './dto/repos.dto.js';
 import {
   type UserSubject,
@@ -41,6 +44,8 @@ export class RepoManagementService {
     private readonly users: UsersService,
     private readonly orgs: OrgsService,
     private readonly uploads: UploadsService,
+    private readonly history: TagHistoryService,
+    private readonly immutable: ImmutableTagsService,
   ) {}
 
   async search(
@@ -123,6 +128,55 @@ export class RepoManagementService {
     const { repository } = await this.access.require(subject, name, 'admin');
     if (!(await this.content.deleteTag(repository, tag, actor)))
       throw new NotFoundException(`tag "${tag}" not found in "${repository.name}"`);
+  }
+
+  /** One page of a tag's history, newest first (readers of the repository). */
+  async tagHistory(
+    subject: UserSubject | null,
+    name: string,
+    tag: string,
+    query: PageQueryDto,
+  ): Promise<TagHistoryPageDto> {
+    if (!isValidTag(tag)) throw new BadRequestException(`"${tag}" is not a valid tag`);
+    const { repository } = await this.access.require(subject, name, 'read');
+    const { page, perPage } = pageOf(query);
+    const { items, total } = await this.history.history(
+      repository.id,
+      tag,
+      (page - 1) * perPage,
+      perPage,
+    );
+    return { items, total, page, perPage };
+  }
+
+  /** Moves a tag back to a digest from its history (writers, as a push). */
+  async restoreTag(
+    subject: UserSubject,
+    name: string,
+    tag: string,
+    digest: string,
+    actor: Actor,
+  ): Promise<RestoredTagDto> {
+    if (!isValidTag(tag)) throw new BadRequestException(`"${tag}" is not a valid tag`);
+    const { repository } = await this.access.require(subject, name, 'write');
+    return this.history.restore(repository, tag, digest, actor);
+  }
+
+  /** The immutable tag patterns (readers of the repository). */
+  async immutableTags(subject: UserSubject | null, name: string): Promise<ImmutableTagsDto> {
+    const { repository } = await this.access.require(subject, name, 'read');
+    return { patterns: await this.immutable.patterns(repository.id) };
+  }
+
+  /** Replaces the immutable tag patterns (repository admins). */
+  async setImmutableTags(
+    subject: UserSubject,
+    name: string,
+    patterns: string[],
+    actor: Actor,
+  ): Promise<ImmutableTagsDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    return { patterns: await this.immutable.replace(repository, patterns, actor) };
   }
 
   private async describeGrants(repository: RepositoryEntity): Promise<RepoPermissionsDto> {

@@ -31,7 +31,7 @@ import {
   requirePrincipal,
 } from '../auth/decorators.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
-import { pageOf } from '../common/page.dto.js';
+import { PageQueryDto, pageOf } from '../common/page.dto.js';
 import type { UserPrincipal } from '../auth/principal.js';
 import {
   CreateRepoDto,
@@ -46,6 +46,12 @@ import {
   UpdateRepoDto,
 } from './dto/repos.dto.js';
 import { ManifestViewDto } from './dto/manifest-view.dto.js';
+import {
+  ImmutableTagsDto,
+  RestoreTagDto,
+  RestoredTagDto,
+  TagHistoryPageDto,
+} from './dto/tags.dto.js';
 import { RepoManagementService } from './repo-management.service.js';
 
 const NAMESPACE = { name: 'namespace', description: 'User or organization holding the repository' };
@@ -57,7 +63,8 @@ const NAME = {
     '(`team%2Fapp`, as OpenAPI clients do) it always names a repository; with raw slashes, a path ' +
     'ending in `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}` ' +
     'addresses those grants instead, a GET of a path ending in `/tags` or `/manifests/{reference}` the ' +
-    'tags or that manifest, ' +
+    'tags or that manifest, a path ending in `/tags/{tag}/history`, `/tags/{tag}/restore` or ' +
+    '`/immutable-tags` that tag history, restore or the immutable tag patterns, ' +
     'and a DELETE of a path ending in `/tags/{tag}` that tag.',
   example: 'app',
 };
@@ -83,7 +90,7 @@ function fullName(namespace: string, name: string | string[]): string {
 /**
  * Route shapes: `{name}` may hold slashes, so the grant routes (a raw path ending in
  * `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}`) and the tag
- * delete (`DELETE …/tags/{tag}`) are declared before the repository routes, which would otherwise
+ * routes (`…/tags/{tag}` delete, history and restore, `…/immutable-tags`) are declared before the repository routes, which would otherwise
  * swallow them. Express matches the raw path
  * and decodes `%2F` only inside a parameter, so a name sent percent-encoded (`team%2Fpermissions`)
  * is one segment that no grant route matches: the repository `acme/team/permissions` is
@@ -243,6 +250,109 @@ export class ReposController {
     await this.repos.revokeTeam(requirePrincipal(p), fullName(namespace, name), team, actor);
   }
 
+  @Get(':namespace/*name/tags/:tag/history')
+  @OptionalAuth()
+  @ApiOperation({
+    summary:
+      "A tag's history, newest first: every creation, move (push or restore) and deletion, with who and when",
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiParam(TAG)
+  @ApiOkResponse({ type: TagHistoryPageDto })
+  @ApiNotFoundResponse(NOT_FOUND)
+  async tagHistory(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Param('tag') tag: string,
+    @Query() query: PageQueryDto,
+  ): Promise<TagHistoryPageDto> {
+    return this.repos.tagHistory(p, fullName(namespace, name), tag, query);
+  }
+
+  @Post(':namespace/*name/tags/:tag/restore')
+  @HttpCode(200)
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Move a tag back to a digest from its history while that manifest is still in the repository (push permission); recorded as a push',
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiParam(TAG)
+  @ApiOkResponse({ type: RestoredTagDto })
+  @ApiForbiddenResponse({
+    description: 'Caller may not push to the repository',
+    type: ErrorResponseDto,
+  })
+  @ApiNotFoundResponse({
+    description: 'No such repository (visible), or the tag never pointed at that digest',
+    type: ErrorResponseDto,
+  })
+  @ApiConflictResponse({
+    description:
+      '`MANIFEST_GONE`: the manifest is no longer in the repository; `TAG_IMMUTABLE`: an immutable tag pattern forbids the move',
+    type: ErrorResponseDto,
+  })
+  async restoreTag(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Param('tag') tag: string,
+    @Body() body: RestoreTagDto,
+  ): Promise<RestoredTagDto> {
+    return this.repos.restoreTag(
+      requirePrincipal(p),
+      fullName(namespace, name),
+      tag,
+      body.digest,
+      actor,
+    );
+  }
+
+  @Get(':namespace/*name/immutable-tags')
+  @OptionalAuth()
+  @ApiOperation({ summary: 'The immutable tag patterns of a repository' })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiOkResponse({ type: ImmutableTagsDto })
+  @ApiNotFoundResponse(NOT_FOUND)
+  async immutableTags(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+  ): Promise<ImmutableTagsDto> {
+    return this.repos.immutableTags(p, fullName(namespace, name));
+  }
+
+  @Put(':namespace/*name/immutable-tags')
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'Replace the immutable tag patterns (repository admins): matching tags can be created but not moved or deleted',
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiOkResponse({ type: ImmutableTagsDto })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse(NOT_FOUND)
+  async setImmutableTags(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Body() body: ImmutableTagsDto,
+  ): Promise<ImmutableTagsDto> {
+    return this.repos.setImmutableTags(
+      requirePrincipal(p),
+      fullName(namespace, name),
+      body.patterns,
+      actor,
+    );
+  }
+
   @Delete(':namespace/*name/tags/:tag')
   @HttpCode(204)
   @Authenticated()
@@ -257,6 +367,10 @@ export class ReposController {
   @ApiForbiddenResponse(NOT_ADMIN)
   @ApiNotFoundResponse({
     description: 'No such repository (visible), or no such tag in it',
+    type: ErrorResponseDto,
+  })
+  @ApiConflictResponse({
+    description: '`TAG_IMMUTABLE`: an immutable tag pattern of the repository protects the tag',
     type: ErrorResponseDto,
   })
   async deleteTag(

@@ -546,6 +546,47 @@ describe('repositories and tags', () => {
     expect(await fails(5, ['tag', 'rm', 'alice/tagged:v3'], as('bob'))).toMatch(/admin/);
   });
 
+  it('shows a tag history, restores a tag and manages immutable tag patterns', async () => {
+    const reg = new RegistryClient(url, { authorization: basicHeader('alice', PASSWORD.alice) });
+    const first = await reg.pushImage('alice/tagged', 'rel', ['layer-h1']);
+    const second = await reg.pushImage('alice/tagged', 'rel', ['layer-h2']);
+    const history = await json(['tag', 'history', 'alice/tagged:rel'], as('alice'));
+    expect(history.map((h: Json) => [h.action, h.oldDigest, h.newDigest])).toEqual([
+      ['moved', first.digest, second.digest],
+      ['created', null, first.digest],
+    ]);
+    const table = await okRun(['tag', 'history', 'alice/tagged:rel', '--no-trunc'], as('alice'));
+    expect(table).toContain(second.digest);
+    expect(table).toContain('alice');
+    expect(await json(['tag', 'restore', 'alice/tagged:rel', first.digest], as('alice'))).toEqual({
+      tag: 'rel',
+      digest: first.digest,
+      previousDigest: second.digest,
+    });
+    expect(await fails(2, ['tag', 'restore', 'alice/tagged:rel', 'latest'], as('alice'))).toMatch(
+      /sha256/,
+    );
+
+    expect(
+      await json(['repo', 'immutable-tags', 'alice/tagged', '--set', 'rel*', 'v?'], as('alice')),
+    ).toEqual({ patterns: ['rel*', 'v?'] });
+    expect(await okRun(['repo', 'immutable-tags', 'alice/tagged'], as('alice'))).toContain(
+      'rel* v?',
+    );
+    // bob may push (granted above) but is no repository admin.
+    expect(
+      await fails(5, ['repo', 'immutable-tags', 'alice/tagged', '--clear'], as('bob')),
+    ).toBeTruthy();
+    expect(
+      await fails(6, ['tag', 'restore', 'alice/tagged:rel', second.digest], as('alice')),
+    ).toMatch(/immutable/);
+    expect(await fails(6, ['tag', 'delete', 'alice/tagged:rel'], as('alice'))).toMatch(/rel\*/);
+    expect(await json(['repo', 'immutable-tags', 'alice/tagged', '--clear'], as('alice'))).toEqual({
+      patterns: [],
+    });
+    await okRun(['tag', 'delete', 'alice/tagged:rel'], as('alice'));
+  });
+
   it('searches what the caller may see', async () => {
     const [orgs, repos, none, anonymous, badKind] = await Promise.all([
       json(['search', 'acme'], as('bob')),

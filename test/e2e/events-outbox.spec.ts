@@ -287,6 +287,31 @@ describe('management API writes', () => {
         }),
     ],
     [
+      'PUT /api/v1/repos/{namespace}/{name}/immutable-tags',
+      'repository.immutable_tags.changed',
+      () =>
+        api(base, 'PUT', '/repos/acme/app/immutable-tags', {
+          auth: as('olga'),
+          body: { patterns: ['release-*'] },
+        }),
+    ],
+    [
+      'POST /api/v1/repos/{namespace}/{name}/tags/{tag}/restore',
+      'manifest.pushed',
+      async () => {
+        const reg = new RegistryClient(base, {
+          authorization: basicHeader(u.olga.username, u.olga.password),
+        });
+        const first = await reg.pushImage('acme/app', 'back', ['layer-a']);
+        await reg.pushImage('acme/app', 'back', ['layer-b']);
+        await added();
+        return api(base, 'POST', '/repos/acme/app/tags/back/restore', {
+          auth: as('olga'),
+          body: { digest: first.digest },
+        });
+      },
+    ],
+    [
       'DELETE /api/v1/repos/{namespace}/{name}/tags/{tag}',
       'tag.deleted',
       async () => {

@@ -264,6 +264,82 @@ async function tagRemove(refs: string[], _opts: unknown, cmd: Command) {
   if (rt.out.json) rt.out.data(removed);
 }
 
+async function tagHistory(name: string, opts: { limit: number; trunc: boolean }, cmd: Command) {
+  const rt = Runtime.of(cmd);
+  const api = rt.client();
+  const ref = parseRepoRef(name, { tag: 'required' });
+  const { items, total } = await withSpinner(rt.out, 'Reading the tag history', () =>
+    collectPages(
+      (page, perPage) =>
+        api.call(
+          api.client.GET('/api/v1/repos/{namespace}/{name}/tags/{tag}/history', {
+            params: { path: { ...repoPath(ref), tag: ref.tag! }, query: { page, perPage } },
+          }),
+        ),
+      opts.limit,
+    ),
+  );
+  if (rt.out.json) return rt.out.data(items);
+  const digest = (d: string | null) => (d ? shortDigest(d, !opts.trunc) : '-');
+  rt.out.table(
+    ['WHEN', 'ACTION', 'FROM', 'TO', 'BY'],
+    items.map((h) => [
+      formatDate(h.at),
+      h.action,
+      digest(h.oldDigest),
+      digest(h.newDigest),
+      h.actor.name ?? h.actor.kind,
+    ]),
+    `No history for ${ref.full}:${ref.tag}.`,
+  );
+  const note = truncationNote(items.length, total);
+  if (note) rt.out.note(note);
+}
+
+async function tagRestore(name: string, digest: string, _opts: unknown, cmd: Command) {
+  const rt = Runtime.of(cmd);
+  const api = rt.client();
+  const ref = parseRepoRef(name, { tag: 'required' });
+  if (!/^sha256:[a-f0-9]{64}$/.test(digest))
+    throw usageError(`the digest must be a full sha256 digest (sha256:…), not "${digest}"`);
+  const restored = await api.call(
+    api.client.POST('/api/v1/repos/{namespace}/{name}/tags/{tag}/restore', {
+      params: { path: { ...repoPath(ref), tag: ref.tag! } },
+      body: { digest },
+    }),
+  );
+  if (rt.out.json) return rt.out.data(restored);
+  rt.out.done(
+    restored.previousDigest === restored.digest
+      ? `${ref.full}:${ref.tag} already points at ${shortDigest(digest, true)}.`
+      : `${ref.full}:${ref.tag} points at ${shortDigest(digest, true)} again.`,
+  );
+}
+
+async function immutableTags(
+  name: string,
+  opts: { set?: string[]; clear?: boolean },
+  cmd: Command,
+) {
+  const rt = Runtime.of(cmd);
+  const api = rt.client();
+  const ref = parseRepoRef(name, { tag: 'forbidden' });
+  if (opts.set && opts.clear) throw usageError('use either --set or --clear');
+  const path = { params: { path: repoPath(ref) } };
+  const result =
+    opts.set || opts.clear
+      ? await api.call(
+          api.client.PUT('/api/v1/repos/{namespace}/{name}/immutable-tags', {
+            ...path,
+            body: { patterns: opts.clear ? [] : opts.set! },
+          }),
+        )
+      : await api.call(api.client.GET('/api/v1/repos/{namespace}/{name}/immutable-tags', path));
+  if (rt.out.json) return rt.out.data(result);
+  if (!result.patterns.length) return rt.out.line(`No immutable tag patterns in ${ref.full}.`);
+  rt.out.line(`Immutable tags of ${ref.full}: ${result.patterns.join(' ')}`);
+}
+
 export function registerRepos(program: Command): void {
   program
     .command('search')
@@ -319,6 +395,15 @@ export function registerRepos(program: Command): void {
     .option('-y, --yes', 'do not ask for confirmation')
     .action(repoDelete);
   repo
+    .command('immutable-tags')
+    .description(
+      'Show or replace the immutable tag patterns (* any run, ? one character): matching tags can be created but not moved or deleted',
+    )
+    .argument('<repository>', 'NAMESPACE/NAME')
+    .option('--set <patterns...>', 'replace the patterns (repository admins)')
+    .option('--clear', 'remove every pattern (repository admins)')
+    .action(immutableTags);
+  repo
     .command('set-visibility')
     .description('Make a repository public or private')
     .argument('<repository>', 'NAMESPACE/NAME')
@@ -346,7 +431,21 @@ export function registerRepos(program: Command): void {
     .option('--no-trunc', 'show full digests')
     .action(tagList);
   tag
+    .command('history')
+    .description('Show the history of a tag: creations, moves and deletions, newest first')
+    .argument('<tag>', 'NAMESPACE/NAME:TAG')
+    .addOption(limitOption())
+    .option('--no-trunc', 'show full digests')
+    .action(tagHistory);
+  tag
+    .command('restore')
+    .description('Point a tag back at a digest from its history (recorded as a push)')
+    .argument('<tag>', 'NAMESPACE/NAME:TAG')
+    .argument('<digest>', 'sha256:… the tag pointed at before (see tag history)')
+    .action(tagRestore);
+  tag
     .command('rm')
+    .alias('delete')
     .description('Delete tags (the manifests stay, reachable by digest)')
     .argument('<tags...>', 'NAMESPACE/NAME:TAG')
     .action(tagRemove);
