@@ -6,7 +6,7 @@ import {
   Injectable,
   UnauthorizedException,
 } from '@nestjs/common';
-import { ApiKeysService } from '../api-keys/api-keys.service.js';
+import { ApiKeysService, type VerifiedApiKey } from '../api-keys/api-keys.service.js';
 import { looksLikeApiKey } from '../api-keys/api-key-format.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
@@ -15,7 +15,10 @@ import { normalizeName } from '../users/names.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
 import { ATTEMPT_LIMITER, type AttemptLimiter, type LimitKey } from './attempt-limiter.js';
-import type { UserPrincipal } from './principal.js';
+import { parseRobotName } from '../common/name-grammar.js';
+import { RobotsService } from '../robots/robots.service.js';
+import { principalName, type SignedInPrincipal, type UserPrincipal } from './principal.js';
+import { isFullScope } from './scopes.js';
 import { SessionsService } from './sessions.service.js';
 
 /**
@@ -91,6 +94,7 @@ export class CredentialsService {
     private readonly apiKeys: ApiKeysService,
     private readonly sessions: SessionsService,
     private readonly facts: AccessFactsService,
+    private readonly robots: RobotsService,
     @Inject(ATTEMPT_LIMITER) private readonly limiter: AttemptLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
@@ -120,6 +124,31 @@ export class CredentialsService {
   }
 
   /**
+   * Basic credentials of the registry and the management API: a robot's full name (`acme+ci`)
+   * with its key, a user name with one of the user's API keys, or a user name with a password.
+   * Keys are checked before the sign-in limits: password failures never refuse an API key or a
+   * robot (a key has about 190 random bits; guessing one is hopeless anyway).
+   */
+  async basic(
+    username: string,
+    password: string,
+    address: string | undefined,
+  ): Promise<SignedInPrincipal> {
+    if (parseRobotName(username)) {
+      const robot = looksLikeApiKey(password)
+        ? await this.apiKey(password).catch(() => null)
+        : null;
+      if (robot?.kind === 'robot' && principalName(robot) === normalizeName(username)) return robot;
+      throw new UnauthorizedException(INVALID_CREDENTIALS);
+    }
+    if (looksLikeApiKey(password)) {
+      const viaKey = await this.apiKey(password).catch(() => null);
+      if (viaKey?.kind === 'user' && viaKey.username === normalizeName(username)) return viaKey;
+    }
+    return this.password(username, password, address, false);
+  }
+
+  /**
    * A user name with a password, or with one of the user's API keys when `allowApiKey`.
    * Failed attempts are counted per account and per address; past the limit even correct
    * credentials get 429 until the window has passed.
@@ -130,13 +159,13 @@ export class CredentialsService {
     address: string | undefined,
     allowApiKey = true,
   ): Promise<UserPrincipal> {
+    if (allowApiKey && looksLikeApiKey(password)) {
+      const viaKey = await this.apiKey(password).catch(() => null);
+      if (viaKey?.kind === 'user' && viaKey.username === normalizeName(username)) return viaKey;
+    }
     const keys = this.limitKeys(username, address);
     const wait = await this.limiter.blockedFor(keys);
     if (wait > 0) throw new TooManyAttemptsException(wait);
-    if (allowApiKey && looksLikeApiKey(password)) {
-      const viaKey = await this.apiKey(password).catch(() => null);
-      if (viaKey && viaKey.username === normalizeName(username)) return viaKey;
-    }
     const memo = createHmac('sha256', this.memoKey)
       .update(`${normalizeName(username)}\u0000${password}`, 'utf8')
       .digest('base64url');
@@ -215,12 +244,41 @@ export class CredentialsService {
     }
   }
 
-  /** An API key of an active user (key and user are cached facts, see CacheKeys). */
-  async apiKey(key: string): Promise<UserPrincipal> {
+  /**
+   * An API key of an active user, or of a usable robot (key, user and robots are cached facts,
+   * see CacheKeys). A user's principal carries the key's scope.
+   */
+  async apiKey(key: string): Promise<SignedInPrincipal> {
     const verified = await this.apiKeys.verify(key);
-    const user = verified ? await this.facts.activeUser(verified.userId) : null;
-    if (!verified || !user) throw new UnauthorizedException(INVALID_CREDENTIALS);
-    return CredentialsService.principalOf(user, 'api-key', { apiKeyId: verified.keyId });
+    if (!verified) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    return this.keyPrincipal(verified, 'api-key');
+  }
+
+  private async keyPrincipal(
+    verified: VerifiedApiKey,
+    method: 'api-key' | 'token',
+  ): Promise<SignedInPrincipal> {
+    if (verified.robotId) {
+      const robot = verified.robotNamespace
+        ? await this.robots.usable(verified.robotId, verified.robotNamespace)
+        : null;
+      if (!robot) throw new UnauthorizedException(INVALID_CREDENTIALS);
+      return {
+        kind: 'robot',
+        robotId: robot.id,
+        name: robot.name,
+        namespace: robot.namespace,
+        method,
+        apiKeyId: verified.keyId,
+        grants: robot.grants,
+      };
+    }
+    const user = verified.userId ? await this.facts.activeUser(verified.userId) : null;
+    if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    return CredentialsService.principalOf(user, 'api-key', {
+      apiKeyId: verified.keyId,
+      ...(isFullScope(verified.scope) ? {} : { keyScope: verified.scope }),
+    });
   }
 
   /** The principal of a verified access token, if its session and user are still live. */
@@ -252,21 +310,33 @@ export class CredentialsService {
     sub?: string;
     sid?: string;
     akid?: string;
+    rid?: string;
     cg?: number;
-  }): Promise<UserPrincipal | null> {
+  }): Promise<SignedInPrincipal | null> {
+    if (claims.rid) {
+      // A robot's token: its key and the robot must still be usable.
+      const key = claims.akid
+        ? await this.apiKeys.active(claims.akid, { robotId: claims.rid })
+        : null;
+      if (!key) throw new UnauthorizedException('token revoked');
+      return this.keyPrincipal(key, 'token').catch(() => {
+        throw new UnauthorizedException('token revoked');
+      });
+    }
     if (!claims.sub) return null;
     const user = await this.facts.activeUser(claims.sub);
     if (!user) throw new UnauthorizedException('token revoked');
     // Issued with a password that has changed since.
     if (claims.cg !== undefined && claims.cg !== user.credentialGeneration)
       throw new UnauthorizedException('token revoked');
-    if (claims.akid && !(await this.apiKeys.isActive(claims.akid, user.id)))
-      throw new UnauthorizedException('token revoked');
+    const key = claims.akid ? await this.apiKeys.active(claims.akid, { userId: user.id }) : null;
+    if (claims.akid && !key) throw new UnauthorizedException('token revoked');
     if (claims.sid && !(await this.sessions.isActive(claims.sid, user.id)))
       throw new UnauthorizedException('token revoked');
     return CredentialsService.principalOf(user, claims.akid ? 'api-key' : 'jwt', {
       ...(claims.sid ? { sessionId: claims.sid } : {}),
       ...(claims.akid ? { apiKeyId: claims.akid } : {}),
+      ...(key && !isFullScope(key.scope) ? { keyScope: key.scope } : {}),
     });
   }
 }

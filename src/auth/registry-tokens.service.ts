@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { RepoAccessService } from '../repos/repo-access.service.js';
-import type { UserPrincipal } from './principal.js';
+import { principalName, type SignedInPrincipal } from './principal.js';
 import {
   type AccessEntry,
   intersectActions,
@@ -29,7 +29,7 @@ export class RegistryTokensService {
     private readonly tokens: TokensService,
   ) {}
 
-  async grant(principal: UserPrincipal | null, scopes: AccessEntry[]): Promise<AccessEntry[]> {
+  async grant(principal: SignedInPrincipal | null, scopes: AccessEntry[]): Promise<AccessEntry[]> {
     const granted: AccessEntry[] = [];
     for (const scope of scopes) {
       if (isRepositoryScope(scope)) {
@@ -37,7 +37,7 @@ export class RegistryTokensService {
         if (!requested.length) continue;
         const actions = intersectActions(
           requested,
-          await this.access.actions(principal, scope.name),
+          await this.access.principalActions(principal, scope.name),
         );
         if (actions.length) granted.push({ type: 'repository', name: scope.name, actions });
       } else if (isCatalogScope(scope)) {
@@ -49,10 +49,18 @@ export class RegistryTokensService {
   }
 
   async issue(
-    principal: UserPrincipal | null,
+    principal: SignedInPrincipal | null,
     scopes: AccessEntry[],
   ): Promise<IssuedRegistryToken> {
     const access = await this.grant(principal, scopes);
+    if (principal?.kind === 'robot') {
+      const signed = await this.tokens.signRegistryToken(
+        { username: principalName(principal) },
+        access,
+        { apiKeyId: principal.apiKeyId, robotId: principal.robotId },
+      );
+      return { ...signed, access };
+    }
     const signed = await this.tokens.signRegistryToken(principal, access, {
       sessionId: principal?.sessionId,
       apiKeyId: principal?.apiKeyId,

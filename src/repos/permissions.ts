@@ -12,6 +12,8 @@
  *   and system administrators. Members cannot create repositories in an organization.
  * - System administrators may also create repositories under a name nobody holds; the name is
  *   then reserved (kind `reserved`), so no user or organization can claim it later.
+ * - Robots get their level from grants on repository names or patterns of their namespace
+ *   (`patternGrantLevel`); a pattern's `*` matches any run of characters, "/" included.
  * - Subjects are users, robots or anonymous callers (`null` is anonymous too). A robot owns no
  *   namespace and is nobody's administrator: it gets its own grants (and public read), never a
  *   level from a name, whatever it is called.
@@ -108,4 +110,39 @@ export function resolveLevel(subject: AccessSubject | null, facts: AccessFacts):
 
 export function actionsOf(level: PermissionLevel): RepoAction[] {
   return [...LEVEL_ACTIONS[level]];
+}
+
+/** A grant on a repository name or a pattern (robot accounts). */
+export interface PatternGrant {
+  repository: string;
+  level: GrantLevel;
+}
+
+/** Whether a repository name matches a name or pattern (`*`: any characters, "/" included). */
+export function matchesRepositoryPattern(pattern: string, name: string): boolean {
+  if (!pattern.includes('*')) return pattern === name;
+  const parts = pattern.split('*');
+  const first = parts[0];
+  const last = parts[parts.length - 1];
+  if (name.length < first.length + last.length) return false;
+  if (!name.startsWith(first) || !name.endsWith(last)) return false;
+  let at = first.length;
+  const end = name.length - last.length;
+  for (const middle of parts.slice(1, -1)) {
+    const i = name.indexOf(middle, at);
+    if (i < 0 || i + middle.length > end) return false;
+    at = i + middle.length;
+  }
+  return true;
+}
+
+/** The highest level the grants give on one repository name (null: none matches). */
+export function patternGrantLevel(
+  grants: readonly PatternGrant[],
+  name: string,
+): GrantLevel | null {
+  const level = maxLevel(
+    ...grants.filter((g) => matchesRepositoryPattern(g.repository, name)).map((g) => g.level),
+  );
+  return level === 'none' ? null : level;
 }

@@ -10,8 +10,11 @@ import {
   type OrgRoleFact,
   type PermissionLevel,
   type RepoAction,
+  patternGrantLevel,
   resolveLevel,
 } from './permissions.js';
+import type { RobotPrincipal, SignedInPrincipal } from '../auth/principal.js';
+import { scopedActions } from '../auth/scopes.js';
 import type { RepositoryEntity } from './repository.entity.js';
 import { ReposService, type VisibilityScope } from './repos.service.js';
 
@@ -111,6 +114,38 @@ export class RepoAccessService {
 
   async actions(subject: UserSubject | null, name: string): Promise<RepoAction[]> {
     return actionsOf(await this.level(subject, name));
+  }
+
+  /**
+   * What a verified caller may do on a repository name, from cached facts: a user's actions
+   * limited by the scope of the API key used (if any), or a robot's actions from its grants.
+   */
+  async principalActions(principal: SignedInPrincipal | null, name: string): Promise<RepoAction[]> {
+    if (principal?.kind === 'robot') return actionsOf(await this.robotLevel(principal, name));
+    const allowed = await this.actions(principal, name);
+    return principal?.keyScope ? scopedActions(principal.keyScope, name, allowed) : allowed;
+  }
+
+  /** A robot's level: its grants on repositories of its namespace, and public read. */
+  private async robotLevel(robot: RobotPrincipal, name: string): Promise<PermissionLevel> {
+    const namespace = namespaceOf(name);
+    const repo = await this.facts.repository(name);
+    return resolveLevel(
+      { kind: 'robot', robotId: robot.robotId, namespace: robot.namespace },
+      {
+        namespace,
+        namespaceKind: null,
+        orgRole: null,
+        repository: repo
+          ? {
+              visibility: repo.visibility,
+              userGrant:
+                repo.namespace === robot.namespace ? patternGrantLevel(robot.grants, name) : null,
+              teamGrants: [],
+            }
+          : undefined,
+      },
+    );
   }
 
   /** Levels on many existing repositories at once (catalog filtering). */
