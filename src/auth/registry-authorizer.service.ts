@@ -151,6 +151,13 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
       ) {
         throw this.unauthorized(req, 'insufficient scope', CATALOG_SCOPE, 'insufficient_scope');
       }
+      const p = caller.principal;
+      if (p && (p.kind === 'robot' || p.keyScope))
+        return {
+          actor,
+          mountAllowed: false,
+          catalog: (limit, last) => this.access.catalogFor(p, limit, last),
+        };
       return { actor, mountAllowed: false };
     }
     if (repository === undefined) {

@@ -196,6 +196,31 @@ export class RepoAccessService {
     return this.repos.listVisibleNames(await this.visibilityScope(subject), limit, last);
   }
 
+  /**
+   * The catalog of a robot or of a user signed in with a scoped API key: the candidates (a
+   * robot's namespace and public repositories, or what the key's owner may see) filtered by what
+   * the caller may pull, read page by page until `limit` names are found.
+   */
+  async catalogFor(p: SignedInPrincipal, limit: number, last?: string): Promise<string[]> {
+    if (limit <= 0) return [];
+    const scope: VisibilityScope =
+      p.kind === 'robot'
+        ? { all: false, namespaces: [p.namespace], teamIds: [] }
+        : await this.visibilityScope(p);
+    const out: string[] = [];
+    let after = last;
+    for (;;) {
+      const page = await this.repos.listVisibleNames(scope, limit, after);
+      for (const name of page) {
+        if (!(await this.principalActions(p, name)).includes('pull')) continue;
+        out.push(name);
+        if (out.length >= limit) return out;
+      }
+      if (page.length < limit) return out;
+      after = page[page.length - 1];
+    }
+  }
+
   /** What the subject may find in repository searches. */
   async visibilityScope(subject: UserSubject | null): Promise<VisibilityScope> {
     if (!subject) return { all: false, namespaces: [], teamIds: [] };
