@@ -1,0 +1,204 @@
+import { describe, expect, it } from '@jest/globals';
+import {
+  checkKeyScope,
+  FULL_KEY_SCOPE,
+  isFullScope,
+  scopeAllowsApi,
+  scopedActions,
+} from '../../src/auth/scopes.js';
+import { isRepositoryPattern, parseRobotName } from '../../src/common/name-grammar.js';
+import { matchesRepositoryPattern, patternGrantLevel } from '../../src/repos/permissions.js';
+import { normalizeRobotGrants, robotFullName, robotUsable } from '../../src/robots/robot-rules.js';
+
+describe('repository patterns', () => {
+  it.each([
+    ['acme/web', 'acme/web', true],
+    ['acme/web', 'acme/web2', false],
+    ['acme/web/*', 'acme/web/app', true],
+    ['acme/web/*', 'acme/web/a/b', true],
+    ['acme/web/*', 'acme/web', false],
+    ['acme/web/*', 'acme/webx/app', false],
+    ['acme/*', 'other/app', false],
+    ['*', 'anything/at/all', true],
+    ['acme/*-prod', 'acme/api-prod', true],
+    ['acme/*-prod', 'acme/api-prod/x', false],
+    ['acme/*/*-prod', 'acme/a/b-prod', true],
+    ['acme/*b*', 'acme/b', true],
+    ['a*a', 'a', false],
+  ])('%s matches %s: %s', (pattern, name, want) => {
+    expect(matchesRepositoryPattern(pattern, name)).toBe(want);
+  });
+
+  it.each([
+    ['acme/web/*', true],
+    ['*', true],
+    ['acme/*-prod', true],
+    ['Acme/web', false],
+    ['acme//web', false],
+    ['acme/web/', false],
+    ['acme web', false],
+    ['', false],
+  ])('%s is a valid pattern: %s', (pattern, want) => {
+    expect(isRepositoryPattern(pattern)).toBe(want);
+  });
+
+  it('gives the highest level of the grants that match', () => {
+    const grants = [
+      { repository: 'acme/*', level: 'read' as const },
+      { repository: 'acme/web/*', level: 'write' as const },
+      { repository: 'acme/web/admin', level: 'admin' as const },
+    ];
+    expect(patternGrantLevel(grants, 'acme/db')).toBe('read');
+    expect(patternGrantLevel(grants, 'acme/web/app')).toBe('write');
+    expect(patternGrantLevel(grants, 'acme/web/admin')).toBe('admin');
+    expect(patternGrantLevel(grants, 'other/web/app')).toBeNull();
+    expect(patternGrantLevel([], 'acme/db')).toBeNull();
+  });
+});
+
+describe('API key scopes', () => {
+  const all = ['pull', 'push', 'delete'] as const;
+  it.each([
+    ['no scope: the owner’s actions', undefined, 'acme/web', all, ['pull', 'push', 'delete']],
+    ['full scope', FULL_KEY_SCOPE, 'acme/web', ['pull'], ['pull']],
+    ['pull only × an admin', { actions: ['pull'], repositories: null }, 'acme/web', all, ['pull']],
+    [
+      'push without pull stays push',
+      { actions: ['push'], repositories: null },
+      'a/b',
+      all,
+      ['push'],
+    ],
+    [
+      'never more than the owner',
+      { actions: ['pull', 'push'], repositories: null },
+      'a/b',
+      ['pull'],
+      ['pull'],
+    ],
+    [
+      'pattern covers',
+      { actions: ['pull', 'push'], repositories: ['acme/web/*'] },
+      'acme/web/app',
+      all,
+      ['pull', 'push'],
+    ],
+    [
+      'pattern misses',
+      { actions: ['pull', 'push'], repositories: ['acme/web/*'] },
+      'acme/db',
+      all,
+      [],
+    ],
+    [
+      'exact name',
+      { actions: ['pull'], repositories: ['acme/db', 'x/y'] },
+      'acme/db',
+      all,
+      ['pull'],
+    ],
+    ['owner has nothing', { actions: ['pull'], repositories: null }, 'acme/db', [], []],
+  ] as const)('%s', (_what, scope, repo, allowed, want) => {
+    expect(
+      scopedActions(
+        scope
+          ? {
+              actions: [...scope.actions],
+              repositories: scope.repositories ? [...scope.repositories] : null,
+            }
+          : undefined,
+        repo,
+        [...allowed],
+      ),
+    ).toEqual(want);
+  });
+
+  it.each([
+    [undefined, undefined, { actions: ['pull', 'push', 'delete', 'api'], repositories: null }],
+    [['pull'], undefined, { actions: ['pull'], repositories: null }],
+    [
+      ['push', 'pull', 'pull'],
+      ['acme/*', 'acme/*'],
+      { actions: ['pull', 'push'], repositories: ['acme/*'] },
+    ],
+  ])('accepts actions %j and repositories %j', (actions, repositories, scope) => {
+    expect(checkKeyScope(actions, repositories)).toEqual({ ok: true, scope });
+  });
+
+  it.each([
+    [['pull', 'admin'], undefined, /unknown actions: admin/],
+    [[], undefined, /must not be empty/],
+    [undefined, [], /must not be empty/],
+    [undefined, ['Acme/Web'], /not repository names or patterns/],
+    [['pull', 'api'], undefined, /management API access/],
+    [undefined, ['acme/*'], /management API access/],
+    [undefined, Array.from({ length: 51 }, (_, i) => `a/r${i}`), /at most 50/],
+  ])('refuses actions %j and repositories %j', (actions, repositories, message) => {
+    const r = checkKeyScope(actions, repositories);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.message).toMatch(message);
+  });
+
+  it('tells full scopes and management API access apart', () => {
+    expect(isFullScope(FULL_KEY_SCOPE)).toBe(true);
+    expect(isFullScope({ actions: ['pull', 'push', 'delete'], repositories: null })).toBe(false);
+    expect(isFullScope({ actions: [...FULL_KEY_SCOPE.actions], repositories: ['*'] })).toBe(false);
+    expect(scopeAllowsApi(undefined)).toBe(true);
+    expect(scopeAllowsApi({ actions: ['pull'], repositories: null })).toBe(false);
+  });
+});
+
+describe('robot accounts', () => {
+  it.each([
+    ['acme+ci', { namespace: 'acme', name: 'ci' }],
+    [' ACME+CI ', { namespace: 'acme', name: 'ci' }],
+    ['acme+ci+x', null],
+    ['acme', null],
+    ['+ci', null],
+    ['acme+', null],
+    ['ac me+ci', null],
+    [`${'a'.repeat(65)}+ci`, null],
+  ])('parses %j', (full, want) => {
+    expect(parseRobotName(full)).toEqual(want);
+  });
+
+  it('names robots namespace+name', () => {
+    expect(robotFullName('acme', 'ci')).toBe('acme+ci');
+  });
+
+  it('puts grants inside the namespace', () => {
+    expect(
+      normalizeRobotGrants('acme', [
+        { repository: 'web/*', level: 'read' },
+        { repository: 'acme/db', level: 'write' },
+        { repository: 'WEB/*', level: 'admin' },
+        { repository: '*', level: 'read' },
+      ]),
+    ).toEqual({
+      ok: true,
+      grants: [
+        { repository: 'acme/web/*', level: 'admin' },
+        { repository: 'acme/db', level: 'write' },
+        { repository: 'acme/*', level: 'read' },
+      ],
+    });
+    // `other/x` inside acme is acme/other/x, never another namespace's repository.
+    expect(normalizeRobotGrants('acme', [{ repository: 'other/x', level: 'read' }])).toEqual({
+      ok: true,
+      grants: [{ repository: 'acme/other/x', level: 'read' }],
+    });
+    expect(normalizeRobotGrants('acme', [{ repository: 'a b', level: 'read' }]).ok).toBe(false);
+    expect(normalizeRobotGrants('acme', [{ repository: '', level: 'read' }]).ok).toBe(false);
+    expect(normalizeRobotGrants('acme', [{ repository: 'x', level: 'owner' }]).ok).toBe(false);
+  });
+
+  it.each([
+    [{ disabled: false, expiresAt: null }, true],
+    [{ disabled: true, expiresAt: null }, false],
+    [{ disabled: false, expiresAt: 2000 }, true],
+    [{ disabled: false, expiresAt: 1000 }, false],
+    [{ disabled: false, expiresAt: 999 }, false],
+  ])('usable %j at 1000: %s', (robot, want) => {
+    expect(robotUsable(robot, 1000)).toBe(want);
+  });
+});
