@@ -7,9 +7,11 @@
  * - Otherwise the level is the highest of the user's direct grant and their teams' grants; a
  *   public repository gives everybody (anonymous callers too) at least `read`.
  * - Plain organization members get nothing implicitly: private repositories need a grant.
- * - A repository that does not exist yet may be created (by a push or through the API) only by
- *   those who would be admin of it: the namespace's user, the organization's owners and admins,
- *   and system administrators. Members cannot create repositories in an organization.
+ * - A repository that does not exist yet may be created (by a push or through the API) by those
+ *   who would be admin of it: the namespace's user, the organization's owners and admins, and
+ *   system administrators; and by the members of the organization's repository creator teams
+ *   (`creator`), who get `write` on the name to push it and an admin grant once they created it.
+ *   Other members cannot create repositories in an organization.
  * - System administrators may also create repositories under a name nobody holds; the name is
  *   then reserved (kind `reserved`), so no user or organization can claim it later.
  * - Robots get their level from grants on repository names or patterns of their namespace
@@ -65,6 +67,8 @@ export interface AccessFacts {
   namespace: string;
   /** The subject's role in the namespace's organization (users only). */
   orgRole: OrgRoleFact;
+  /** Whether the subject is in one of the organization's repository creator teams (users only). */
+  creator?: boolean;
   /** Undefined when the repository does not exist. */
   repository?: {
     visibility: Visibility;
@@ -102,7 +106,10 @@ export function ownsNamespace(
 export function resolveLevel(subject: AccessSubject | null, facts: AccessFacts): PermissionLevel {
   if (ownsNamespace(subject, facts)) return 'admin';
   const repo = facts.repository;
-  if (!repo) return 'none';
+  if (!repo)
+    return subject?.kind === 'user' && facts.namespaceKind === 'org' && facts.creator
+      ? 'write'
+      : 'none';
   const granted =
     subject && subject.kind !== 'anonymous' ? maxLevel(repo.userGrant, ...repo.teamGrants) : 'none';
   return repo.visibility === 'public' ? maxLevel(granted, 'read') : granted;

@@ -64,10 +64,9 @@ export class RepoAccessService {
       this.namespaces.kindOf(namespace),
       this.repos.findByName(name),
     ]);
-    const orgRole =
-      namespaceKind === 'org'
-        ? (ownEntry((await this.subjectFacts(subject))?.orgs ?? {}, namespace) ?? null)
-        : null;
+    const facts = namespaceKind === 'org' ? await this.subjectFacts(subject) : null;
+    const orgRole = facts ? (ownEntry(facts.orgs, namespace) ?? null) : null;
+    const creator = !!facts?.creatorOrgs?.includes(namespace);
     let repoFacts;
     if (repository) {
       let userGrant: GrantLevel | null = null;
@@ -82,6 +81,7 @@ export class RepoAccessService {
       namespace,
       namespaceKind,
       orgRole,
+      creator,
       repository: repoFacts,
     });
     return { level, repository };
@@ -100,6 +100,7 @@ export class RepoAccessService {
       namespace,
       namespaceKind,
       orgRole: namespaceKind === 'org' && user ? (ownEntry(user.orgs, namespace) ?? null) : null,
+      creator: namespaceKind === 'org' && !!user?.creatorOrgs?.includes(namespace),
       repository: repo
         ? {
             visibility: repo.visibility,
@@ -146,6 +147,11 @@ export class RepoAccessService {
           : undefined,
       },
     );
+  }
+
+  /** Whether the user is in one of the organization's repository creator teams (fresh facts). */
+  async mayCreateIn(subject: UserSubject, organization: string): Promise<boolean> {
+    return !!(await this.facts.user(subject.userId))?.creatorOrgs?.includes(organization);
   }
 
   /** Levels on many existing repositories at once (catalog filtering). */

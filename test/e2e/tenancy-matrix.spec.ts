@@ -646,3 +646,70 @@ describe('registry tokens', () => {
     expect(r.status).toBe(404);
   });
 });
+
+describe('repository creators', () => {
+  const carol = () => ({ authorization: basicHeader('carol', users.carol.password) });
+  const dave = () => ({ authorization: basicHeader('dave', users.dave.password) });
+  const startPush = (repo: string, h: Record<string, string>) =>
+    fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: h });
+
+  beforeAll(async () => {
+    const alice = { bearer: users.alice.accessToken };
+    await ok(base, 'POST', '/orgs/acme/teams', {
+      auth: alice,
+      body: { name: 'creators', canCreateRepositories: true },
+    });
+    await ok(base, 'PUT', '/orgs/acme/teams/creators/members/dave', { auth: alice });
+  });
+
+  it('a creator team member creates by pushing and gets admin; other members cannot', async () => {
+    const res = await startPush('acme/made-by-dave', dave());
+    expect(res.status).toBe(202);
+    const perms = await ok(base, 'GET', '/repos/acme/made-by-dave/permissions', {
+      auth: { bearer: users.alice.accessToken },
+    });
+    expect(perms.users).toEqual([expect.objectContaining({ level: 'admin' })]);
+    expect(JSON.stringify(perms.users)).toContain('dave');
+    // Admin on it: may delete in it.
+    const digest = await new RegistryClient(base, dave()).pushBlob('acme/made-by-dave', 'x');
+    const del = await fetch(`${base}/v2/acme/made-by-dave/blobs/${digest}`, {
+      method: 'DELETE',
+      headers: dave(),
+    });
+    expect(del.status).toBe(202);
+
+    const refused = await startPush('acme/made-by-carol', carol());
+    expect(refused.status).toBe(403);
+    expect(await registryErrorCode(refused)).toBe('DENIED');
+    // Only in the organization: not in somebody else's user namespace.
+    expect((await startPush('alice/made-by-dave', dave())).status).toBe(403);
+    // Robots and keys without push never create.
+    for (const h of [headersOf('robot', 'basic'), headersOf('pullKey', 'apiKey')])
+      expect((await startPush('acme/made-by-machine', h)).status).toBe(403);
+  });
+
+  it('through the API too; and no longer once the team loses the permission', async () => {
+    const created = await api(base, 'POST', '/repos', {
+      auth: { bearer: users.dave.accessToken },
+      body: { namespace: 'acme', name: 'api-made', visibility: 'private' },
+    });
+    expect(created.status).toBe(201);
+    const details = await ok(base, 'GET', '/repos/acme/api-made', {
+      auth: { bearer: users.dave.accessToken },
+    });
+    expect(details.permission).toBe('admin');
+    const byCarol = await api(base, 'POST', '/repos', {
+      auth: { bearer: users.carol.accessToken },
+      body: { namespace: 'acme', name: 'api-made-2' },
+    });
+    expect(byCarol.status).toBe(403);
+
+    await ok(base, 'PATCH', '/orgs/acme/teams/creators', {
+      auth: { bearer: users.alice.accessToken },
+      body: { canCreateRepositories: false },
+    });
+    expect((await startPush('acme/made-later', dave())).status).toBe(403);
+    // What dave created stays dave's.
+    expect((await startPush('acme/made-by-dave', dave())).status).toBe(202);
+  });
+});

@@ -3,11 +3,21 @@ import {
   checkKeyScope,
   FULL_KEY_SCOPE,
   isFullScope,
+  type KeyAction,
+  type KeyScope,
   scopeAllowsApi,
   scopedActions,
 } from '../../src/auth/scopes.js';
 import { isRepositoryPattern, parseRobotName } from '../../src/common/name-grammar.js';
-import { matchesRepositoryPattern, patternGrantLevel } from '../../src/repos/permissions.js';
+import {
+  matchesRepositoryPattern,
+  patternGrantLevel,
+  type AccessFacts,
+  type AccessSubject,
+  type PermissionLevel,
+  resolveLevel,
+  type RepoAction,
+} from '../../src/repos/permissions.js';
 import { normalizeRobotGrants, robotFullName, robotUsable } from '../../src/robots/robot-rules.js';
 
 describe('repository patterns', () => {
@@ -57,60 +67,30 @@ describe('repository patterns', () => {
 });
 
 describe('API key scopes', () => {
-  const all = ['pull', 'push', 'delete'] as const;
-  it.each([
-    ['no scope: the owner’s actions', undefined, 'acme/web', all, ['pull', 'push', 'delete']],
+  const all: RepoAction[] = ['pull', 'push', 'delete'];
+  const scope = (actions: KeyAction[], repositories: string[] | null = null): KeyScope => ({
+    actions,
+    repositories,
+  });
+  const cases: [string, KeyScope | undefined, string, RepoAction[], RepoAction[]][] = [
+    ["no scope: the owner's actions", undefined, 'acme/web', all, all],
     ['full scope', FULL_KEY_SCOPE, 'acme/web', ['pull'], ['pull']],
-    ['pull only × an admin', { actions: ['pull'], repositories: null }, 'acme/web', all, ['pull']],
-    [
-      'push without pull stays push',
-      { actions: ['push'], repositories: null },
-      'a/b',
-      all,
-      ['push'],
-    ],
-    [
-      'never more than the owner',
-      { actions: ['pull', 'push'], repositories: null },
-      'a/b',
-      ['pull'],
-      ['pull'],
-    ],
+    ['pull only × an admin', scope(['pull']), 'acme/web', all, ['pull']],
+    ['push without pull stays push', scope(['push']), 'a/b', all, ['push']],
+    ['never more than the owner', scope(['pull', 'push']), 'a/b', ['pull'], ['pull']],
     [
       'pattern covers',
-      { actions: ['pull', 'push'], repositories: ['acme/web/*'] },
+      scope(['pull', 'push'], ['acme/web/*']),
       'acme/web/app',
       all,
       ['pull', 'push'],
     ],
-    [
-      'pattern misses',
-      { actions: ['pull', 'push'], repositories: ['acme/web/*'] },
-      'acme/db',
-      all,
-      [],
-    ],
-    [
-      'exact name',
-      { actions: ['pull'], repositories: ['acme/db', 'x/y'] },
-      'acme/db',
-      all,
-      ['pull'],
-    ],
-    ['owner has nothing', { actions: ['pull'], repositories: null }, 'acme/db', [], []],
-  ] as const)('%s', (_what, scope, repo, allowed, want) => {
-    expect(
-      scopedActions(
-        scope
-          ? {
-              actions: [...scope.actions],
-              repositories: scope.repositories ? [...scope.repositories] : null,
-            }
-          : undefined,
-        repo,
-        [...allowed],
-      ),
-    ).toEqual(want);
+    ['pattern misses', scope(['pull', 'push'], ['acme/web/*']), 'acme/db', all, []],
+    ['exact name', scope(['pull'], ['acme/db', 'x/y']), 'acme/db', all, ['pull']],
+    ['owner has nothing', scope(['pull']), 'acme/db', [], []],
+  ];
+  it.each(cases)('%s', (_what, s, repo, allowed, want) => {
+    expect(scopedActions(s, repo, allowed)).toEqual(want);
   });
 
   it.each([
@@ -200,5 +180,40 @@ describe('robot accounts', () => {
     [{ disabled: false, expiresAt: 999 }, false],
   ])('usable %j at 1000: %s', (robot, want) => {
     expect(robotUsable(robot, 1000)).toBe(want);
+  });
+});
+
+describe('repository creators', () => {
+  const user = { kind: 'user' as const, userId: 'u1', username: 'dave', isAdmin: false };
+  const robot = { kind: 'robot' as const, robotId: 'r1', namespace: 'acme' };
+  const existing: AccessFacts['repository'] = {
+    visibility: 'private',
+    userGrant: null,
+    teamGrants: [],
+  };
+  const rows: [
+    string,
+    AccessSubject,
+    'user' | 'org',
+    boolean,
+    AccessFacts['repository'],
+    PermissionLevel,
+  ][] = [
+    ['creator, new name in the org', user, 'org', true, undefined, 'write'],
+    ['creator, existing repository without grant', user, 'org', true, existing, 'none'],
+    ['plain member, new name', user, 'org', false, undefined, 'none'],
+    ['creator flag in a user namespace', user, 'user', true, undefined, 'none'],
+    ['robot, even if flagged', robot, 'org', true, undefined, 'none'],
+  ];
+  it.each(rows)('%s', (_what, subject, kind, creator, repository, want) => {
+    expect(
+      resolveLevel(subject, {
+        namespace: 'acme',
+        namespaceKind: kind,
+        orgRole: kind === 'org' ? 'member' : null,
+        creator,
+        repository,
+      }),
+    ).toBe(want);
   });
 });
