@@ -67,7 +67,10 @@ export class AuthService {
     by: Actor,
   ): Promise<void> {
     try {
-      await this.credentials.password(caller.username, current, address, false);
+      // Also limited per credential: a leaked key or token guesses from any address alike.
+      await this.credentials.password(caller.username, current, address, false, [
+        `credential:${caller.apiKeyId ?? caller.sessionId ?? caller.userId}`,
+      ]);
     } catch (e) {
       if (e instanceof UnauthorizedException)
         throw new ForbiddenException('the current password is not correct');

@@ -14,7 +14,13 @@ import { AccessFactsService } from '../repos/access-facts.service.js';
 import { normalizeName } from '../users/names.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
-import { ATTEMPT_LIMITER, type AttemptLimiter, type LimitKey } from './attempt-limiter.js';
+import {
+  ATTEMPT_LIMITER,
+  type AttemptLimiter,
+  failureDelaySeconds,
+  type LimitKey,
+  signInLimitKeys,
+} from './attempt-limiter.js';
 import { parseRobotName } from '../common/name-grammar.js';
 import { RobotsService } from '../robots/robots.service.js';
 import { principalName, type SignedInPrincipal, type UserPrincipal } from './principal.js';
@@ -114,13 +120,20 @@ export class CredentialsService {
     };
   }
 
-  private limitKeys(username: string, address: string | undefined): LimitKey[] {
-    const keys: LimitKey[] = [
-      { key: `account:${normalizeName(username)}`, limit: this.config.auth.rateLimitPerAccount },
-    ];
-    if (address)
-      keys.push({ key: `address:${address}`, limit: this.config.auth.rateLimitPerAddress });
-    return keys;
+  private limitKeys(
+    username: string,
+    address: string | undefined,
+    extra: string[] = [],
+  ): LimitKey[] {
+    return signInLimitKeys(
+      normalizeName(username),
+      address,
+      {
+        perPair: this.config.auth.rateLimitPerAccount,
+        perAddress: this.config.auth.rateLimitPerAddress,
+      },
+      extra,
+    );
   }
 
   /**
@@ -150,20 +163,24 @@ export class CredentialsService {
 
   /**
    * A user name with a password, or with one of the user's API keys when `allowApiKey`.
-   * Failed attempts are counted per account and per address; past the limit even correct
-   * credentials get 429 until the window has passed.
+   * Failed attempts are counted per account from this address and per address (and against
+   * `extraLimits`, e.g. the credential asking to change the password): after a few, each failure
+   * holds the pair for a growing delay; past the limit the pair (or the address) gets 429 even
+   * with correct credentials until the window has passed. The account is never refused from
+   * other addresses, and API keys are checked before any of it.
    */
   async password(
     username: string,
     password: string,
     address: string | undefined,
     allowApiKey = true,
+    extraLimits: string[] = [],
   ): Promise<UserPrincipal> {
     if (allowApiKey && looksLikeApiKey(password)) {
       const viaKey = await this.apiKey(password).catch(() => null);
       if (viaKey?.kind === 'user' && viaKey.username === normalizeName(username)) return viaKey;
     }
-    const keys = this.limitKeys(username, address);
+    const keys = this.limitKeys(username, address, extraLimits);
     const wait = await this.limiter.blockedFor(keys);
     if (wait > 0) throw new TooManyAttemptsException(wait);
     const memo = createHmac('sha256', this.memoKey)
@@ -177,7 +194,9 @@ export class CredentialsService {
     if (known) return known;
     const user = await this.verifyOnce(memo, username, password, address);
     if (!user) {
-      await this.limiter.recordFailure(keys);
+      const counts = await this.limiter.recordFailure(keys);
+      const delay = failureDelaySeconds(counts[0] ?? 0, this.config.auth.failureDelaySeconds);
+      if (delay > 0) await this.limiter.hold(keys[0].key, delay * 1000);
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
     await this.limiter.reset([keys[0].key]);

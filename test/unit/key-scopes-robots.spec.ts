@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
 import {
+  failureDelaySeconds,
+  InMemoryAttemptLimiter,
+  signInLimitKeys,
+} from '../../src/auth/attempt-limiter.js';
+import {
   checkKeyScope,
   FULL_KEY_SCOPE,
   isFullScope,
@@ -215,5 +220,57 @@ describe('repository creators', () => {
         repository,
       }),
     ).toBe(want);
+  });
+});
+
+describe('sign-in throttling policy', () => {
+  it.each([
+    [1, 1, 0],
+    [2, 1, 0],
+    [3, 1, 1],
+    [4, 1, 2],
+    [5, 1, 4],
+    [8, 1, 32],
+    [9, 1, 60],
+    [40, 1, 60],
+    [3, 5, 5],
+    [4, 5, 10],
+    [5, 0, 0],
+  ])('after failure %i with base %i s: %i s', (failures, base, want) => {
+    expect(failureDelaySeconds(failures, base)).toBe(want);
+  });
+
+  it('counts the account per address and the address, never the account alone', () => {
+    const limits = { perPair: 10, perAddress: 50 };
+    expect(signInLimitKeys('alice', '192.0.2.1', limits)).toEqual([
+      { key: 'pair:alice|192.0.2.1', limit: 10 },
+      { key: 'address:192.0.2.1', limit: 50 },
+    ]);
+    expect(signInLimitKeys('alice', undefined, limits, ['credential:k1'])).toEqual([
+      { key: 'pair:alice|', limit: 10 },
+      { key: 'credential:k1', limit: 10 },
+    ]);
+  });
+
+  it('holds a pair for its delay without touching other pairs', async () => {
+    let now = 0;
+    const limiter = new InMemoryAttemptLimiter(60_000, () => now);
+    try {
+      const pair = [{ key: 'pair:alice|192.0.2.1', limit: 10 }];
+      await limiter.hold(pair[0].key, 2000);
+      expect(await limiter.blockedFor(pair)).toBe(2);
+      expect(await limiter.blockedFor([{ key: 'pair:alice|192.0.2.2', limit: 10 }])).toBe(0);
+      now += 1500;
+      expect(await limiter.blockedFor(pair)).toBe(1);
+      now += 500;
+      expect(await limiter.blockedFor(pair)).toBe(0);
+      await limiter.hold(pair[0].key, 5000);
+      await limiter.reset([pair[0].key]);
+      expect(await limiter.blockedFor(pair)).toBe(0);
+      expect(await limiter.recordFailure(pair)).toEqual([1]);
+      expect(await limiter.recordFailure(pair)).toEqual([2]);
+    } finally {
+      limiter.close();
+    }
   });
 });
