@@ -29,20 +29,20 @@ export interface AttemptLimiter {
   reset(keys: string[]): Promise<void>;
 }
 
-/** Failures of one account from one address that cost no delay (typos). */
-export const FREE_FAILURES = 2;
 /** The longest delay between two failed sign-ins of one account from one address. */
 export const MAX_FAILURE_DELAY_SECONDS = 60;
 
 /**
- * The delay after the `failures`-th failed sign-in of one account from one client address: none
- * for the first FREE_FAILURES, then `baseSeconds` doubling with every further failure, at most
- * MAX_FAILURE_DELAY_SECONDS (0 when `baseSeconds` is 0). Past AUTH_RATE_LIMIT_PER_ACCOUNT
- * failures the pair is refused for the rest of the window instead.
+ * The delay after the `failures`-th failed sign-in of one account from one client address, when
+ * `limit` failures refuse the pair for the rest of the window: the first half of the limit costs
+ * nothing (typos), then each failure holds the pair for `baseSeconds`, doubling with every
+ * further failure, at most MAX_FAILURE_DELAY_SECONDS (never with `baseSeconds` 0). With the
+ * defaults (limit 10, 1 s): failures 1–5 free, then 1, 2, 4 and 8 s, then refusal.
  */
-export function failureDelaySeconds(failures: number, baseSeconds: number): number {
-  if (baseSeconds <= 0 || failures <= FREE_FAILURES) return 0;
-  const exponent = Math.min(failures - FREE_FAILURES - 1, 16);
+export function failureDelaySeconds(failures: number, baseSeconds: number, limit: number): number {
+  const free = Math.floor(limit / 2);
+  if (baseSeconds <= 0 || failures <= free || failures >= limit) return 0;
+  const exponent = Math.min(failures - free - 1, 16);
   return Math.min(baseSeconds * 2 ** exponent, MAX_FAILURE_DELAY_SECONDS);
 }
 

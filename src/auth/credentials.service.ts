@@ -154,11 +154,7 @@ export class CredentialsService {
       if (robot?.kind === 'robot' && principalName(robot) === normalizeName(username)) return robot;
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
-    if (looksLikeApiKey(password)) {
-      const viaKey = await this.apiKey(password).catch(() => null);
-      if (viaKey?.kind === 'user' && viaKey.username === normalizeName(username)) return viaKey;
-    }
-    return this.password(username, password, address, false);
+    return this.password(username, password, address, true);
   }
 
   /**
@@ -177,8 +173,11 @@ export class CredentialsService {
     extraLimits: string[] = [],
   ): Promise<UserPrincipal> {
     if (allowApiKey && looksLikeApiKey(password)) {
+      // A secret in the form of a key is a key, never a password guess: a revoked or mistyped
+      // key (a CI job retrying with an old one) is refused without counting a failed sign-in.
       const viaKey = await this.apiKey(password).catch(() => null);
       if (viaKey?.kind === 'user' && viaKey.username === normalizeName(username)) return viaKey;
+      throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
     const keys = this.limitKeys(username, address, extraLimits);
     const wait = await this.limiter.blockedFor(keys);
@@ -195,7 +194,11 @@ export class CredentialsService {
     const user = await this.verifyOnce(memo, username, password, address);
     if (!user) {
       const counts = await this.limiter.recordFailure(keys);
-      const delay = failureDelaySeconds(counts[0] ?? 0, this.config.auth.failureDelaySeconds);
+      const delay = failureDelaySeconds(
+        counts[0] ?? 0,
+        this.config.auth.failureDelaySeconds,
+        this.config.auth.rateLimitPerAccount,
+      );
       if (delay > 0) await this.limiter.hold(keys[0].key, delay * 1000);
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }

@@ -16,6 +16,8 @@ beforeAll(async () => {
       AUTH_RATE_LIMIT_PER_ACCOUNT: '3',
       AUTH_RATE_LIMIT_PER_ADDRESS: '6',
       AUTH_RATE_LIMIT_WINDOW_SECONDS: '3600',
+      // The limits alone here; the delays are tested below.
+      AUTH_FAILURE_DELAY_SECONDS: '0',
     },
   });
   base = server.url;

@@ -225,19 +225,26 @@ describe('repository creators', () => {
 
 describe('sign-in throttling policy', () => {
   it.each([
-    [1, 1, 0],
-    [2, 1, 0],
-    [3, 1, 1],
-    [4, 1, 2],
-    [5, 1, 4],
-    [8, 1, 32],
-    [9, 1, 60],
-    [40, 1, 60],
-    [3, 5, 5],
-    [4, 5, 10],
-    [5, 0, 0],
-  ])('after failure %i with base %i s: %i s', (failures, base, want) => {
-    expect(failureDelaySeconds(failures, base)).toBe(want);
+    // The defaults: limit 10, 1 s.
+    [1, 1, 10, 0],
+    [5, 1, 10, 0],
+    [6, 1, 10, 1],
+    [7, 1, 10, 2],
+    [8, 1, 10, 4],
+    [9, 1, 10, 8],
+    [10, 1, 10, 0], // refused for the window instead
+    // Small limits start earlier; long runs are capped.
+    [2, 1, 5, 0],
+    [3, 1, 5, 1],
+    [4, 1, 5, 2],
+    [3, 5, 5, 5],
+    [4, 5, 5, 10],
+    [57, 1, 100, 60],
+    // No delay when switched off, or under huge limits.
+    [8, 0, 10, 0],
+    [1000, 1, 1_000_000, 0],
+  ])('after failure %i with base %i s and limit %i: %i s', (failures, base, limit, want) => {
+    expect(failureDelaySeconds(failures, base, limit)).toBe(want);
   });
 
   it('counts the account per address and the address, never the account alone', () => {
