@@ -257,6 +257,44 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
     expect(await cached(`apikey:hash:${hash}`)).toBe(false);
   });
 
+  it('(b) a robot narrowed, disabled or deleted on A is refused on B at once, also through its tokens', async () => {
+    const robot = await ok(a.url, 'POST', '/namespaces/acme/robots', {
+      auth: ROOT,
+      body: { name: 'ci', grants: [{ repository: 'acme/*', level: 'read' }] },
+    });
+    const creds = { authorization: basicHeader('acme+ci', robot.key) };
+    expect(await pull(b.url, 'acme/granted', creds)).toEqual({ status: 200 });
+    expect(await cached('robots:acme')).toBe(true);
+    const token = await registryToken(b.url, ['repository:acme/granted:pull'], {
+      basic: ['acme+ci', robot.key],
+    });
+    const bearer = { authorization: `Bearer ${token.token}` };
+    expect(await pull(b.url, 'acme/granted', bearer)).toEqual({ status: 200 });
+
+    await ok(a.url, 'PATCH', '/namespaces/acme/robots/ci', {
+      auth: ROOT,
+      body: { grants: [{ repository: 'visible', level: 'read' }] },
+    });
+    expect(await pull(b.url, 'acme/granted', creds)).toMatchObject({ status: 403 });
+    expect(await pull(b.url, 'acme/granted', bearer)).toMatchObject({ status: 403 });
+    expect(await pull(b.url, 'acme/visible', creds)).toEqual({ status: 200 });
+
+    await ok(a.url, 'PATCH', '/namespaces/acme/robots/ci', {
+      auth: ROOT,
+      body: { disabled: true },
+    });
+    expect(await pull(b.url, 'acme/visible', creds)).toMatchObject({ status: 401 });
+    await ok(a.url, 'PATCH', '/namespaces/acme/robots/ci', {
+      auth: ROOT,
+      body: { disabled: false },
+    });
+    expect(await pull(b.url, 'acme/visible', creds)).toEqual({ status: 200 });
+
+    await ok(a.url, 'DELETE', '/namespaces/acme/robots/ci', { auth: ROOT });
+    expect(await pull(b.url, 'acme/visible', creds)).toMatchObject({ status: 401 });
+    expect(await pull(b.url, 'acme/visible', bearer)).toMatchObject({ status: 401 });
+  });
+
   it('(b) deactivating the owner on A stops their key on B at once', async () => {
     const erin = await ok(a.url, 'POST', '/auth/login', {
       body: { username: 'erin', password: 'erin-password' },
