@@ -10,6 +10,8 @@ import { PullStats1764300000000 } from './1764300000000-pull-stats.js';
 import { Webhooks1764400000100 } from './1764400000100-webhooks.js';
 import { AuditLog1764400000000 } from './1764400000000-audit-log.js';
 import { TagHistory1764400000400 } from './1764400000400-tag-history.js';
+import { ScopedKeysRobots1764400000300 } from './1764400000300-scoped-keys-robots.js';
+import { RepositoryCreators1764400000301 } from './1764400000301-repository-creators.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -25,4 +27,6 @@ export const ALL_MIGRATIONS = [
   Webhooks1764400000100,
   AuditLog1764400000000,
   TagHistory1764400000400,
+  ScopedKeysRobots1764400000300,
+  RepositoryCreators1764400000301,
 ];

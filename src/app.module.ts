@@ -13,6 +13,7 @@ import { RegistryModule } from './registry/registry.module.js';
 import { OrgsModule } from './orgs/orgs.module.js';
 import { ReposApiModule } from './repos/repos-api.module.js';
 import { ReposModule } from './repos/repos.module.js';
+import { RobotsModule } from './robots/robots.module.js';
 import { SearchModule } from './search/search.module.js';
 import { StorageModule } from './storage/storage.module.js';
 import { UsersModule } from './users/users.module.js';
@@ -40,6 +41,7 @@ export class AppModule {
         OrgsModule,
         ApiKeysModule,
         ReposModule,
+        RobotsModule,
         AuthModule,
         RegistryModule,
         ReposApiModule,

@@ -1,12 +1,26 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { KeyAction } from '../auth/scopes.js';
 
 @Entity('api_keys')
 export class ApiKeyEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  @Column({ name: 'user_id', type: 'uuid' })
-  userId: string;
+  /** The owning user; null for a robot account's key. */
+  @Column({ name: 'user_id', type: 'uuid', nullable: true })
+  userId: string | null;
+
+  /** The owning robot account; null for a user's key. */
+  @Column({ name: 'robot_id', type: 'uuid', nullable: true })
+  robotId: string | null;
+
+  /** What the key may do: `pull`, `push`, `delete`, and `api` for the management API. */
+  @Column({ type: 'text', array: true })
+  actions: KeyAction[];
+
+  /** Repository names or patterns the key is limited to; null: every repository. */
+  @Column({ type: 'text', array: true, nullable: true })
+  repositories: string[] | null;
 
   @Column({ type: 'varchar', length: 100 })
   name: string;

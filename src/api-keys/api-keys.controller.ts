@@ -1,5 +1,15 @@
 import type { Actor } from '../common/actor.js';
-import { Body, Controller, Delete, Get, HttpCode, Param, Post } from '@nestjs/common';
+import {
+  BadRequestException,
+  Body,
+  Controller,
+  Delete,
+  Get,
+  HttpCode,
+  Param,
+  Post,
+} from '@nestjs/common';
+import { checkKeyScope } from '../auth/scopes.js';
 import {
   ApiBadRequestResponse,
   ApiCreatedResponse,
@@ -33,18 +43,26 @@ export class ApiKeysController {
   constructor(private readonly keys: ApiKeysService) {}
 
   @Post()
-  @ApiOperation({ summary: 'Create an API key for the caller; the key is in this response only' })
+  @ApiOperation({
+    summary: 'Create an API key for the caller; the key is in this response only',
+    description:
+      "Optionally scoped: `actions` and `repositories` limit it, `expiresAt` ends it. A key's " +
+      "rights are always the intersection of its scope and its owner's current rights.",
+  })
   @ApiCreatedResponse({ type: CreatedApiKeyDto })
   async create(
     @CurrentPrincipal() p: UserPrincipal | null,
     @CurrentActor() actor: Actor,
     @Body() body: CreateApiKeyDto,
   ): Promise<CreatedApiKeyDto> {
+    const scope = checkKeyScope(body.actions, body.repositories);
+    if (!scope.ok) throw new BadRequestException(scope.message);
     const { key, secret } = await this.keys.create(
       requirePrincipal(p).userId,
       body.name,
       body.expiresAt,
       actor,
+      scope.scope,
     );
     return { ...ApiKeyDto.of(key), key: secret };
   }

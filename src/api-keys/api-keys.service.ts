@@ -1,6 +1,7 @@
 import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, IsNull, Repository } from 'typeorm';
+import { DataSource, type EntityManager, IsNull, Repository } from 'typeorm';
+import { FULL_KEY_SCOPE, type KeyAction, type KeyScope } from '../auth/scopes.js';
 import type { Actor } from '../common/actor.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
@@ -15,17 +16,43 @@ import {
 } from './api-key-format.js';
 import { ApiKeyEntity } from './api-key.entity.js';
 
+/** A usable key: its owner (a user or a robot account) and its scope. */
 export interface VerifiedApiKey {
   keyId: string;
-  userId: string;
+  userId: string | null;
+  robotId: string | null;
+  /** The robot's namespace (robot keys only). */
+  robotNamespace: string | null;
+  scope: KeyScope;
 }
 
-/** What the cache keeps of an unrevoked key (by hash and by id); expiry is checked on every use. */
+/**
+ * What the cache keeps of an unrevoked key (by hash and by id); expiry is checked on every use.
+ * Owner and scope never change after creation, so revocation is the only write to invalidate.
+ */
 interface CachedApiKey {
   keyId: string;
-  userId: string;
+  userId: string | null;
+  robotId?: string | null;
+  robotNamespace?: string | null;
+  /** Absent in entries cached before keys had scopes: full scope. */
+  actions?: KeyAction[];
+  repositories?: string[] | null;
   /** Epoch milliseconds, or null for a key that does not expire. */
   expiresAt: number | null;
+}
+
+function verifiedOf(key: CachedApiKey): VerifiedApiKey {
+  return {
+    keyId: key.keyId,
+    userId: key.userId,
+    robotId: key.robotId ?? null,
+    robotNamespace: key.robotNamespace ?? null,
+    scope: {
+      actions: key.actions ?? FULL_KEY_SCOPE.actions,
+      repositories: key.repositories ?? null,
+    },
+  };
 }
 
 /** A key's last use is written at most this often (per key, per node; the SQL also checks it). */
@@ -53,6 +80,7 @@ export class ApiKeysService {
     name: string,
     expiresAt: Date | undefined,
     by: Actor,
+    scope: KeyScope = FULL_KEY_SCOPE,
   ): Promise<{ key: ApiKeyEntity; secret: string }> {
     if (expiresAt && expiresAt.getTime() <= Date.now())
       throw new BadRequestException('expiresAt must be in the future');
@@ -61,9 +89,12 @@ export class ApiKeysService {
       const saved = await m.save(
         m.create(ApiKeyEntity, {
           userId,
+          robotId: null,
           name,
           prefix: displayPrefix(secret),
           keyHash: hashApiKey(secret),
+          actions: [...scope.actions],
+          repositories: scope.repositories ? [...scope.repositories] : null,
           expiresAt: expiresAt ?? null,
           lastUsedAt: null,
           revokedAt: null,
@@ -77,6 +108,56 @@ export class ApiKeysService {
     });
     this.logger.log(`API key ${key.id} created`);
     return { key, secret };
+  }
+
+  /**
+   * Creates the key of a robot account in the caller's transaction (the robot's expiry and
+   * disabling live on the robot). Its registry rights are the robot's grants; it has no `api`.
+   */
+  async createForRobot(
+    m: EntityManager,
+    robotId: string,
+    name: string,
+  ): Promise<{ key: ApiKeyEntity; secret: string }> {
+    const secret = generateApiKey();
+    const key = await m.save(
+      m.create(ApiKeyEntity, {
+        userId: null,
+        robotId,
+        name,
+        prefix: displayPrefix(secret),
+        keyHash: hashApiKey(secret),
+        actions: ['pull', 'push', 'delete'],
+        repositories: null,
+        expiresAt: null,
+        lastUsedAt: null,
+        revokedAt: null,
+      }),
+    );
+    return { key, secret };
+  }
+
+  /** The cache keys of a robot's keys (read before the robot is deleted). */
+  async cacheKeysOfRobot(m: EntityManager, robotId: string): Promise<string[]> {
+    const rows = await m.find(ApiKeyEntity, {
+      select: { id: true, keyHash: true },
+      where: { robotId },
+    });
+    return rows.flatMap((k) => [
+      this.cacheKeys.apiKeyById(k.id),
+      this.cacheKeys.apiKeyByHash(k.keyHash),
+    ]);
+  }
+
+  /** Last use of each robot's newest key (robot id → time), for robot listings. */
+  async lastUseOfRobots(robotIds: string[]): Promise<Map<string, Date | null>> {
+    if (!robotIds.length) return new Map();
+    const rows: { robot_id: string; last: Date | null }[] = await this.db.query(
+      `SELECT robot_id, max(last_used_at) AS last FROM api_keys
+        WHERE robot_id = ANY($1::uuid[]) AND revoked_at IS NULL GROUP BY robot_id`,
+      [robotIds],
+    );
+    return new Map(rows.map((r) => [r.robot_id, r.last]));
   }
 
   /** The user's keys that have not been revoked (expired ones included), newest first. */
@@ -127,12 +208,12 @@ export class ApiKeysService {
       this.cacheKeys.apiKeyByHash(hash),
       async () => {
         const row = await this.keys.findOne({ where: { keyHash: hash } });
-        return row && sameHash(row.keyHash, hash) && this.usable(row) ? this.cached(row) : null;
+        return row && sameHash(row.keyHash, hash) && this.usable(row) ? this.load(row) : null;
       },
     );
     if (!key || !this.unexpired(key)) return null;
     await this.noteUse(key.keyId);
-    return { keyId: key.keyId, userId: key.userId };
+    return verifiedOf(key);
   }
 
   /**
@@ -161,8 +242,25 @@ export class ApiKeysService {
     }
   }
 
+  /** What the cache keeps of a key row, with its robot's namespace for robot keys. */
+  private async load(key: ApiKeyEntity): Promise<CachedApiKey | null> {
+    if (!key.robotId) return this.cached(key);
+    const rows: { namespace: string }[] = await this.db.query(
+      'SELECT namespace FROM robots WHERE id = $1',
+      [key.robotId],
+    );
+    return rows.length ? { ...this.cached(key), robotNamespace: rows[0].namespace } : null;
+  }
+
   private cached(key: ApiKeyEntity): CachedApiKey {
-    return { keyId: key.id, userId: key.userId, expiresAt: key.expiresAt?.getTime() ?? null };
+    return {
+      keyId: key.id,
+      userId: key.userId,
+      robotId: key.robotId,
+      actions: key.actions,
+      repositories: key.repositories,
+      expiresAt: key.expiresAt?.getTime() ?? null,
+    };
   }
 
   private unexpired(key: CachedApiKey): boolean {
@@ -173,15 +271,24 @@ export class ApiKeysService {
     return key.revokedAt === null && this.unexpired(this.cached(key));
   }
 
-  /** Whether a key is still usable (checked again for every registry token that names it). */
-  async isActive(id: string, userId: string): Promise<boolean> {
+  /**
+   * The key when it is still usable and belongs to the owner (checked again for every registry
+   * token that names it), with its scope.
+   */
+  async active(
+    id: string,
+    owner: { userId: string } | { robotId: string },
+  ): Promise<VerifiedApiKey | null> {
     const key = await this.cache.getOrLoad<CachedApiKey>(
       this.cacheKeys.apiKeyById(id),
       async () => {
         const row = await this.keys.findOne({ where: { id } });
-        return row && this.usable(row) ? this.cached(row) : null;
+        return row && this.usable(row) ? this.load(row) : null;
       },
     );
-    return !!key && key.userId === userId && this.unexpired(key);
+    if (!key || !this.unexpired(key)) return null;
+    const mine =
+      'userId' in owner ? key.userId === owner.userId : (key.robotId ?? null) === owner.robotId;
+    return mine ? verifiedOf(key) : null;
   }
 }

@@ -1,10 +1,18 @@
-import { CanActivate, ExecutionContext, Injectable, UnauthorizedException } from '@nestjs/common';
+import {
+  CanActivate,
+  ExecutionContext,
+  ForbiddenException,
+  Injectable,
+  UnauthorizedException,
+} from '@nestjs/common';
 import { Reflector } from '@nestjs/core';
 import { AuthGuard } from '@nestjs/passport';
 import type { Request } from 'express';
 import { withRetry } from '../database/transaction.js';
 import { parseCredentials } from './credentials.js';
 import { AUTH_MODE_KEY, type AuthMode } from './decorators.js';
+import type { SignedInPrincipal } from './principal.js';
+import { scopeAllowsApi } from './scopes.js';
 
 const STRATEGY = { jwt: 'jwt', basic: 'basic', 'api-key': 'api-key' } as const;
 
@@ -37,9 +45,25 @@ export class ApiAuthGuard implements CanActivate {
         throw new UnauthorizedException('authentication required');
       case 'invalid':
         throw new UnauthorizedException(creds.reason);
-      default:
+      default: {
         // Verifying reads only: runs again if the database connection was lost meanwhile.
-        return await withRetry(() => this.guards[creds.kind].canActivate(ctx) as Promise<boolean>);
+        const ok = await withRetry(
+          () => this.guards[creds.kind].canActivate(ctx) as Promise<boolean>,
+        );
+        ApiAuthGuard.refuseUnlessApiAllowed((req as Request & { user?: SignedInPrincipal }).user);
+        return ok;
+      }
     }
+  }
+
+  /**
+   * Robot accounts never use the management API, and API keys only with `api` in their scope:
+   * both are refused with 403 (they are valid credentials, only not for this).
+   */
+  static refuseUnlessApiAllowed(p: SignedInPrincipal | undefined): void {
+    if (p?.kind === 'robot')
+      throw new ForbiddenException('robot accounts cannot use the management API');
+    if (p && !scopeAllowsApi(p.keyScope))
+      throw new ForbiddenException('this API key has no management API access');
   }
 }

@@ -8,6 +8,7 @@ import { CacheKeys } from '../cache/cache-keys.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { ReposModule } from '../repos/repos.module.js';
+import { RobotsModule } from '../robots/robots.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { AdminBootstrapService } from './admin-bootstrap.service.js';
 import { ApiAuthGuard } from './api-auth.guard.js';
@@ -42,6 +43,7 @@ import { TokensService } from './tokens.service.js';
     UsersModule,
     ApiKeysModule,
     ReposModule,
+    RobotsModule,
   ],
   controllers: [AuthController, SessionsController, TokenController, PasswordController],
   providers: [

@@ -68,7 +68,15 @@ export class AuthService {
     by: Actor,
   ): Promise<void> {
     try {
-      await this.credentials.password(caller.username, current, address, false, by);
+      // Also limited per credential: a leaked key or token guesses from any address alike.
+      await this.credentials.password(
+        caller.username,
+        current,
+        address,
+        false,
+        [`credential:${caller.apiKeyId ?? caller.sessionId ?? caller.userId}`],
+        by,
+      );
     } catch (e) {
       if (e instanceof UnauthorizedException)
         throw new ForbiddenException('the current password is not correct');
@@ -107,6 +115,7 @@ export class AuthService {
       password,
       client.address ?? undefined,
       false,
+      [],
       by,
     );
     const { session, refreshToken } = await this.sessions.start(principal.userId, 'api', client, {

@@ -7,7 +7,7 @@ import {
   Logger,
   UnauthorizedException,
 } from '@nestjs/common';
-import { ApiKeysService } from '../api-keys/api-keys.service.js';
+import { ApiKeysService, type VerifiedApiKey } from '../api-keys/api-keys.service.js';
 import { looksLikeApiKey } from '../api-keys/api-key-format.js';
 import type { Actor } from '../common/actor.js';
 import type { AppConfig } from '../config/config.js';
@@ -18,8 +18,17 @@ import { AccessFactsService } from '../repos/access-facts.service.js';
 import { normalizeName } from '../users/names.js';
 import type { UserEntity } from '../users/user.entity.js';
 import { UsersService } from '../users/users.service.js';
-import { ATTEMPT_LIMITER, type AttemptLimiter, type LimitKey } from './attempt-limiter.js';
-import type { UserPrincipal } from './principal.js';
+import {
+  ATTEMPT_LIMITER,
+  type AttemptLimiter,
+  failureDelaySeconds,
+  type LimitKey,
+  signInLimitKeys,
+} from './attempt-limiter.js';
+import { parseRobotName } from '../common/name-grammar.js';
+import { RobotsService } from '../robots/robots.service.js';
+import { principalName, type SignedInPrincipal, type UserPrincipal } from './principal.js';
+import { isFullScope } from './scopes.js';
 import { SessionsService } from './sessions.service.js';
 
 /**
@@ -106,6 +115,7 @@ export class CredentialsService {
     private readonly apiKeys: ApiKeysService,
     private readonly sessions: SessionsService,
     private readonly facts: AccessFactsService,
+    private readonly robots: RobotsService,
     @Inject(ATTEMPT_LIMITER) private readonly limiter: AttemptLimiter,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly events: EventsService,
@@ -126,19 +136,51 @@ export class CredentialsService {
     };
   }
 
-  private limitKeys(username: string, address: string | undefined): LimitKey[] {
-    const keys: LimitKey[] = [
-      { key: `account:${normalizeName(username)}`, limit: this.config.auth.rateLimitPerAccount },
-    ];
-    if (address)
-      keys.push({ key: `address:${address}`, limit: this.config.auth.rateLimitPerAddress });
-    return keys;
+  private limitKeys(
+    username: string,
+    address: string | undefined,
+    extra: string[] = [],
+  ): LimitKey[] {
+    return signInLimitKeys(
+      normalizeName(username),
+      address,
+      {
+        perPair: this.config.auth.rateLimitPerAccount,
+        perAddress: this.config.auth.rateLimitPerAddress,
+      },
+      extra,
+    );
+  }
+
+  /**
+   * Basic credentials of the registry and the management API: a robot's full name (`acme+ci`)
+   * with its key, a user name with one of the user's API keys, or a user name with a password.
+   * Keys are checked before the sign-in limits: password failures never refuse an API key or a
+   * robot (a key has about 190 random bits; guessing one is hopeless anyway).
+   */
+  async basic(
+    username: string,
+    password: string,
+    address: string | undefined,
+    by?: Actor,
+  ): Promise<SignedInPrincipal> {
+    if (parseRobotName(username)) {
+      const robot = looksLikeApiKey(password)
+        ? await this.apiKey(password).catch(() => null)
+        : null;
+      if (robot?.kind === 'robot' && principalName(robot) === normalizeName(username)) return robot;
+      throw new UnauthorizedException(INVALID_CREDENTIALS);
+    }
+    return this.password(username, password, address, true, [], by);
   }
 
   /**
    * A user name with a password, or with one of the user's API keys when `allowApiKey`.
-   * Failed attempts are counted per account and per address; past the limit even correct
-   * credentials get 429 until the window has passed. A failed check is recorded
+   * Failed attempts are counted per account from this address and per address (and against
+   * `extraLimits`, e.g. the credential asking to change the password): after a few, each failure
+   * holds the pair for a growing delay; past the limit the pair (or the address) gets 429 even
+   * with correct credentials until the window has passed. The account is never refused from
+   * other addresses, and API keys are checked before any of it. A failed check is recorded
    * (`auth.sign-in.failed`, as `by`: the request's actor) before the 401.
    */
   async password(
@@ -146,15 +188,19 @@ export class CredentialsService {
     password: string,
     address: string | undefined,
     allowApiKey = true,
+    extraLimits: string[] = [],
     by?: Actor,
   ): Promise<UserPrincipal> {
-    const keys = this.limitKeys(username, address);
+    if (allowApiKey && looksLikeApiKey(password)) {
+      // A secret in the form of a key is a key, never a password guess: a revoked or mistyped
+      // key (a CI job retrying with an old one) is refused without counting a failed sign-in.
+      const viaKey = await this.apiKey(password).catch(() => null);
+      if (viaKey?.kind === 'user' && viaKey.username === normalizeName(username)) return viaKey;
+      throw new UnauthorizedException(INVALID_CREDENTIALS);
+    }
+    const keys = this.limitKeys(username, address, extraLimits);
     const wait = await this.limiter.blockedFor(keys);
     if (wait > 0) throw new TooManyAttemptsException(wait);
-    if (allowApiKey && looksLikeApiKey(password)) {
-      const viaKey = await this.apiKey(password).catch(() => null);
-      if (viaKey && viaKey.username === normalizeName(username)) return viaKey;
-    }
     const memo = createHmac('sha256', this.memoKey)
       .update(`${normalizeName(username)}\u0000${password}`, 'utf8')
       .digest('base64url');
@@ -166,7 +212,13 @@ export class CredentialsService {
     if (known) return known;
     const user = await this.verifyOnce(memo, username, password, address);
     if (!user) {
-      await this.limiter.recordFailure(keys);
+      const counts = await this.limiter.recordFailure(keys);
+      const delay = failureDelaySeconds(
+        counts[0] ?? 0,
+        this.config.auth.failureDelaySeconds,
+        this.config.auth.rateLimitPerAccount,
+      );
+      if (delay > 0) await this.limiter.hold(keys[0].key, delay * 1000);
       await this.recordFailure(username, by ?? anonymousActor(address));
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
@@ -250,12 +302,41 @@ export class CredentialsService {
     }
   }
 
-  /** An API key of an active user (key and user are cached facts, see CacheKeys). */
-  async apiKey(key: string): Promise<UserPrincipal> {
+  /**
+   * An API key of an active user, or of a usable robot (key, user and robots are cached facts,
+   * see CacheKeys). A user's principal carries the key's scope.
+   */
+  async apiKey(key: string): Promise<SignedInPrincipal> {
     const verified = await this.apiKeys.verify(key);
-    const user = verified ? await this.facts.activeUser(verified.userId) : null;
-    if (!verified || !user) throw new UnauthorizedException(INVALID_CREDENTIALS);
-    return CredentialsService.principalOf(user, 'api-key', { apiKeyId: verified.keyId });
+    if (!verified) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    return this.keyPrincipal(verified, 'api-key');
+  }
+
+  private async keyPrincipal(
+    verified: VerifiedApiKey,
+    method: 'api-key' | 'token',
+  ): Promise<SignedInPrincipal> {
+    if (verified.robotId) {
+      const robot = verified.robotNamespace
+        ? await this.robots.usable(verified.robotId, verified.robotNamespace)
+        : null;
+      if (!robot) throw new UnauthorizedException(INVALID_CREDENTIALS);
+      return {
+        kind: 'robot',
+        robotId: robot.id,
+        name: robot.name,
+        namespace: robot.namespace,
+        method,
+        apiKeyId: verified.keyId,
+        grants: robot.grants,
+      };
+    }
+    const user = verified.userId ? await this.facts.activeUser(verified.userId) : null;
+    if (!user) throw new UnauthorizedException(INVALID_CREDENTIALS);
+    return CredentialsService.principalOf(user, 'api-key', {
+      apiKeyId: verified.keyId,
+      ...(isFullScope(verified.scope) ? {} : { keyScope: verified.scope }),
+    });
   }
 
   /** The principal of a verified access token, if its session and user are still live. */
@@ -287,21 +368,33 @@ export class CredentialsService {
     sub?: string;
     sid?: string;
     akid?: string;
+    rid?: string;
     cg?: number;
-  }): Promise<UserPrincipal | null> {
+  }): Promise<SignedInPrincipal | null> {
+    if (claims.rid) {
+      // A robot's token: its key and the robot must still be usable.
+      const key = claims.akid
+        ? await this.apiKeys.active(claims.akid, { robotId: claims.rid })
+        : null;
+      if (!key) throw new UnauthorizedException('token revoked');
+      return this.keyPrincipal(key, 'token').catch(() => {
+        throw new UnauthorizedException('token revoked');
+      });
+    }
     if (!claims.sub) return null;
     const user = await this.facts.activeUser(claims.sub);
     if (!user) throw new UnauthorizedException('token revoked');
     // Issued with a password that has changed since.
     if (claims.cg !== undefined && claims.cg !== user.credentialGeneration)
       throw new UnauthorizedException('token revoked');
-    if (claims.akid && !(await this.apiKeys.isActive(claims.akid, user.id)))
-      throw new UnauthorizedException('token revoked');
+    const key = claims.akid ? await this.apiKeys.active(claims.akid, { userId: user.id }) : null;
+    if (claims.akid && !key) throw new UnauthorizedException('token revoked');
     if (claims.sid && !(await this.sessions.isActive(claims.sid, user.id)))
       throw new UnauthorizedException('token revoked');
     return CredentialsService.principalOf(user, claims.akid ? 'api-key' : 'jwt', {
       ...(claims.sid ? { sessionId: claims.sid } : {}),
       ...(claims.akid ? { apiKeyId: claims.akid } : {}),
+      ...(key && !isFullScope(key.scope) ? { keyScope: key.scope } : {}),
     });
   }
 }

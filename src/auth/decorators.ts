@@ -8,6 +8,7 @@ import {
 import {
   ApiBasicAuth,
   ApiBearerAuth,
+  ApiForbiddenResponse,
   ApiSecurity,
   ApiTooManyRequestsResponse,
   ApiUnauthorizedResponse,
@@ -34,6 +35,10 @@ function documentSchemes() {
     }),
     ApiTooManyRequestsResponse({
       description: 'Too many failed sign-in attempts',
+      type: ErrorResponseDto,
+    }),
+    ApiForbiddenResponse({
+      description: 'A robot account, or an API key without management API access (`api`)',
       type: ErrorResponseDto,
     }),
   ];

@@ -1,3 +1,6 @@
+import type { PatternGrant } from '../repos/permissions.js';
+import type { KeyScope } from './scopes.js';
+
 /**
  * Who is calling, once credentials have been verified. A union, so that kinds of callers other
  * than users can be added without being fake users holding names in the shared `namespaces`
@@ -5,7 +8,7 @@
  *
  * - `user`: a person's account. Holds a namespace (their name); may own organizations.
  * - `robot`: a machine account that belongs to a namespace and acts only through the grants given
- *   to it; it holds no name and owns nothing. (No credential issues one yet.)
+ *   to it; it holds no name and owns nothing. Its only credential is its API key (src/robots/).
  * - `anonymous`: nobody signed in; pulls public repositories.
  *
  * The management API's routes serve users (`UserPrincipal`); the permission rules
@@ -25,6 +28,8 @@ export interface UserPrincipal {
   sessionId?: string;
   /** The API key used, directly or through a registry token obtained with it. */
   apiKeyId?: string;
+  /** The scope of that API key (absent: not signed in with a key). */
+  keyScope?: KeyScope;
   /** For password sign-ins: the user's credential generation the password was checked against. */
   credentialGeneration?: number;
 }
@@ -37,8 +42,13 @@ export interface RobotPrincipal {
   /** The user or organization the robot belongs to. */
   namespace: string;
   method: 'api-key' | 'token';
-  apiKeyId?: string;
+  apiKeyId: string;
+  /** Its grants: full repository names or patterns of its namespace, with a level each. */
+  grants: PatternGrant[];
 }
+
+/** A verified caller: a user or a robot account. */
+export type SignedInPrincipal = UserPrincipal | RobotPrincipal;
 
 export interface AnonymousPrincipal {
   kind: 'anonymous';

@@ -13,18 +13,28 @@ const KEY_PREFIX = 'aerugo:';
  * A key left without an expiry (which only a foreign write could cause) gets one.
  */
 const RECORD_SCRIPT = `
+local out = {}
 for _, k in ipairs(KEYS) do
   local n = redis.call('INCR', k)
   if n == 1 or redis.call('PTTL', k) < 0 then redis.call('PEXPIRE', k, ARGV[1]) end
+  out[#out + 1] = n
 end
-return #KEYS`;
+return out`;
 
-/** Count and remaining milliseconds of every key (0 and -2 for a key without failures). */
+/**
+ * Count and remaining milliseconds of each of the first ARGV[1] keys (0 and -2 for a key without
+ * failures), then the remaining milliseconds of each hold key that follows them (-2: not held).
+ */
 const READ_SCRIPT = `
 local out = {}
-for _, k in ipairs(KEYS) do
-  out[#out + 1] = tonumber(redis.call('GET', k) or '0')
-  out[#out + 1] = redis.call('PTTL', k)
+local n = tonumber(ARGV[1])
+for i, k in ipairs(KEYS) do
+  if i <= n then
+    out[#out + 1] = tonumber(redis.call('GET', k) or '0')
+    out[#out + 1] = redis.call('PTTL', k)
+  else
+    out[#out + 1] = redis.call('PTTL', k)
+  end
 end
 return out`;
 
@@ -118,6 +128,10 @@ export class RedisAttemptLimiter implements AttemptLimiter, OnModuleDestroy {
     return keys.map((k) => KEY_PREFIX + this.cacheKeys.signInFailures(k.key));
   }
 
+  private holdKeys(keys: { key: string }[]): string[] {
+    return keys.map((k) => KEY_PREFIX + this.cacheKeys.signInFailures(`hold:${k.key}`));
+  }
+
   /** Runs a Redis call within the time budget, or returns undefined (the fallback answers). */
   private async redis<T>(call: (c: RedisClient) => Promise<T>): Promise<T | undefined> {
     if (!this.client.isReady) {
@@ -136,7 +150,11 @@ export class RedisAttemptLimiter implements AttemptLimiter, OnModuleDestroy {
     const local = await this.fallback.blockedFor(keys);
     if (!keys.length) return local;
     const reply = await this.redis(
-      (c) => c.eval(READ_SCRIPT, { keys: this.redisKeys(keys) }) as Promise<unknown>,
+      (c) =>
+        c.eval(READ_SCRIPT, {
+          keys: [...this.redisKeys(keys), ...this.holdKeys(keys)],
+          arguments: [String(keys.length)],
+        }) as Promise<unknown>,
     );
     if (!Array.isArray(reply)) return local;
     let waitMs = 0;
@@ -144,19 +162,30 @@ export class RedisAttemptLimiter implements AttemptLimiter, OnModuleDestroy {
       const count = Number(reply[2 * i]);
       const ttl = Number(reply[2 * i + 1]);
       if (count >= limit) waitMs = Math.max(waitMs, ttl >= 0 ? ttl : this.windowMs);
+      const held = Number(reply[2 * keys.length + i]);
+      if (held > 0) waitMs = Math.max(waitMs, held);
     });
     return Math.max(local, Math.ceil(waitMs / 1000));
   }
 
-  async recordFailure(keys: LimitKey[]): Promise<void> {
-    if (!keys.length) return;
-    const done = await this.redis((c) =>
+  async recordFailure(keys: LimitKey[]): Promise<number[]> {
+    if (!keys.length) return [];
+    const counts = await this.redis((c) =>
       c.eval(RECORD_SCRIPT, {
         keys: this.redisKeys(keys),
         arguments: [String(this.windowMs)],
       }),
     );
-    if (done === undefined) await this.fallback.recordFailure(keys);
+    if (!Array.isArray(counts)) return this.fallback.recordFailure(keys);
+    return counts.map(Number);
+  }
+
+  async hold(key: string, ms: number): Promise<void> {
+    if (ms <= 0) return;
+    const done = await this.redis((c) =>
+      c.set(this.holdKeys([{ key }])[0], '1', { PX: Math.ceil(ms) }),
+    );
+    if (done === undefined) await this.fallback.hold(key, ms);
   }
 
   async consume(keys: LimitKey[]): Promise<number> {
@@ -175,7 +204,9 @@ export class RedisAttemptLimiter implements AttemptLimiter, OnModuleDestroy {
 
   async reset(keys: string[]): Promise<void> {
     await this.fallback.reset(keys);
-    if (keys.length) await this.redis((c) => c.del(this.redisKeys(keys.map((key) => ({ key })))));
+    const named = keys.map((key) => ({ key }));
+    if (keys.length)
+      await this.redis((c) => c.del([...this.redisKeys(named), ...this.holdKeys(named)]));
   }
 
   async onModuleDestroy(): Promise<void> {

@@ -14,7 +14,7 @@ import { requestIdOf } from '../common/actor.js';
 import { parseCredentials } from './credentials.js';
 import { actorOf } from './decorators.js';
 import { CredentialsService, TooManyAttemptsException } from './credentials.service.js';
-import type { UserPrincipal } from './principal.js';
+import type { SignedInPrincipal } from './principal.js';
 import { publicBaseUrl } from './public-url.js';
 import { CATALOG_SCOPE, formatScope, grantedActions, type AccessEntry } from './scopes.js';
 import { type RegistryTokenClaims, TokensService } from './tokens.service.js';
@@ -22,8 +22,8 @@ import { type RegistryTokenClaims, TokensService } from './tokens.service.js';
 /** Who is calling the registry, worked out once per request. */
 type Caller =
   | { kind: 'anonymous' }
-  | { kind: 'token'; principal: UserPrincipal | null; access: AccessEntry[] }
-  | { kind: 'user'; principal: UserPrincipal };
+  | { kind: 'token'; principal: SignedInPrincipal | null; access: AccessEntry[] }
+  | { kind: 'user'; principal: SignedInPrincipal };
 
 type CallerRequest = Request & { registryCaller?: Caller };
 
@@ -79,11 +79,10 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
         case 'basic':
           caller = {
             kind: 'user',
-            principal: await this.credentials.password(
+            principal: await this.credentials.basic(
               creds.username,
               creds.password,
               req.ip,
-              true,
               actorOf(req, null),
             ),
           };
@@ -125,9 +124,11 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
   private static actor(caller: Caller, req: Request): RegistryActor {
     const p = caller.kind === 'anonymous' ? null : caller.principal;
     return {
-      principal: p
-        ? { kind: 'user', userId: p.userId, username: p.username, isAdmin: p.isAdmin }
-        : { kind: 'anonymous' },
+      principal: !p
+        ? { kind: 'anonymous' }
+        : p.kind === 'robot'
+          ? { kind: 'robot', robotId: p.robotId, name: p.name, namespace: p.namespace }
+          : { kind: 'user', userId: p.userId, username: p.username, isAdmin: p.isAdmin },
       credential:
         caller.kind === 'anonymous'
           ? 'anonymous'
@@ -156,6 +157,13 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
       ) {
         throw this.unauthorized(req, 'insufficient scope', CATALOG_SCOPE, 'insufficient_scope');
       }
+      const p = caller.principal;
+      if (p && (p.kind === 'robot' || p.keyScope))
+        return {
+          actor,
+          mountAllowed: false,
+          catalog: (limit, last) => this.access.catalogFor(p, limit, last),
+        };
       return { actor, mountAllowed: false };
     }
     if (repository === undefined) {
@@ -173,7 +181,7 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
     const principal = caller.kind === 'anonymous' ? null : caller.principal;
     // Tokens carry what was granted when they were issued; permissions are checked live too
     // (from cached facts), so a revoked grant or a repository made private stops an issued token.
-    const live = await this.access.actions(principal, repository);
+    const live = await this.access.principalActions(principal, repository);
     const granted =
       caller.kind === 'token' ? grantedActions(caller.access, 'repository', repository) : undefined;
     if (!actions.every((a) => live.includes(a) && (granted?.has(a) ?? true))) {
@@ -187,7 +195,7 @@ export class TokenRegistryAuthorizer implements RegistryAuthorizer {
     // A mount from a repository the caller cannot pull behaves as if that repository did not
     // exist: the registry starts an ordinary upload instead. A token that only lacks the scope
     // the caller could have is answered with the challenge for it.
-    const livePull = (await this.access.actions(principal, mountFrom)).includes('pull');
+    const livePull = (await this.access.principalActions(principal, mountFrom)).includes('pull');
     if (!livePull) {
       this.logger.debug('cross-repository mount refused: no pull access to the source');
       return { actor, mountAllowed: false };

@@ -5,8 +5,8 @@ import { APP_CONFIG } from '../config/config.module.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import { RepoAccessService } from '../repos/repo-access.service.js';
-import type { UserPrincipal } from './principal.js';
 import { signedInActor } from './decorators.js';
+import { principalName, type SignedInPrincipal } from './principal.js';
 import {
   type AccessEntry,
   formatScope,
@@ -43,7 +43,7 @@ export class RegistryTokensService {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
 
-  async grant(principal: UserPrincipal | null, scopes: AccessEntry[]): Promise<AccessEntry[]> {
+  async grant(principal: SignedInPrincipal | null, scopes: AccessEntry[]): Promise<AccessEntry[]> {
     const granted: AccessEntry[] = [];
     for (const scope of scopes) {
       if (isRepositoryScope(scope)) {
@@ -51,7 +51,7 @@ export class RegistryTokensService {
         if (!requested.length) continue;
         const actions = intersectActions(
           requested,
-          await this.access.actions(principal, scope.name),
+          await this.access.principalActions(principal, scope.name),
         );
         if (actions.length) granted.push({ type: 'repository', name: scope.name, actions });
       } else if (isCatalogScope(scope)) {
@@ -68,11 +68,19 @@ export class RegistryTokensService {
    * pull-only tokens come with every pull and are counted, not audited, like pulls themselves.
    */
   async issue(
-    principal: UserPrincipal | null,
+    principal: SignedInPrincipal | null,
     scopes: AccessEntry[],
     by?: Actor,
   ): Promise<IssuedRegistryToken> {
     const access = await this.grant(principal, scopes);
+    if (principal?.kind === 'robot') {
+      const signed = await this.tokens.signRegistryToken(
+        { username: principalName(principal) },
+        access,
+        { apiKeyId: principal.apiKeyId, robotId: principal.robotId },
+      );
+      return { ...signed, access };
+    }
     if (principal && by && (this.config.audit.pulls || grantsMoreThanPull(access)))
       await this.events.recordAlone(
         event('token.issued', signedInActor(by, principal), {

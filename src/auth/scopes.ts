@@ -1,5 +1,6 @@
+import { isRepositoryPattern } from '../common/name-grammar.js';
 import { isValidRepositoryName } from '../registry/names.js';
-import type { RepoAction } from '../repos/permissions.js';
+import { matchesRepositoryPattern, type RepoAction } from '../repos/permissions.js';
 
 /** One entry of the `access` claim of a registry token (Docker token specification). */
 export interface AccessEntry {
@@ -84,4 +85,91 @@ export function grantedActions(
 
 export function formatScope(type: string, name: string, actions: readonly string[]): string {
   return `${type}:${name}:${actions.join(',')}`;
+}
+
+/** What an API key may be limited to: the repository actions, and `api` for the management API. */
+export type KeyAction = RepoAction | 'api';
+export const KEY_ACTIONS: readonly KeyAction[] = ['pull', 'push', 'delete', 'api'];
+
+/**
+ * The scope of an API key. A key's rights are always the intersection of its scope and its
+ * owner's current rights: the scope never adds anything.
+ */
+export interface KeyScope {
+  actions: KeyAction[];
+  /** Repository names or patterns (see matchesRepositoryPattern); null: every repository. */
+  repositories: string[] | null;
+}
+
+export const FULL_KEY_SCOPE: KeyScope = { actions: [...KEY_ACTIONS], repositories: null };
+
+/** Whether the scope limits nothing. */
+export function isFullScope(scope: KeyScope): boolean {
+  return scope.repositories === null && KEY_ACTIONS.every((a) => scope.actions.includes(a));
+}
+
+/** Whether a key with this scope may use the management API. */
+export function scopeAllowsApi(scope: KeyScope | undefined): boolean {
+  return !scope || scope.actions.includes('api');
+}
+
+/**
+ * The repository actions a key may use on one repository: what its owner may do there (`allowed`)
+ * limited to the key's actions, and to nothing when no pattern of the key covers the repository.
+ */
+export function scopedActions(
+  scope: KeyScope | undefined,
+  repository: string,
+  allowed: readonly RepoAction[],
+): RepoAction[] {
+  if (!scope) return REPOSITORY_ACTIONS.filter((a) => allowed.includes(a));
+  if (
+    scope.repositories &&
+    !scope.repositories.some((p) => matchesRepositoryPattern(p, repository))
+  )
+    return [];
+  return REPOSITORY_ACTIONS.filter((a) => allowed.includes(a) && scope.actions.includes(a));
+}
+
+/** Most repository patterns one key may carry. */
+export const MAX_KEY_REPOSITORIES = 50;
+
+/**
+ * The scope of a new key from its optional `actions` and `repositories`, or why it is refused.
+ * Management API access (`api`) acts with all of the owner's rights there, so it only goes with a
+ * key whose registry scope is not narrowed either: a narrowed key cannot escape through the API.
+ */
+export function checkKeyScope(
+  actions: readonly string[] | undefined,
+  repositories: readonly string[] | undefined,
+): { ok: true; scope: KeyScope } | { ok: false; message: string } {
+  const acts = actions ?? KEY_ACTIONS;
+  const unknown = acts.filter((a) => !KEY_ACTIONS.includes(a as KeyAction));
+  if (unknown.length)
+    return {
+      ok: false,
+      message: `unknown actions: ${unknown.join(', ')} (use ${KEY_ACTIONS.join(', ')})`,
+    };
+  if (!acts.length) return { ok: false, message: 'actions must not be empty' };
+  let repos: string[] | null = null;
+  if (repositories !== undefined) {
+    if (!repositories.length) return { ok: false, message: 'repositories must not be empty' };
+    if (repositories.length > MAX_KEY_REPOSITORIES)
+      return { ok: false, message: `at most ${MAX_KEY_REPOSITORIES} repositories` };
+    const bad = repositories.filter((r) => !isRepositoryPattern(r));
+    if (bad.length)
+      return { ok: false, message: `not repository names or patterns: ${bad.join(', ')}` };
+    repos = [...new Set(repositories)];
+  }
+  const scope: KeyScope = {
+    actions: KEY_ACTIONS.filter((a) => acts.includes(a)),
+    repositories: repos,
+  };
+  if (scope.actions.includes('api') && !isFullScope(scope))
+    return {
+      ok: false,
+      message:
+        'management API access ("api") only goes with keys limited to no repositories or actions',
+    };
+  return { ok: true, scope };
 }

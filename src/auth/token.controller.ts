@@ -33,7 +33,7 @@ import {
   TokenQueryDto,
 } from './dto/token.dto.js';
 import { CredentialsService } from './credentials.service.js';
-import type { UserPrincipal } from './principal.js';
+import type { SignedInPrincipal } from './principal.js';
 import { RegistryTokensService } from './registry-tokens.service.js';
 import { formatScope, parseScopes } from './scopes.js';
 import { SessionsService } from './sessions.service.js';
@@ -84,16 +84,10 @@ export class TokenController {
     res.setHeader('Cache-Control', 'no-store');
     const actor = actorOf(req, null);
     const creds = parseCredentials(req.headers);
-    let principal: UserPrincipal | null = null;
+    let principal: SignedInPrincipal | null = null;
     try {
       if (creds.kind === 'basic')
-        principal = await this.credentials.password(
-          creds.username,
-          creds.password,
-          req.ip,
-          true,
-          actor,
-        );
+        principal = await this.credentials.basic(creds.username, creds.password, req.ip, actor);
       else if (creds.kind === 'api-key') principal = await this.credentials.apiKey(creds.key);
       else if (creds.kind !== 'none')
         throw registryError(401, 'UNAUTHORIZED', 'use Basic credentials (password or API key)');
@@ -115,7 +109,11 @@ export class TokenController {
       expires_in: issued.expiresIn,
       issued_at: issued.issuedAt.toISOString(),
     };
-    if (query.offline_token === 'true' && principal?.method === 'password') {
+    if (
+      query.offline_token === 'true' &&
+      principal?.kind === 'user' &&
+      principal.method === 'password'
+    ) {
       body.refresh_token = (
         await this.sessions.start(principal.userId, 'registry', sessionClientOf(req), {
           actor: signedInActor(actor, principal),
@@ -154,21 +152,19 @@ export class TokenController {
   ): Promise<OAuthTokenDto> {
     res.setHeader('Cache-Control', 'no-store');
     const actor = actorOf(req, null);
-    let principal: UserPrincipal;
+    let principal: SignedInPrincipal;
     let refreshToken: string | undefined;
     try {
       if (body.grant_type === 'password') {
         if (!body.username || body.password === undefined) {
           throw oauthError(400, 'invalid_request', 'username and password are required');
         }
-        principal = await this.credentials.password(
-          body.username,
-          body.password,
-          req.ip,
-          true,
-          actor,
-        );
-        if (body.access_type === 'offline' && principal.method === 'password') {
+        principal = await this.credentials.basic(body.username, body.password, req.ip, actor);
+        if (
+          body.access_type === 'offline' &&
+          principal.kind === 'user' &&
+          principal.method === 'password'
+        ) {
           refreshToken = (
             await this.sessions.start(principal.userId, 'registry', sessionClientOf(req), {
               actor: signedInActor(actor, principal),

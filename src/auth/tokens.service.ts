@@ -28,6 +28,8 @@ export interface RegistryTokenClaims {
   sid?: string;
   /** API key the token was obtained with. */
   akid?: string;
+  /** Robot account the token was issued to (then there is no `sub`). */
+  rid?: string;
   /** Credential generation of the password the token was obtained with (see UserEntity). */
   cg?: number;
   iat: number;
@@ -64,9 +66,14 @@ export class TokensService {
   }
 
   async signRegistryToken(
-    subject: { userId: string; username: string } | null,
+    subject: { userId?: string; username: string } | null,
     access: AccessEntry[],
-    origin: { sessionId?: string; apiKeyId?: string; credentialGeneration?: number },
+    origin: {
+      sessionId?: string;
+      apiKeyId?: string;
+      robotId?: string;
+      credentialGeneration?: number;
+    },
   ): Promise<{ token: string; expiresIn: number; issuedAt: Date }> {
     const expiresIn = this.config.auth.registryTokenTtlSeconds;
     const issuedAt = new Date(Math.floor(Date.now() / 1000) * 1000);
@@ -77,6 +84,7 @@ export class TokensService {
         ...(subject ? { name: subject.username } : {}),
         ...(origin.sessionId ? { sid: origin.sessionId } : {}),
         ...(origin.apiKeyId ? { akid: origin.apiKeyId } : {}),
+        ...(origin.robotId ? { rid: origin.robotId } : {}),
         ...(origin.credentialGeneration !== undefined ? { cg: origin.credentialGeneration } : {}),
       },
       {
@@ -87,7 +95,7 @@ export class TokensService {
         issuer: JWT_ISSUER,
         audience: this.config.auth.registryService,
         jwtid: randomUUID(),
-        ...(subject ? { subject: subject.userId } : {}),
+        ...(subject?.userId ? { subject: subject.userId } : {}),
       },
     );
     return { token, expiresIn, issuedAt };
@@ -105,6 +113,8 @@ export class TokensService {
     if (claims.typ !== 'registry' || !Array.isArray(claims.access))
       throw new Error('not a registry token');
     if (claims.cg !== undefined && !Number.isInteger(claims.cg))
+      throw new Error('malformed registry token');
+    if (claims.rid !== undefined && (typeof claims.rid !== 'string' || !claims.akid))
       throw new Error('malformed registry token');
     return claims;
   }

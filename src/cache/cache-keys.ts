@@ -25,7 +25,12 @@ const SCOPE_ROW = 'cache-scope';
  *   deletion, organization membership and role changes, team membership changes, and team or
  *   organization deletion invalidate it.
  * - `acl:<scope>:apikey:hash:<sha256>` and `acl:<scope>:apikey:id:<id>`: an unrevoked API key's
- *   owner and expiry. Revocation, and deactivation or deletion of the owner, invalidate both.
+ *   owner (a user, or a robot and its namespace), scope and expiry. Revocation, deactivation or
+ *   deletion of the owning user, and deletion of the owning robot invalidate both.
+ * - `acl:<scope>:robots:<namespace>`: the robot accounts of a namespace (name, grants, disabled,
+ *   expiry). Creating, changing and deleting a robot, and deleting the user or organization
+ *   holding the namespace invalidate it; a robot's key is usable only while its robot is listed
+ *   here, so a namespace deleted and created again never revives the old robots.
  *
  * `auth-limit:<scope>:<account or address>` are not cache entries but the shared counters of the
  * sign-in and registration limits (RedisAttemptLimiter), named here so that they are scoped alike.
@@ -83,6 +88,10 @@ export class CacheKeys implements OnModuleInit {
 
   apiKeyById(id: string): string {
     return this.key(`apikey:id:${id}`);
+  }
+
+  robotsOf(namespace: string): string {
+    return this.key(`robots:${namespace}`);
   }
 
   /**

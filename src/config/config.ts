@@ -152,10 +152,15 @@ export interface AuthConfig {
   /** System administrator created at first start when it does not exist yet. */
   adminUsername?: string;
   adminPassword?: string;
-  /** Failed sign-in attempts allowed per account and per address within the window. */
+  /**
+   * Failed sign-in attempts allowed per account from one client address, and per address across
+   * accounts, within the window (see attempt-limiter.ts).
+   */
   rateLimitWindowSeconds: number;
   rateLimitPerAccount: number;
   rateLimitPerAddress: number;
+  /** First delay between failed sign-ins of one account from one address (doubles; 0: none). */
+  failureDelaySeconds: number;
   /** Self-registrations allowed per client address within their window. */
   registrationLimitWindowSeconds: number;
   registrationLimitPerAddress: number;
@@ -454,6 +459,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       rateLimitWindowSeconds: int(env, 'AUTH_RATE_LIMIT_WINDOW_SECONDS', 300, 1, 24 * 3600),
       rateLimitPerAccount: int(env, 'AUTH_RATE_LIMIT_PER_ACCOUNT', 10, 1, 1000000),
       rateLimitPerAddress: int(env, 'AUTH_RATE_LIMIT_PER_ADDRESS', 50, 1, 1000000),
+      failureDelaySeconds: int(env, 'AUTH_FAILURE_DELAY_SECONDS', 1, 0, 60),
       registrationLimitWindowSeconds: int(
         env,
         'REGISTRATION_RATE_LIMIT_WINDOW_SECONDS',

@@ -97,6 +97,9 @@ export interface EventMap {
   'user.deleted': { userId: string; username: string };
   'apikey.created': { apiKeyId: string; userId: string; name: string };
   'apikey.revoked': { apiKeyId: string; userId: string };
+  'robot.created': { robotId: string; namespace: string; name: string };
+  'robot.updated': { robotId: string; namespace: string; name: string; fields: string[] };
+  'robot.deleted': { robotId: string; namespace: string; name: string };
   'org.created': { organizationId: string; name: string };
   'org.updated': { organizationId: string; name: string };
   'org.deleted': { organizationId: string; name: string };

@@ -61,6 +61,10 @@ export class TeamEntity {
   @Column({ type: 'varchar', length: 1024, nullable: true })
   description: string | null;
 
+  /** Its members may create repositories in the organization (and get admin on them). */
+  @Column({ name: 'can_create_repositories', type: 'boolean', default: false })
+  canCreateRepositories: boolean;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 }

@@ -46,6 +46,7 @@ export interface OrgMember {
 export interface UserTeam {
   teamId: string;
   organizationId: string;
+  canCreateRepositories: boolean;
 }
 
 const RANK: Record<OrgRole, number> = { member: 1, admin: 2, owner: 3 };
@@ -503,6 +504,7 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     description: string | null | undefined,
     actor: OrgActor,
     by: Actor,
+    canCreateRepositories = false,
   ): Promise<TeamEntity> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
@@ -515,6 +517,7 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
             organizationId: org.id,
             name: check.name,
             description: description ?? null,
+            canCreateRepositories,
           }),
         );
         await this.events.record(
@@ -559,12 +562,16 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     description: string | null | undefined,
     actor: OrgActor,
     by: Actor,
+    canCreateRepositories?: boolean,
   ): Promise<TeamEntity> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
     if (description !== undefined) found.description = description;
-    return this.events.transaction(async (m) => {
+    const creatorsChanged =
+      canCreateRepositories !== undefined && canCreateRepositories !== found.canCreateRepositories;
+    if (canCreateRepositories !== undefined) found.canCreateRepositories = canCreateRepositories;
+    const saved = await this.events.transaction(async (m) => {
       const saved = await m.save(found);
       await this.events.record(
         m,
@@ -572,6 +579,12 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
       );
       return saved;
     });
+    // The members' cached facts say where they may create repositories.
+    if (creatorsChanged) {
+      const members = await this.teamMembers.find({ where: { teamId: found.id } });
+      await this.forgetUsers(members.map((mb) => mb.userId));
+    }
+    return saved;
   }
 
   async deleteTeam(name: string, team: string, actor: OrgActor, by: Actor): Promise<void> {
@@ -680,7 +693,11 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     const rows = await this.teamMembers.find({ where: { userId } });
     if (!rows.length) return [];
     const teams = await this.teams.find({ where: { id: In(rows.map((r) => r.teamId)) } });
-    return teams.map((t) => ({ teamId: t.id, organizationId: t.organizationId }));
+    return teams.map((t) => ({
+      teamId: t.id,
+      organizationId: t.organizationId,
+      canCreateRepositories: t.canCreateRepositories,
+    }));
   }
 
   async findTeamsByIds(ids: string[]): Promise<TeamEntity[]> {

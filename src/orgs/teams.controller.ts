@@ -69,6 +69,7 @@ export class TeamsController {
       body.description,
       requirePrincipal(p),
       actor,
+      body.canCreateRepositories ?? false,
     );
     return TeamDto.of(team, org.toLowerCase(), 0);
   }
@@ -100,7 +101,14 @@ export class TeamsController {
     @Body() body: UpdateTeamDto,
   ): Promise<TeamDto> {
     const caller = requirePrincipal(p);
-    await this.orgs.updateTeam(org, team, body.description, caller, actor);
+    await this.orgs.updateTeam(
+      org,
+      team,
+      body.description,
+      caller,
+      actor,
+      body.canCreateRepositories,
+    );
     const found = await this.orgs.getTeam(org, team, caller);
     return TeamDto.of(found.team, org.toLowerCase(), found.members);
   }

@@ -15,6 +15,8 @@ export type RegistryRequest = Request & {
   registryActor?: RegistryActor;
   /** Set by the guard: whether `?mount=&from=` may be honoured. */
   registryMountAllowed?: boolean;
+  /** Set by the guard for `/v2/_catalog` when the caller's listing needs more than its actor. */
+  registryCatalog?: (limit: number, last?: string) => Promise<string[]>;
 };
 
 /** Parses the registry route once and asks the bound authorizer whether the caller may proceed. */
@@ -45,6 +47,7 @@ export class RegistryAccessGuard implements CanActivate {
     );
     req.registryActor = decision.actor;
     req.registryMountAllowed = mountFrom !== undefined && decision.mountAllowed;
+    req.registryCatalog = decision.catalog;
     return true;
   }
 }

@@ -22,6 +22,11 @@ export interface RegistryAccessDecision {
    * starts an ordinary session, exactly as if the source did not exist.
    */
   mountAllowed: boolean;
+  /**
+   * For `/v2/_catalog`: lists what this caller may pull (in byte order after `last`, at most
+   * `limit`) when the actor alone does not say it (robots, scoped API keys).
+   */
+  catalog?: (limit: number, last?: string) => Promise<string[]>;
 }
 
 export interface RegistryAuthorizer {

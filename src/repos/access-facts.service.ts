@@ -33,6 +33,8 @@ export interface UserFacts {
   orgs: Record<string, OrgRole>;
   /** Ids of the teams the user is in. */
   teams: string[];
+  /** Organizations where one of the user's teams may create repositories. */
+  creatorOrgs?: string[];
 }
 
 /** Cache "not found" too (see CacheKeys). */
@@ -104,6 +106,11 @@ export class AccessFactsService {
         credentialGeneration: user.credentialGeneration,
         orgs: Object.fromEntries(memberships.map((m) => [m.name, m.role])),
         teams: teams.map((t) => t.teamId),
+        creatorOrgs: memberships
+          .filter((m) =>
+            teams.some((t) => t.canCreateRepositories && t.organizationId === m.organizationId),
+          )
+          .map((m) => m.name),
       };
     });
   }

@@ -7,11 +7,15 @@
  * - Otherwise the level is the highest of the user's direct grant and their teams' grants; a
  *   public repository gives everybody (anonymous callers too) at least `read`.
  * - Plain organization members get nothing implicitly: private repositories need a grant.
- * - A repository that does not exist yet may be created (by a push or through the API) only by
- *   those who would be admin of it: the namespace's user, the organization's owners and admins,
- *   and system administrators. Members cannot create repositories in an organization.
+ * - A repository that does not exist yet may be created (by a push or through the API) by those
+ *   who would be admin of it: the namespace's user, the organization's owners and admins, and
+ *   system administrators; and by the members of the organization's repository creator teams
+ *   (`creator`), who get `write` on the name to push it and an admin grant once they created it.
+ *   Other members cannot create repositories in an organization.
  * - System administrators may also create repositories under a name nobody holds; the name is
  *   then reserved (kind `reserved`), so no user or organization can claim it later.
+ * - Robots get their level from grants on repository names or patterns of their namespace
+ *   (`patternGrantLevel`); a pattern's `*` matches any run of characters, "/" included.
  * - Subjects are users, robots or anonymous callers (`null` is anonymous too). A robot owns no
  *   namespace and is nobody's administrator: it gets its own grants (and public read), never a
  *   level from a name, whatever it is called.
@@ -63,6 +67,8 @@ export interface AccessFacts {
   namespace: string;
   /** The subject's role in the namespace's organization (users only). */
   orgRole: OrgRoleFact;
+  /** Whether the subject is in one of the organization's repository creator teams (users only). */
+  creator?: boolean;
   /** Undefined when the repository does not exist. */
   repository?: {
     visibility: Visibility;
@@ -100,7 +106,10 @@ export function ownsNamespace(
 export function resolveLevel(subject: AccessSubject | null, facts: AccessFacts): PermissionLevel {
   if (ownsNamespace(subject, facts)) return 'admin';
   const repo = facts.repository;
-  if (!repo) return 'none';
+  if (!repo)
+    return subject?.kind === 'user' && facts.namespaceKind === 'org' && facts.creator
+      ? 'write'
+      : 'none';
   const granted =
     subject && subject.kind !== 'anonymous' ? maxLevel(repo.userGrant, ...repo.teamGrants) : 'none';
   return repo.visibility === 'public' ? maxLevel(granted, 'read') : granted;
@@ -108,4 +117,39 @@ export function resolveLevel(subject: AccessSubject | null, facts: AccessFacts):
 
 export function actionsOf(level: PermissionLevel): RepoAction[] {
   return [...LEVEL_ACTIONS[level]];
+}
+
+/** A grant on a repository name or a pattern (robot accounts). */
+export interface PatternGrant {
+  repository: string;
+  level: GrantLevel;
+}
+
+/** Whether a repository name matches a name or pattern (`*`: any characters, "/" included). */
+export function matchesRepositoryPattern(pattern: string, name: string): boolean {
+  if (!pattern.includes('*')) return pattern === name;
+  const parts = pattern.split('*');
+  const first = parts[0];
+  const last = parts[parts.length - 1];
+  if (name.length < first.length + last.length) return false;
+  if (!name.startsWith(first) || !name.endsWith(last)) return false;
+  let at = first.length;
+  const end = name.length - last.length;
+  for (const middle of parts.slice(1, -1)) {
+    const i = name.indexOf(middle, at);
+    if (i < 0 || i + middle.length > end) return false;
+    at = i + middle.length;
+  }
+  return true;
+}
+
+/** The highest level the grants give on one repository name (null: none matches). */
+export function patternGrantLevel(
+  grants: readonly PatternGrant[],
+  name: string,
+): GrantLevel | null {
+  const level = maxLevel(
+    ...grants.filter((g) => matchesRepositoryPattern(g.repository, name)).map((g) => g.level),
+  );
+  return level === 'none' ? null : level;
 }

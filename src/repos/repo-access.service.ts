@@ -10,8 +10,11 @@ import {
   type OrgRoleFact,
   type PermissionLevel,
   type RepoAction,
+  patternGrantLevel,
   resolveLevel,
 } from './permissions.js';
+import type { RobotPrincipal, SignedInPrincipal } from '../auth/principal.js';
+import { scopedActions } from '../auth/scopes.js';
 import type { RepositoryEntity } from './repository.entity.js';
 import { ReposService, type VisibilityScope } from './repos.service.js';
 
@@ -61,10 +64,9 @@ export class RepoAccessService {
       this.namespaces.kindOf(namespace),
       this.repos.findByName(name),
     ]);
-    const orgRole =
-      namespaceKind === 'org'
-        ? (ownEntry((await this.subjectFacts(subject))?.orgs ?? {}, namespace) ?? null)
-        : null;
+    const facts = namespaceKind === 'org' ? await this.subjectFacts(subject) : null;
+    const orgRole = facts ? (ownEntry(facts.orgs, namespace) ?? null) : null;
+    const creator = !!facts?.creatorOrgs?.includes(namespace);
     let repoFacts;
     if (repository) {
       let userGrant: GrantLevel | null = null;
@@ -79,6 +81,7 @@ export class RepoAccessService {
       namespace,
       namespaceKind,
       orgRole,
+      creator,
       repository: repoFacts,
     });
     return { level, repository };
@@ -97,6 +100,7 @@ export class RepoAccessService {
       namespace,
       namespaceKind,
       orgRole: namespaceKind === 'org' && user ? (ownEntry(user.orgs, namespace) ?? null) : null,
+      creator: namespaceKind === 'org' && !!user?.creatorOrgs?.includes(namespace),
       repository: repo
         ? {
             visibility: repo.visibility,
@@ -111,6 +115,43 @@ export class RepoAccessService {
 
   async actions(subject: UserSubject | null, name: string): Promise<RepoAction[]> {
     return actionsOf(await this.level(subject, name));
+  }
+
+  /**
+   * What a verified caller may do on a repository name, from cached facts: a user's actions
+   * limited by the scope of the API key used (if any), or a robot's actions from its grants.
+   */
+  async principalActions(principal: SignedInPrincipal | null, name: string): Promise<RepoAction[]> {
+    if (principal?.kind === 'robot') return actionsOf(await this.robotLevel(principal, name));
+    const allowed = await this.actions(principal, name);
+    return principal?.keyScope ? scopedActions(principal.keyScope, name, allowed) : allowed;
+  }
+
+  /** A robot's level: its grants on repositories of its namespace, and public read. */
+  private async robotLevel(robot: RobotPrincipal, name: string): Promise<PermissionLevel> {
+    const namespace = namespaceOf(name);
+    const repo = await this.facts.repository(name);
+    return resolveLevel(
+      { kind: 'robot', robotId: robot.robotId, namespace: robot.namespace },
+      {
+        namespace,
+        namespaceKind: null,
+        orgRole: null,
+        repository: repo
+          ? {
+              visibility: repo.visibility,
+              userGrant:
+                repo.namespace === robot.namespace ? patternGrantLevel(robot.grants, name) : null,
+              teamGrants: [],
+            }
+          : undefined,
+      },
+    );
+  }
+
+  /** Whether the user is in one of the organization's repository creator teams (fresh facts). */
+  async mayCreateIn(subject: UserSubject, organization: string): Promise<boolean> {
+    return !!(await this.facts.user(subject.userId))?.creatorOrgs?.includes(organization);
   }
 
   /** Levels on many existing repositories at once (catalog filtering). */
@@ -159,6 +200,31 @@ export class RepoAccessService {
   async catalog(subject: UserSubject | null, limit: number, last?: string): Promise<string[]> {
     if (limit <= 0) return [];
     return this.repos.listVisibleNames(await this.visibilityScope(subject), limit, last);
+  }
+
+  /**
+   * The catalog of a robot or of a user signed in with a scoped API key: the candidates (a
+   * robot's namespace and public repositories, or what the key's owner may see) filtered by what
+   * the caller may pull, read page by page until `limit` names are found.
+   */
+  async catalogFor(p: SignedInPrincipal, limit: number, last?: string): Promise<string[]> {
+    if (limit <= 0) return [];
+    const scope: VisibilityScope =
+      p.kind === 'robot'
+        ? { all: false, namespaces: [p.namespace], teamIds: [] }
+        : await this.visibilityScope(p);
+    const out: string[] = [];
+    let after = last;
+    for (;;) {
+      const page = await this.repos.listVisibleNames(scope, limit, after);
+      for (const name of page) {
+        if (!(await this.principalActions(p, name)).includes('pull')) continue;
+        out.push(name);
+        if (out.length >= limit) return out;
+      }
+      if (page.length < limit) return out;
+      after = page[page.length - 1];
+    }
   }
 
   /** What the subject may find in repository searches. */

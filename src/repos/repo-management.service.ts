@@ -74,7 +74,10 @@ export class RepoManagementService {
       throw new NotFoundException(`no user or organization "${input.namespace}"`);
     const org = namespaceKind === 'org' ? await this.orgs.findByName(input.namespace) : null;
     const orgRole = org ? await this.orgs.roleOf(org.id, subject.userId) : null;
-    if (!ownsNamespace(subject, { namespace: input.namespace, namespaceKind, orgRole })) {
+    if (
+      !ownsNamespace(subject, { namespace: input.namespace, namespaceKind, orgRole }) &&
+      !(org && orgRole && (await this.access.mayCreateIn(subject, input.namespace)))
+    ) {
       throw new ForbiddenException(`you may not create repositories in "${input.namespace}"`);
     }
     return RepoDto.of(await this.repos.create(full, input, actor), 'admin');

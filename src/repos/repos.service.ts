@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, OnModuleInit } from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
-import { DataSource, In, Repository } from 'typeorm';
+import { DataSource, type EntityManager, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
@@ -97,7 +97,8 @@ export class ReposService implements OnModuleInit {
          VALUES ($1, $2, $3, now()) ON CONFLICT (name) DO NOTHING RETURNING id, visibility`,
         [name, namespaceOf(name), this.config.defaultRepositoryVisibility],
       );
-      if (rows.length)
+      if (rows.length) {
+        await this.grantCreator(m, rows[0].id, name, actor);
         await this.events.record(
           m,
           event('repository.created', actor, {
@@ -107,6 +108,7 @@ export class ReposService implements OnModuleInit {
             via: 'push',
           }),
         );
+      }
     });
     // A concurrent first push created it: its event invalidated the cached "not found".
     return (await withRetry(() => this.findByName(name)))!;
@@ -189,6 +191,7 @@ export class ReposService implements OnModuleInit {
             lastPushedAt: null,
           }),
         );
+        await this.grantCreator(m, repo.id, name, actor);
         await this.events.record(
           m,
           event('repository.created', actor, {
@@ -207,6 +210,28 @@ export class ReposService implements OnModuleInit {
         throw apiError(409, 'REPOSITORY_EXISTS', `repository "${name}" already exists`);
       throw e;
     }
+  }
+
+  /**
+   * A plain member of an organization who creates one of its repositories (a member of a
+   * repository creator team: the permission rules let nobody else) gets admin on it. Owners and
+   * admins of the organization need no grant; robots create nothing.
+   */
+  private async grantCreator(
+    m: EntityManager,
+    repositoryId: string,
+    name: string,
+    actor: Actor,
+  ): Promise<void> {
+    if (actor.principal.kind !== 'user' || actor.principal.isAdmin) return;
+    await m.query(
+      `INSERT INTO repository_user_permissions (repository_id, user_id, level)
+       SELECT $1, $2, 'admin' WHERE EXISTS (
+         SELECT 1 FROM organizations o JOIN organization_members om ON om.organization_id = o.id
+          WHERE o.name = $3 AND om.user_id = $2 AND om.role = 'member')
+       ON CONFLICT DO NOTHING`,
+      [repositoryId, actor.principal.userId, namespaceOf(name)],
+    );
   }
 
   async update(

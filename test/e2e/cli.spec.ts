@@ -778,14 +778,29 @@ describe('API keys and sessions', () => {
         createdAt: created.createdAt,
         expiresAt: created.expiresAt,
         lastUsedAt: listed[0].lastUsedAt,
+        actions: ['pull', 'push', 'delete', 'api'],
+        repositories: null,
       },
     ]);
-    expect(table).toMatch(/ID\s+NAME\s+PREFIX/);
+    expect(table).toMatch(/ID\s+NAME\s+PREFIX\s+SCOPE/);
     expect(table).not.toContain(created.key);
     expect(viaEnv.trim()).toBe('alice');
     expect(stored).toMatchObject({ username: 'alice', auth: 'api-key' });
     expect(badExpiry).toMatch(/--expires/);
     expect((await okRun(['whoami'], { home: keyHome })).trim()).toBe('alice');
+
+    const scoped = await json(
+      ['apikey', 'create', 'puller', '--actions', 'pull', '--repositories', 'alice/web/*,alice/db'],
+      as('alice'),
+    );
+    expect(scoped).toMatchObject({ actions: ['pull'], repositories: ['alice/web/*', 'alice/db'] });
+    // A pull-only key has no management API access.
+    const scopedCi = { env: { AERUGO_SERVER: url, AERUGO_API_KEY: scoped.key } };
+    expect(await fails(5, ['whoami'], scopedCi)).toMatch(/management API access/);
+    expect(await json(['apikey', 'revoke', scoped.id], as('alice'))).toEqual({
+      id: scoped.id,
+      revoked: true,
+    });
 
     const second = await json(['apikey', 'create', 'ci'], as('alice'));
     expect(await fails(2, ['apikey', 'revoke', 'ci'], as('alice'))).toMatch(/2 API keys are named/);

@@ -229,6 +229,24 @@ maybe('the docker CLI against Aerugo over TLS', () => {
     await engine.docker('logout', reg);
   });
 
+  it('a pull-only robot account logs in with its key, pulls, and is refused for push', async () => {
+    const robot = await api('POST', '/namespaces/alice/robots', {
+      basic: [alice.username, alice.password],
+      body: { name: 'ci', grants: [{ repository: 'app', level: 'read' }] },
+    });
+    const r = await login('alice+ci', robot.key);
+    expect(r.stdout + r.stderr).toContain('Login Succeeded');
+    const out = await engine.docker('pull', `${reg}/alice/app:v1`);
+    expect(out).toContain(`${reg}/alice/app:v1`);
+    const target = `${reg}/alice/app:from-robot`;
+    await engine.docker('tag', `${reg}/alice/public:v1`, target);
+    images.add(target);
+    images.add(`${reg}/alice/app:v1`);
+    const refused = await dockerFails('push', target);
+    expect(refused).toMatch(/denied: requested access to the resource is denied/);
+    await engine.docker('logout', reg);
+  });
+
   it('runs 6 pushes at once of images that share their layers', async () => {
     expect((await login(alice.username, alice.key)).code).toBe(0);
     // A shared layer Aerugo has not seen yet, so that all six upload it at the same time.

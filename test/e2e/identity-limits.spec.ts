@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { registryErrorCode } from './identity-support.js';
+import { waitFor } from '../support/registry.js';
 import { startServer, type TestServer } from '../support/server.js';
 import { ADMIN, api, basicHeader, ok } from './identity-support.js';
 
@@ -15,6 +16,8 @@ beforeAll(async () => {
       AUTH_RATE_LIMIT_PER_ACCOUNT: '3',
       AUTH_RATE_LIMIT_PER_ADDRESS: '6',
       AUTH_RATE_LIMIT_WINDOW_SECONDS: '3600',
+      // The limits alone here; the delays are tested below.
+      AUTH_FAILURE_DELAY_SECONDS: '0',
     },
   });
   base = server.url;
@@ -44,7 +47,7 @@ describe('sign-in rate limits', () => {
   const loginAs = (username: string, password: string) =>
     api(base, 'POST', '/auth/login', { body: { username, password } });
 
-  it('blocks an account after too many failures, even with the right password, on every sign-in path', async () => {
+  it('blocks an account from the failing address after too many failures, even with the right password, on every sign-in path', async () => {
     for (let i = 0; i < 3; i++)
       expect((await loginAs('victim', 'wrong-password')).status).toBe(401);
     const blocked = await loginAs('victim', 'victim-password');
@@ -59,6 +62,7 @@ describe('sign-in rate limits', () => {
       headers: { authorization: basicHeader('victim', 'victim-password') },
     });
     expect(v2.status).toBe(429);
+    expect(await registryErrorCode(v2)).toBe('TOOMANYREQUESTS');
     // Another account from the same address still signs in (3 of 6 address failures used).
     expect((await loginAs('other', 'other-password')).status).toBe(200);
   });
@@ -79,9 +83,10 @@ describe('with a client address per test (TRUST_PROXY=loopback)', () => {
       env: {
         ADMIN_USERNAME: ADMIN.username,
         ADMIN_PASSWORD: ADMIN.password,
-        AUTH_RATE_LIMIT_PER_ACCOUNT: '3',
+        AUTH_RATE_LIMIT_PER_ACCOUNT: '5',
         AUTH_RATE_LIMIT_PER_ADDRESS: '50',
         AUTH_RATE_LIMIT_WINDOW_SECONDS: '3600',
+        AUTH_FAILURE_DELAY_SECONDS: '1',
         REGISTRATION_RATE_LIMIT_PER_ADDRESS: '3',
         REGISTRATION_RATE_LIMIT_WINDOW_SECONDS: '3600',
         TRUST_PROXY: 'loopback',
@@ -93,7 +98,81 @@ describe('with a client address per test (TRUST_PROXY=loopback)', () => {
     await node?.stop();
   });
 
-  it('a leaked API key cannot be used to guess the password: wrong current passwords count like failed sign-ins', async () => {
+  it('an attacker is slowed, then refused, from their address; the owner, API keys and robots are not', async () => {
+    const owner = { basic: [ADMIN.username, ADMIN.password] as [string, string] };
+    await ok(node.url, 'POST', '/users', {
+      auth: owner,
+      body: { username: 'target', password: 'target-password' },
+    });
+    const key = (
+      await ok(node.url, 'POST', '/api-keys', {
+        auth: { basic: ['target', 'target-password'] },
+        body: { name: 'ci' },
+      })
+    ).key as string;
+    const robot = (
+      await ok(node.url, 'POST', '/namespaces/target/robots', {
+        auth: { basic: ['target', 'target-password'] },
+        body: { name: 'ci', grants: [{ repository: '*', level: 'read' }] },
+      })
+    ).key as string;
+    const attacker = '203.0.113.80';
+    const login = (password: string, address: string) =>
+      api(node.url, 'POST', '/auth/login', {
+        body: { username: 'target', password },
+        headers: from(address),
+      });
+    /** Waits out the pair's delay with a wrong password (a 429 is no attempt): one more failure. */
+    const failAfterDelay = async () => {
+      let status = 0;
+      await waitFor('the delay to pass', async () => {
+        status = (await login('wrong-password', attacker)).status;
+        return status !== 429;
+      });
+      expect(status).toBe(401);
+    };
+    // Two failures cost nothing; the third holds the pair for 1 s, the fourth for 2 s.
+    for (let i = 0; i < 3; i++) expect((await login('wrong-password', attacker)).status).toBe(401);
+    const first = await login('target-password', attacker);
+    expect(first.status).toBe(429);
+    expect(first.headers.get('retry-after')).toBe('1');
+    await failAfterDelay();
+    const second = await login('target-password', attacker);
+    expect(second.status).toBe(429);
+    expect(second.headers.get('retry-after')).toBe('2');
+    // The fifth failure reaches AUTH_RATE_LIMIT_PER_ACCOUNT: refused for the window.
+    await failAfterDelay();
+    const refused = await login('target-password', attacker);
+    expect(refused.status).toBe(429);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(3000);
+    const token = await fetch(`${node.url}/auth/token?service=aerugo`, {
+      headers: { authorization: basicHeader('target', 'target-password'), ...from(attacker) },
+    });
+    expect(token.status).toBe(429);
+
+    // The owner, from anywhere else, on every path.
+    expect((await login('target-password', '198.51.100.30')).status).toBe(200);
+    const elsewhere = await fetch(`${node.url}/auth/token?service=aerugo`, {
+      headers: {
+        authorization: basicHeader('target', 'target-password'),
+        ...from('198.51.100.30'),
+      },
+    });
+    expect(elsewhere.status).toBe(200);
+    // API keys and robots, even from the attacker's address.
+    for (const headers of [
+      { authorization: basicHeader('target', key), ...from(attacker) },
+      { 'x-api-key': key, ...from(attacker) },
+      { authorization: basicHeader('target+ci', robot), ...from(attacker) },
+    ]) {
+      const v2 = await fetch(`${node.url}/v2/`, { headers });
+      expect(v2.status).toBe(200);
+      const t = await fetch(`${node.url}/auth/token?service=aerugo`, { headers });
+      expect(t.status).toBe(200);
+    }
+  });
+
+  it('a leaked API key cannot be used to guess the password: wrong current passwords count per key, from any address', async () => {
     const owner = { basic: [ADMIN.username, ADMIN.password] as [string, string] };
     await ok(node.url, 'POST', '/users', {
       auth: owner,
@@ -111,26 +190,21 @@ describe('with a client address per test (TRUST_PROXY=loopback)', () => {
         body: { currentPassword, newPassword: 'attacker-password' },
         headers: from(address),
       });
-    for (let i = 0; i < 3; i++)
-      expect((await change(`guess-${i}`, '203.0.113.50')).status).toBe(403);
-    // Past the per-account limit even the right password is refused, from any address ...
-    for (const address of ['203.0.113.50', '203.0.113.51']) {
+    // Five guesses from five addresses: each pair has one failure, the key five (the limit).
+    for (let i = 0; i < 5; i++)
+      expect((await change(`guess-${i}`, `203.0.113.${50 + i}`)).status).toBe(403);
+    // Past the limit even the right password is refused to that key, from any address ...
+    for (const address of ['203.0.113.50', '203.0.113.59']) {
       const refused = await change('keyholder-password', address);
       expect(refused.status).toBe(429);
       expect(Number(refused.headers.get('retry-after'))).toBeGreaterThan(0);
     }
-    // ... and it is the same counter as sign-ins: the account's owner sees it too.
+    // ... while the account's owner still signs in (the account is never locked).
     const login = await api(node.url, 'POST', '/auth/login', {
       body: { username: 'keyholder', password: 'keyholder-password' },
       headers: from('198.51.100.1'),
     });
-    expect(login.status).toBe(429);
-    expect(Number(login.headers.get('retry-after'))).toBeGreaterThan(0);
-    const v2 = await fetch(`${node.url}/v2/`, {
-      headers: { authorization: basicHeader('keyholder', 'keyholder-password') },
-    });
-    expect(v2.status).toBe(429);
-    expect(await registryErrorCode(v2)).toBe('TOOMANYREQUESTS');
+    expect(login.status).toBe(200);
     // The password was never changed.
     expect((await api(node.url, 'GET', '/auth/me', { auth: { apiKey: key } })).status).toBe(200);
   });

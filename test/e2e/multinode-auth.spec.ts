@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import pg from 'pg';
 import { redisRequired, TEST_REDIS_URL } from '../support/redis.js';
-import { RegistryClient } from '../support/registry.js';
+import { RegistryClient, waitFor } from '../support/registry.js';
 import {
   createTestDatabase,
   freePort,
@@ -257,6 +257,44 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
     expect(await cached(`apikey:hash:${hash}`)).toBe(false);
   });
 
+  it('(b) a robot narrowed, disabled or deleted on A is refused on B at once, also through its tokens', async () => {
+    const robot = await ok(a.url, 'POST', '/namespaces/acme/robots', {
+      auth: ROOT,
+      body: { name: 'ci', grants: [{ repository: 'acme/*', level: 'read' }] },
+    });
+    const creds = { authorization: basicHeader('acme+ci', robot.key) };
+    expect(await pull(b.url, 'acme/granted', creds)).toEqual({ status: 200 });
+    expect(await cached('robots:acme')).toBe(true);
+    const token = await registryToken(b.url, ['repository:acme/granted:pull'], {
+      basic: ['acme+ci', robot.key],
+    });
+    const bearer = { authorization: `Bearer ${token.token}` };
+    expect(await pull(b.url, 'acme/granted', bearer)).toEqual({ status: 200 });
+
+    await ok(a.url, 'PATCH', '/namespaces/acme/robots/ci', {
+      auth: ROOT,
+      body: { grants: [{ repository: 'visible', level: 'read' }] },
+    });
+    expect(await pull(b.url, 'acme/granted', creds)).toMatchObject({ status: 403 });
+    expect(await pull(b.url, 'acme/granted', bearer)).toMatchObject({ status: 403 });
+    expect(await pull(b.url, 'acme/visible', creds)).toEqual({ status: 200 });
+
+    await ok(a.url, 'PATCH', '/namespaces/acme/robots/ci', {
+      auth: ROOT,
+      body: { disabled: true },
+    });
+    expect(await pull(b.url, 'acme/visible', creds)).toMatchObject({ status: 401 });
+    await ok(a.url, 'PATCH', '/namespaces/acme/robots/ci', {
+      auth: ROOT,
+      body: { disabled: false },
+    });
+    expect(await pull(b.url, 'acme/visible', creds)).toEqual({ status: 200 });
+
+    await ok(a.url, 'DELETE', '/namespaces/acme/robots/ci', { auth: ROOT });
+    expect(await pull(b.url, 'acme/visible', creds)).toMatchObject({ status: 401 });
+    expect(await pull(b.url, 'acme/visible', bearer)).toMatchObject({ status: 401 });
+  });
+
   it('(b) deactivating the owner on A stops their key on B at once', async () => {
     const erin = await ok(a.url, 'POST', '/auth/login', {
       body: { username: 'erin', password: 'erin-password' },
@@ -364,19 +402,38 @@ withRedis('two nodes sharing PostgreSQL and Redis: permissions, keys and limits'
     expect((await pull(b.url, 'acme/doomed', {})).status).toBe(401);
   });
 
-  it('(e) failed sign-ins on both nodes add up to the per-account limit', async () => {
+  it('(e) failed sign-ins of one account from one address on both nodes add up: a growing delay, then refusal; the owner still signs in from elsewhere', async () => {
     const from = '198.51.100.20';
-    for (const node of [a, a, b, b])
+    for (const node of [a, a, b])
       expect((await login(node.url, 'dave', 'wrong-password', from)).status).toBe(401);
+    // The third failure holds the pair (AUTH_FAILURE_DELAY_SECONDS), on the other node too.
+    const held = await login(b.url, 'dave', 'dave-password', from);
+    expect(held.status).toBe(429);
+    expect(Number(held.headers.get('retry-after'))).toBeGreaterThan(0);
+    let fourth = 0;
+    await waitFor('the delay to pass', async () => {
+      fourth = (await login(b.url, 'dave', 'wrong-password', from)).status;
+      return fourth !== 429;
+    });
+    expect(fourth).toBe(401);
     const blocked = await login(a.url, 'dave', 'dave-password', from);
     expect(blocked.status).toBe(429);
     const onB = await fetch(`${b.url}/auth/token?service=aerugo`, {
       headers: { ...basicOf('dave'), 'x-forwarded-for': from },
     });
     expect(onB.status).toBe(429);
-    expect(Number(onB.headers.get('retry-after'))).toBeGreaterThan(0);
-    // One counter in Redis holds the four failures.
-    expect(await redis.get(`aerugo:auth-limit:${scope}:account:dave`)).toBe(String(PER_ACCOUNT));
+    expect(Number(onB.headers.get('retry-after'))).toBeGreaterThan(60);
+    // One counter in Redis holds the four failures of the pair ...
+    expect(await redis.get(`aerugo:auth-limit:${scope}:pair:dave|${from}`)).toBe(
+      String(PER_ACCOUNT),
+    );
+    // ... and none counts the account alone: its owner signs in from another address, anywhere.
+    expect(await redis.exists(`aerugo:auth-limit:${scope}:account:dave`)).toBe(0);
+    expect((await login(a.url, 'dave', 'dave-password', '198.51.100.21')).status).toBe(200);
+    const elsewhere = await fetch(`${b.url}/auth/token?service=aerugo`, {
+      headers: { ...basicOf('dave'), 'x-forwarded-for': '198.51.100.21' },
+    });
+    expect(elsewhere.status).toBe(200);
   });
 
   it('(e) behind a proxy (TRUST_PROXY=1) the per-address limit counts the forwarded client address', async () => {

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { RegistryClient, sha256 } from '../support/registry.js';
+import { RegistryClient, sha256, waitFor } from '../support/registry.js';
 import { startServer, type TestServer } from '../support/server.js';
 import {
   api,
@@ -20,11 +20,18 @@ import {
  * namespace × public and private repositories. Each case asserts exactly: the success status
  * (and what the success carries) when the persona's level covers the route's actions, 401 for
  * anonymous callers and 403 DENIED for signed-in callers otherwise.
+ *
+ * Machine credentials join the personas: scoped API keys of alice (pull only; limited to
+ * `acme/*`), the robot acme+ci (write on acme/priv), a robot of another organization, and
+ * credentials refused everywhere with 401 (an expired key, a disabled robot).
  */
 
 type Action = 'pull' | 'push' | 'delete';
 type Level = 'none' | 'read' | 'write' | 'admin';
-type Persona = 'anonymous' | 'owner' | 'orgAdmin' | 'reader' | 'writer' | 'outsider';
+type UserPersona = 'owner' | 'orgAdmin' | 'reader' | 'writer' | 'outsider';
+type MachinePersona = 'pullKey' | 'patternKey' | 'robot' | 'otherRobot';
+type RefusedPersona = 'expiredKey' | 'disabledRobot';
+type Persona = 'anonymous' | UserPersona | MachinePersona | RefusedPersona;
 type Credential = 'none' | 'token' | 'basic' | 'apiKey';
 type Repo = 'alice/pub' | 'alice/priv' | 'acme/pub' | 'acme/priv';
 
@@ -36,7 +43,7 @@ const REGISTRY_TOKEN_TTL = 1234;
  * carol has read (a direct grant on alice's repositories, team "readers" on acme's), dave write
  * (the same through "writers"); eve is an outsider. Public repositories give everybody read.
  */
-const USER_OF: Record<Exclude<Persona, 'anonymous'>, string> = {
+const USER_OF: Record<UserPersona, string> = {
   owner: 'alice',
   orgAdmin: 'frank',
   reader: 'carol',
@@ -51,6 +58,17 @@ function level(p: Persona, repo: Repo): Level {
   switch (p) {
     case 'owner':
       return 'admin';
+    case 'pullKey':
+      // alice (admin everywhere) ∩ pull.
+      return 'read';
+    case 'patternKey':
+      // alice ∩ `acme/*`: nothing outside the pattern, public repositories included.
+      return org ? 'admin' : 'none';
+    case 'robot':
+      return repo === 'acme/priv' ? 'write' : floor;
+    case 'expiredKey':
+    case 'disabledRobot':
+      return 'none';
     case 'orgAdmin':
       return org ? 'admin' : floor;
     case 'reader':
@@ -119,10 +137,26 @@ function imageManifest(f: RepoFixture, note: string, subject?: string): string {
   });
 }
 
+/** The Basic user name a machine persona's key goes with. */
+const KEY_USER: Record<MachinePersona | RefusedPersona, string> = {
+  pullKey: 'alice',
+  patternKey: 'alice',
+  expiredKey: 'alice',
+  robot: 'acme+ci',
+  otherRobot: 'other+ci',
+  disabledRobot: 'acme+off',
+};
+
 function headersOf(p: Persona, c: Credential): Record<string, string> {
   if (c === 'none') return {};
   if (c === 'token') return { authorization: `Bearer ${tokens[p]}` };
-  const user = users[USER_OF[p as Exclude<Persona, 'anonymous'>]];
+  if (p in KEY_USER) {
+    const key = apiKeys[p];
+    if (c === 'basic')
+      return { authorization: basicHeader(KEY_USER[p as keyof typeof KEY_USER], key) };
+    return { 'x-api-key': key };
+  }
+  const user = users[USER_OF[p as UserPersona]];
   if (c === 'basic') return { authorization: basicHeader(user.username, user.password) };
   return { 'x-api-key': apiKeys[p] };
 }
@@ -317,17 +351,46 @@ const ROUTES: RouteCase[] = [
   },
 ];
 
-const PERSONAS: Persona[] = ['anonymous', 'owner', 'orgAdmin', 'reader', 'writer', 'outsider'];
-const CALLERS: [Persona, Credential][] = PERSONAS.flatMap((p) =>
-  (p === 'anonymous' ? ['none', 'token'] : ['token', 'basic', 'apiKey']).map(
-    (c) => [p, c] as [Persona, Credential],
-  ),
+const PERSONAS: Persona[] = [
+  'anonymous',
+  'owner',
+  'orgAdmin',
+  'reader',
+  'writer',
+  'outsider',
+  'pullKey',
+  'patternKey',
+  'robot',
+  'otherRobot',
+];
+/** Who gets a registry token (the refused personas get none: see their own test). */
+const TOKEN_PERSONAS = PERSONAS;
+/** The ways each persona calls (machine personas: a subset, to keep the suite quick). */
+const CREDENTIALS_OF: Record<Persona, Credential[]> = {
+  anonymous: ['none', 'token'],
+  owner: ['token', 'basic', 'apiKey'],
+  orgAdmin: ['token', 'basic', 'apiKey'],
+  reader: ['token', 'basic', 'apiKey'],
+  writer: ['token', 'basic', 'apiKey'],
+  outsider: ['token', 'basic', 'apiKey'],
+  pullKey: ['token', 'apiKey'],
+  patternKey: ['token', 'apiKey'],
+  robot: ['token', 'basic', 'apiKey'],
+  otherRobot: ['basic'],
+  expiredKey: ['basic', 'apiKey'],
+  disabledRobot: ['basic', 'apiKey'],
+};
+const ALL_PERSONAS = Object.keys(CREDENTIALS_OF) as Persona[];
+const CALLERS: [Persona, Credential][] = ALL_PERSONAS.flatMap((p) =>
+  CREDENTIALS_OF[p].map((c) => [p, c] as [Persona, Credential]),
 );
+/** Credentials that authenticate nobody: 401 on every route. */
+const REFUSED = new Set<Persona>(['anonymous', 'expiredKey', 'disabledRobot']);
 
 function expected(p: Persona, repo: Repo, rc: RouteCase): number {
   const allowed = rc.needs.every((a) => ACTIONS[level(p, repo)].includes(a));
   if (allowed) return rc.success;
-  return p === 'anonymous' ? 401 : 403;
+  return REFUSED.has(p) ? 401 : 403;
 }
 
 beforeAll(async () => {
@@ -343,6 +406,13 @@ beforeAll(async () => {
   base = server.url;
   for (const name of Object.values(USER_OF)) users[name] = await registerAndLogin(base, name);
   const alice = { bearer: users.alice.accessToken };
+  // Expires while the rest is set up (waited for below).
+  apiKeys.expiredKey = (
+    await ok(base, 'POST', '/api-keys', {
+      auth: alice,
+      body: { name: 'expiring', actions: ['pull'], expiresAt: new Date(Date.now() + 3000) },
+    })
+  ).key;
   for (const [p, name] of Object.entries(USER_OF)) {
     apiKeys[p] = (
       await ok(base, 'POST', '/api-keys', {
@@ -351,6 +421,15 @@ beforeAll(async () => {
       })
     ).key;
   }
+  apiKeys.pullKey = (
+    await ok(base, 'POST', '/api-keys', { auth: alice, body: { name: 'pull', actions: ['pull'] } })
+  ).key;
+  apiKeys.patternKey = (
+    await ok(base, 'POST', '/api-keys', {
+      auth: alice,
+      body: { name: 'acme', actions: ['pull', 'push', 'delete'], repositories: ['acme/*'] },
+    })
+  ).key;
   owner = new RegistryClient(base, { 'x-api-key': apiKeys.owner });
 
   await ok(base, 'POST', '/orgs', { auth: alice, body: { name: 'acme' } });
@@ -367,6 +446,29 @@ beforeAll(async () => {
     await ok(base, 'POST', '/orgs/acme/teams', { auth: alice, body: { name: team } });
     await ok(base, 'PUT', `/orgs/acme/teams/${team}/members/${member}`, { auth: alice });
   }
+  // acme's robot writes acme/priv; "other" (eve's organization) has a robot with admin on all of
+  // its own repositories (a pattern that, written inside acme, would cover everything).
+  apiKeys.robot = (
+    await ok(base, 'POST', '/namespaces/acme/robots', {
+      auth: alice,
+      body: { name: 'ci', grants: [{ repository: 'priv', level: 'write' }] },
+    })
+  ).key;
+  apiKeys.disabledRobot = (
+    await ok(base, 'POST', '/namespaces/acme/robots', {
+      auth: alice,
+      body: { name: 'off', grants: [{ repository: '*', level: 'admin' }] },
+    })
+  ).key;
+  await ok(base, 'PATCH', '/namespaces/acme/robots/off', { auth: alice, body: { disabled: true } });
+  const eve = { bearer: users.eve.accessToken };
+  await ok(base, 'POST', '/orgs', { auth: eve, body: { name: 'other' } });
+  apiKeys.otherRobot = (
+    await ok(base, 'POST', '/namespaces/other/robots', {
+      auth: eve,
+      body: { name: 'ci', grants: [{ repository: '*', level: 'admin' }] },
+    })
+  ).key;
   for (const repo of REPOS) {
     const [namespace, name] = repo.split('/');
     await ok(base, 'POST', '/repos', {
@@ -412,16 +514,28 @@ beforeAll(async () => {
   // One registry token per persona, asking for everything: the token endpoint grants the part
   // the persona may have.
   const scopes = [...REPOS.map((r) => `repository:${r}:pull,push,delete`), 'registry:catalog:*'];
-  for (const p of PERSONAS) {
-    const user = p === 'anonymous' ? undefined : users[USER_OF[p]];
+  for (const p of TOKEN_PERSONAS) {
     const t = await registryToken(
       base,
       scopes,
-      user ? { basic: [user.username, user.password] } : undefined,
+      p === 'anonymous'
+        ? undefined
+        : p in KEY_USER
+          ? { basic: [KEY_USER[p as keyof typeof KEY_USER], apiKeys[p]] }
+          : {
+              basic: [
+                users[USER_OF[p as UserPersona]].username,
+                users[USER_OF[p as UserPersona]].password,
+              ],
+            },
     );
     expect(t.status).toBe(200);
     tokens[p] = t.token!;
   }
+  await waitFor('the expiring key to expire', async () => {
+    const res = await fetch(`${base}/v2/`, { headers: { 'x-api-key': apiKeys.expiredKey } });
+    return res.status === 401;
+  });
 }, 180_000);
 
 afterAll(async () => {
@@ -454,10 +568,11 @@ describe('every registry route × caller × namespace × visibility', () => {
 describe('routes without a repository', () => {
   it.each(CALLERS)(`${CATALOG_AND_BASE.join(' and ')} by %s (%s)`, async (persona, credential) => {
     const h = headersOf(persona, credential);
+    const refused = REFUSED.has(persona) && credential !== 'token';
     const baseRes = await fetch(`${base}/v2/`, { headers: h });
-    expect(baseRes.status).toBe(persona === 'anonymous' && credential === 'none' ? 401 : 200);
+    expect(baseRes.status).toBe(refused ? 401 : 200);
     const catalog = await fetch(`${base}/v2/_catalog?n=1000`, { headers: h });
-    if (persona === 'anonymous' && credential === 'none') {
+    if (refused) {
       expect(catalog.status).toBe(401);
       return;
     }
@@ -491,10 +606,110 @@ describe('registry tokens', () => {
     }
   });
 
+  it('are refused to an expired key and a disabled robot', async () => {
+    for (const p of ['expiredKey', 'disabledRobot'] as const) {
+      const t = await registryToken(base, ['repository:acme/pub:pull'], {
+        basic: [KEY_USER[p], apiKeys[p]],
+      });
+      expect([p, t.status]).toEqual([p, 401]);
+    }
+  });
+
+  it('of a robot name the robot and carry no subject; of a scoped key, only its scope', () => {
+    const robot = decodeJwt(tokens.robot);
+    expect(robot.name).toBe('acme+ci');
+    expect(robot.sub).toBeUndefined();
+    const pullKey = decodeJwt(tokens.pullKey).access as { type: string; actions: string[] }[];
+    const repoEntries = pullKey.filter((a) => a.type === 'repository');
+    expect(repoEntries).toHaveLength(REPOS.length);
+    expect(repoEntries.every((a) => a.actions.join() === 'pull')).toBe(true);
+  });
+
+  it('the management API refuses keys without `api` and robots (403), not full keys', async () => {
+    for (const [p, want] of [
+      ['owner', 200],
+      ['pullKey', 403],
+      ['patternKey', 403],
+      ['robot', 403],
+      ['expiredKey', 401],
+      ['disabledRobot', 401],
+    ] as const) {
+      const r = await api(base, 'GET', '/users/me', { auth: { apiKey: apiKeys[p] } });
+      expect([p, r.status]).toEqual([p, want]);
+    }
+  });
+
   it('a signed-in user with no right on a private repository gets no more from the API', async () => {
     const r = await api(base, 'GET', '/repos/alice/priv', {
       auth: { bearer: users.eve.accessToken },
     });
     expect(r.status).toBe(404);
+  });
+});
+
+describe('repository creators', () => {
+  const carol = () => ({ authorization: basicHeader('carol', users.carol.password) });
+  const dave = () => ({ authorization: basicHeader('dave', users.dave.password) });
+  const startPush = (repo: string, h: Record<string, string>) =>
+    fetch(`${base}/v2/${repo}/blobs/uploads/`, { method: 'POST', headers: h });
+
+  beforeAll(async () => {
+    const alice = { bearer: users.alice.accessToken };
+    await ok(base, 'POST', '/orgs/acme/teams', {
+      auth: alice,
+      body: { name: 'creators', canCreateRepositories: true },
+    });
+    await ok(base, 'PUT', '/orgs/acme/teams/creators/members/dave', { auth: alice });
+  });
+
+  it('a creator team member creates by pushing and gets admin; other members cannot', async () => {
+    const res = await startPush('acme/made-by-dave', dave());
+    expect(res.status).toBe(202);
+    const perms = await ok(base, 'GET', '/repos/acme/made-by-dave/permissions', {
+      auth: { bearer: users.alice.accessToken },
+    });
+    expect(perms.users).toEqual([expect.objectContaining({ level: 'admin' })]);
+    expect(JSON.stringify(perms.users)).toContain('dave');
+    // Admin on it: may delete in it.
+    const digest = await new RegistryClient(base, dave()).pushBlob('acme/made-by-dave', 'x');
+    const del = await fetch(`${base}/v2/acme/made-by-dave/blobs/${digest}`, {
+      method: 'DELETE',
+      headers: dave(),
+    });
+    expect(del.status).toBe(202);
+
+    const refused = await startPush('acme/made-by-carol', carol());
+    expect(refused.status).toBe(403);
+    expect(await registryErrorCode(refused)).toBe('DENIED');
+    // Only in the organization: not in somebody else's user namespace.
+    expect((await startPush('alice/made-by-dave', dave())).status).toBe(403);
+    // Robots and keys without push never create.
+    for (const h of [headersOf('robot', 'basic'), headersOf('pullKey', 'apiKey')])
+      expect((await startPush('acme/made-by-machine', h)).status).toBe(403);
+  });
+
+  it('through the API too; and no longer once the team loses the permission', async () => {
+    const created = await api(base, 'POST', '/repos', {
+      auth: { bearer: users.dave.accessToken },
+      body: { namespace: 'acme', name: 'api-made', visibility: 'private' },
+    });
+    expect(created.status).toBe(201);
+    const details = await ok(base, 'GET', '/repos/acme/api-made', {
+      auth: { bearer: users.dave.accessToken },
+    });
+    expect(details.permission).toBe('admin');
+    const byCarol = await api(base, 'POST', '/repos', {
+      auth: { bearer: users.carol.accessToken },
+      body: { namespace: 'acme', name: 'api-made-2' },
+    });
+    expect(byCarol.status).toBe(403);
+
+    await ok(base, 'PATCH', '/orgs/acme/teams/creators', {
+      auth: { bearer: users.alice.accessToken },
+      body: { canCreateRepositories: false },
+    });
+    expect((await startPush('acme/made-later', dave())).status).toBe(403);
+    // What dave created stays dave's.
+    expect((await startPush('acme/made-by-dave', dave())).status).toBe(202);
   });
 });

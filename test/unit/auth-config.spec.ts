@@ -16,6 +16,7 @@ describe('identity configuration', () => {
       rateLimitWindowSeconds: 300,
       rateLimitPerAccount: 10,
       rateLimitPerAddress: 50,
+      failureDelaySeconds: 1,
       registrationLimitWindowSeconds: 3600,
       registrationLimitPerAddress: 10,
       passwordHashConcurrency: 2,

@@ -55,22 +55,50 @@ export function registerAccount(program: Command): void {
     .description('Create an API key; it is printed once, store it now')
     .argument('<name>', 'what the key is for (e.g. ci-pipeline)')
     .option('--expires <when>', 'a date (2027-01-31) or a lifetime (90d, 12h); never by default')
-    .action(async (name: string, opts: { expires?: string }, cmd: Command) => {
-      const rt = Runtime.of(cmd);
-      const api = rt.client();
-      const expiresAt = opts.expires ? parseExpiry(opts.expires) : undefined;
-      const key = await api.call(
-        api.client.POST('/api/v1/api-keys', {
-          body: { name, ...(expiresAt ? { expiresAt } : {}) },
-        }),
-      );
-      if (rt.out.json) return rt.out.data(key);
-      // The key alone on stdout, so that KEY=$(aerugo apikey create ci) captures just it.
-      rt.out.line(key.key);
-      rt.out.note(
-        `API key "${key.name}" (${key.id}) created${key.expiresAt ? `, valid until ${formatDate(key.expiresAt)}` : ''}. It is shown only now.`,
-      );
-    });
+    .option(
+      '--actions <list>',
+      'comma-separated: pull, push, delete, api (management API); all of them by default',
+    )
+    .option(
+      '--repositories <list>',
+      'comma-separated repository names or patterns (acme/web/*); every repository by default',
+    )
+    .action(
+      async (
+        name: string,
+        opts: { expires?: string; actions?: string; repositories?: string },
+        cmd: Command,
+      ) => {
+        const rt = Runtime.of(cmd);
+        const api = rt.client();
+        const expiresAt = opts.expires ? parseExpiry(opts.expires) : undefined;
+        const list = (s: string | undefined) =>
+          s === undefined
+            ? undefined
+            : s
+                .split(',')
+                .map((x) => x.trim())
+                .filter(Boolean);
+        const actions = list(opts.actions) as ('pull' | 'push' | 'delete' | 'api')[] | undefined;
+        const repositories = list(opts.repositories);
+        const key = await api.call(
+          api.client.POST('/api/v1/api-keys', {
+            body: {
+              name,
+              ...(expiresAt ? { expiresAt } : {}),
+              ...(actions ? { actions } : {}),
+              ...(repositories ? { repositories } : {}),
+            },
+          }),
+        );
+        if (rt.out.json) return rt.out.data(key);
+        // The key alone on stdout, so that KEY=$(aerugo apikey create ci) captures just it.
+        rt.out.line(key.key);
+        rt.out.note(
+          `API key "${key.name}" (${key.id}) created${key.expiresAt ? `, valid until ${formatDate(key.expiresAt)}` : ''}. It is shown only now.`,
+        );
+      },
+    );
   apikey
     .command('ls')
     .description('List your API keys (never their secrets)')
@@ -80,11 +108,12 @@ export function registerAccount(program: Command): void {
       const keys = await api.call(api.client.GET('/api/v1/api-keys'));
       if (rt.out.json) return rt.out.data(keys);
       rt.out.table(
-        ['ID', 'NAME', 'PREFIX', 'CREATED', 'EXPIRES', 'LAST USED'],
+        ['ID', 'NAME', 'PREFIX', 'SCOPE', 'CREATED', 'EXPIRES', 'LAST USED'],
         keys.map((k) => [
           k.id,
           k.name,
           k.prefix,
+          `${k.actions.join(',')}${k.repositories ? ` on ${k.repositories.join(',')}` : ''}`,
           formatAge(k.createdAt),
           k.expiresAt ? formatDate(k.expiresAt) : 'never',
           k.lastUsedAt ? formatAge(k.lastUsedAt) : 'never',

@@ -1,6 +1,17 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsDate, IsNotEmpty, IsOptional, IsString, IsUUID, MaxLength } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsDate,
+  IsIn,
+  IsNotEmpty,
+  IsOptional,
+  IsString,
+  IsUUID,
+  MaxLength,
+} from 'class-validator';
+import { KEY_ACTIONS, type KeyAction, MAX_KEY_REPOSITORIES } from '../../auth/scopes.js';
 import type { ApiKeyEntity } from '../api-key.entity.js';
 
 export class CreateApiKeyDto {
@@ -18,6 +29,35 @@ export class CreateApiKeyDto {
   @Type(() => Date)
   @IsDate()
   expiresAt?: Date;
+
+  @ApiPropertyOptional({
+    description:
+      'What the key may do: registry actions, and `api` for the management API (all four when ' +
+      'absent). `api` only goes with a key that limits no repositories or actions.',
+    enum: KEY_ACTIONS,
+    isArray: true,
+    example: ['pull'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(KEY_ACTIONS.length)
+  @IsIn(KEY_ACTIONS, { each: true })
+  actions?: KeyAction[];
+
+  @ApiPropertyOptional({
+    description:
+      'Repository names or patterns the key is limited to (`*` matches any characters, "/" ' +
+      'included); every repository when absent',
+    type: [String],
+    maxItems: MAX_KEY_REPOSITORIES,
+    example: ['acme/web/*'],
+  })
+  @IsOptional()
+  @IsArray()
+  @ArrayMaxSize(MAX_KEY_REPOSITORIES)
+  @IsString({ each: true })
+  @MaxLength(255, { each: true })
+  repositories?: string[];
 }
 
 export class ApiKeyIdParamDto {
@@ -45,6 +85,16 @@ export class ApiKeyDto {
   @ApiProperty({ nullable: true, type: Date })
   lastUsedAt: Date | null;
 
+  @ApiProperty({ enum: KEY_ACTIONS, isArray: true, description: 'What the key may do' })
+  actions: KeyAction[];
+
+  @ApiProperty({
+    type: [String],
+    nullable: true,
+    description: 'Repository names or patterns the key is limited to; null: every repository',
+  })
+  repositories: string[] | null;
+
   static of(k: ApiKeyEntity): ApiKeyDto {
     return {
       id: k.id,
@@ -53,6 +103,8 @@ export class ApiKeyDto {
       createdAt: k.createdAt,
       expiresAt: k.expiresAt,
       lastUsedAt: k.lastUsedAt,
+      actions: k.actions,
+      repositories: k.repositories,
     };
   }
 }

@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import passport from 'passport';
 import { parseCredentials } from '../credentials.js';
 import { CredentialsService } from '../credentials.service.js';
-import type { UserPrincipal } from '../principal.js';
+import type { SignedInPrincipal } from '../principal.js';
 
 type Verify = (req: Request, key: string, done: (err: unknown, user?: unknown) => void) => void;
 
@@ -33,7 +33,7 @@ export class ApiKeyStrategy extends PassportStrategy(HeaderApiKeyStrategy, 'api-
     super();
   }
 
-  validate(_req: Request, key: string): Promise<UserPrincipal> {
+  validate(_req: Request, key: string): Promise<SignedInPrincipal> {
     return this.credentials.apiKey(key);
   }
 }

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
+import { IsBoolean, IsIn, IsOptional, IsString, MaxLength } from 'class-validator';
 import { PageMetaDto, PageQueryDto } from '../../common/page.dto.js';
 import { NameProperty, UserDto } from '../../users/dto/users.dto.js';
 import {
@@ -111,6 +111,10 @@ export class MemberDto {
   since: Date;
 }
 
+const CREATORS =
+  'Repository creators: members of the team may create repositories in the organization (by ' +
+  'pushing or through the API) and get admin on the repositories they create';
+
 export class CreateTeamDto {
   @NameProperty('Team name, unique within the organization')
   name: string;
@@ -120,6 +124,11 @@ export class CreateTeamDto {
   @IsString()
   @MaxLength(1024)
   description?: string;
+
+  @ApiPropertyOptional({ description: CREATORS, default: false })
+  @IsOptional()
+  @IsBoolean()
+  canCreateRepositories?: boolean;
 }
 
 export class UpdateTeamDto {
@@ -128,6 +137,11 @@ export class UpdateTeamDto {
   @IsString()
   @MaxLength(1024)
   description?: string | null;
+
+  @ApiPropertyOptional({ description: CREATORS })
+  @IsOptional()
+  @IsBoolean()
+  canCreateRepositories?: boolean;
 }
 
 export class TeamDto {
@@ -143,6 +157,9 @@ export class TeamDto {
   @ApiProperty()
   members: number;
 
+  @ApiProperty({ description: CREATORS })
+  canCreateRepositories: boolean;
+
   @ApiProperty()
   createdAt: Date;
 
@@ -152,6 +169,7 @@ export class TeamDto {
       organization,
       description: t.description,
       members,
+      canCreateRepositories: t.canCreateRepositories,
       createdAt: t.createdAt,
     };
   }
