@@ -204,6 +204,29 @@ describe('management API writes', () => {
         api(base, 'DELETE', `/namespaces/acme/webhooks/${await hookId()}`, { auth: as('olga') }),
     ],
     [
+      'POST /api/v1/namespaces/{namespace}/robots',
+      'robot.created',
+      () =>
+        api(base, 'POST', '/namespaces/acme/robots', {
+          auth: as('olga'),
+          body: { name: 'ci', grants: [{ repository: 'acme/*', level: 'read' }] },
+        }),
+    ],
+    [
+      'PATCH /api/v1/namespaces/{namespace}/robots/{name}',
+      'robot.updated',
+      () =>
+        api(base, 'PATCH', '/namespaces/acme/robots/ci', {
+          auth: as('olga'),
+          body: { disabled: true },
+        }),
+    ],
+    [
+      'DELETE /api/v1/namespaces/{namespace}/robots/{name}',
+      'robot.deleted',
+      () => api(base, 'DELETE', '/namespaces/acme/robots/ci', { auth: as('olga') }),
+    ],
+    [
       'POST /api/v1/orgs/{org}/members',
       'org.member.added',
       () =>

@@ -63,6 +63,8 @@ describe('a node with two worker processes', () => {
         REDIS_URL: undefined,
         METRICS_TOKEN,
         AUTH_RATE_LIMIT_PER_ACCOUNT: '4',
+        // The plain limit, without the growing delays before it.
+        AUTH_FAILURE_DELAY_SECONDS: '0',
         LOG_LEVEL: 'info',
       },
     });
