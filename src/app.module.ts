@@ -6,6 +6,7 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { TestHooksModule } from './common/test-hooks.js';
 import { EventsModule } from './events/events.module.js';
+import { GcModule } from './gc/gc.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RegistryModule } from './registry/registry.module.js';
@@ -41,6 +42,7 @@ export class AppModule {
         RegistryModule,
         ReposApiModule,
         SearchModule,
+        GcModule,
         HealthModule,
         ObservabilityModule,
       ],

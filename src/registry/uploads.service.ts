@@ -508,20 +508,58 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   ): Promise<{ digest: string; size: number }> {
     const state = await this.blobs.stateOf(digest);
     if (state === 'deleting') throw blobBeingDeleted(digest);
-    const known = state !== null;
-    if (!known) {
-      try {
-        await this.storage.commitUpload(lease.id, lease.driverState, digest, size);
-      } catch (e) {
-        // An earlier attempt may have published the bytes and died before recording them.
-        const there = await this.storage.statBlob(digest).catch(() => null);
-        if (there?.size !== size) throw e;
-        await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
-      }
-    }
+    let known = state !== null;
+    if (!known) await this.commitBytes(lease, digest, size);
     crashPoint('upload.published');
+    try {
+      await this.record(lease, digest, size, done);
+    } catch (e) {
+      if (!(e instanceof BytesGone)) throw e;
+      // The blob we found recorded was collected meanwhile (or the collector removed bytes it
+      // took for litter): publish our own copy if we still have it, else the client starts over.
+      if (!known) {
+        await this.discard(lease);
+        throw blobBeingDeleted(digest);
+      }
+      known = false;
+      await this.commitBytes(lease, digest, size);
+      await this.record(lease, digest, size, done);
+    }
+    lease.released = true;
+    this.hashes.forget(lease.id);
+    if (known) await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
+    return { digest, size };
+  }
+
+  /** Puts the upload's bytes at the blob's content address. */
+  private async commitBytes(lease: Lease, digest: string, size: number): Promise<void> {
+    try {
+      await this.storage.commitUpload(lease.id, lease.driverState, digest, size);
+    } catch (e) {
+      // An earlier attempt may have published the bytes and died before recording them.
+      const there = await this.storage.statBlob(digest).catch(() => null);
+      if (there?.size !== size) throw e;
+      await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Records the blob, links it into the repository and ends the session, in one transaction that
+   * holds the blob row. A row this creates is checked against the store under that lock (the
+   * collector deletes bytes only of a row it holds in state `deleting`, or of no row at all): a
+   * blob is never recorded without its bytes. Throws BytesGone when they are missing.
+   */
+  private async record(
+    lease: Lease,
+    digest: string,
+    size: number,
+    done: { repo: RepoRef; actor: Actor },
+  ): Promise<void> {
     await this.events.transaction(async (m) => {
-      await this.blobs.recordPublished(m, digest, size);
+      if (await this.blobs.recordPublished(m, digest, size)) {
+        const there = await this.storage.statBlob(digest);
+        if (there?.size !== size) throw new BytesGone();
+      }
       await this.blobs.link(m, lease.repositoryId, digest);
       const res: [unknown[], number] = await m.query(
         `DELETE FROM uploads WHERE id = $1 AND lease_token = $2`,
@@ -538,10 +576,6 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         }),
       );
     });
-    lease.released = true;
-    this.hashes.forget(lease.id);
-    if (known) await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
-    return { digest, size };
   }
 
   /**
@@ -574,6 +608,9 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     return this.publish(lease, expectedDigest, lease.offset, done);
   }
 }
+
+/** The bytes of a blob about to be recorded are not in the store (see UploadsService.record). */
+class BytesGone extends Error {}
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 
