@@ -2,6 +2,7 @@ import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nest
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import { type Actor, systemActor } from '../common/actor.js';
+import { TestHooks } from '../common/test-hooks.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { event } from '../events/events.js';
@@ -176,6 +177,7 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly events: EventsService,
     private readonly uploads: UploadsService,
+    private readonly hooks: TestHooks,
   ) {}
 
   onModuleInit(): void {
@@ -383,6 +385,7 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
       if (!page.length) return;
       const last = page[page.length - 1];
       after = [last.repository_id, last.digest];
+      await this.hooks.at('gc.links.listed');
       f.linksDeleted += await this.events.transaction(async (m) => {
         const locked: { repository_id: string; digest: string }[] = await m.query(
           `SELECT rb.repository_id, rb.digest FROM repository_blobs rb
@@ -531,6 +534,7 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
             `UPDATE blobs SET state = 'deleting', state_since = now() WHERE digest = ANY($1)`,
             [fresh],
           );
+        await this.hooks.at('gc.blobs.doomed');
         return doom;
       });
       // Committed: these read as absent now. Bytes first, then the row.

@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
 import { type Actor, actorUserId } from '../common/actor.js';
 import { crashPoint } from '../common/crash-points.js';
+import { TestHooks } from '../common/test-hooks.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import {
   STORAGE_DRIVER,
@@ -107,6 +108,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     private readonly liveness: NodeLivenessService,
     private readonly blobs: BlobsData,
     private readonly events: EventsService,
+    private readonly hooks: TestHooks,
   ) {
     this.slots = new UploadSlots(config.uploads.maxConcurrent, config.uploads.maxConcurrentPerUser);
   }
@@ -510,6 +512,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     if (state === 'deleting') throw blobBeingDeleted(digest);
     let known = state !== null;
     if (!known) await this.commitBytes(lease, digest, size);
+    await this.hooks.at('uploads.publish.checked');
     crashPoint('upload.published');
     try {
       await this.record(lease, digest, size, done);
