@@ -8,6 +8,7 @@ import { Outbox1764200000000 } from './1764200000000-outbox.js';
 import { BlobState1764200000001 } from './1764200000001-blob-state.js';
 import { PullStats1764300000000 } from './1764300000000-pull-stats.js';
 import { GarbageCollection1764400000200 } from './1764400000200-garbage-collection.js';
+import { Quotas1764400000201 } from './1764400000201-quotas.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -21,4 +22,5 @@ export const ALL_MIGRATIONS = [
   BlobState1764200000001,
   PullStats1764300000000,
   GarbageCollection1764400000200,
+  Quotas1764400000201,
 ];

@@ -7,6 +7,7 @@ import { DatabaseModule } from './database/database.module.js';
 import { TestHooksModule } from './common/test-hooks.js';
 import { EventsModule } from './events/events.module.js';
 import { GcModule } from './gc/gc.module.js';
+import { QuotasModule } from './quotas/quotas.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RegistryModule } from './registry/registry.module.js';
@@ -43,6 +44,7 @@ export class AppModule {
         ReposApiModule,
         SearchModule,
         GcModule,
+        QuotasModule,
         HealthModule,
         ObservabilityModule,
       ],

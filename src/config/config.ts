@@ -73,6 +73,8 @@ export interface AppConfig {
   http: HttpLimitsConfig;
   uploads: UploadLimitsConfig;
   gc: GcConfig;
+  /** Quota in bytes given to each new user or organization namespace; undefined: none. */
+  defaultNamespaceQuotaBytes?: number;
   /**
    * Threads of libuv's pool, which libuv reads from UV_THREADPOOL_SIZE when the process starts (an
    * ES module cannot change it: loading modules already starts the pool). `npm start` and the
@@ -468,6 +470,9 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxSessionsPerRepository: int(env, 'UPLOAD_MAX_SESSIONS_PER_REPOSITORY', 1000, 1, 10000000),
     },
     gc,
+    defaultNamespaceQuotaBytes: str(env, 'DEFAULT_NAMESPACE_QUOTA_BYTES')
+      ? int(env, 'DEFAULT_NAMESPACE_QUOTA_BYTES', 0, 0, Number.MAX_SAFE_INTEGER)
+      : undefined,
     threadPoolSize,
   };
 }

@@ -3,6 +3,7 @@ import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { quotaRefusal } from '../quotas/quota-rules.js';
 import { RegistryError } from './errors.js';
 
 export type BlobState = 'live' | 'candidate' | 'deleting';
@@ -131,6 +132,44 @@ export class BlobsData {
       [repositoryId, digest],
     );
     return rows[0]?.inserted ?? false;
+  }
+
+  /**
+   * Refuses (DENIED) a link just added when it takes its namespace past its quota. The usage was
+   * raised by the link's trigger in this transaction, which holds the namespace row until commit:
+   * concurrent pushes into one namespace are checked one after the other, so none overshoots.
+   */
+  async assertQuota(m: EntityManager, repositoryId: string, digest: string): Promise<void> {
+    const rows: {
+      namespace: string;
+      usage: string;
+      quota: string | null;
+      links: number;
+      size: string;
+    }[] = await m.query(
+      `SELECT n.name AS namespace, n.usage_bytes AS usage, n.quota_bytes AS quota, nb.links, b.size
+         FROM repositories r JOIN namespaces n ON n.name = r.namespace
+         JOIN namespace_blobs nb ON nb.namespace = n.name AND nb.digest = $2
+         JOIN blobs b ON b.digest = $2
+        WHERE r.id = $1`,
+      [repositoryId, digest],
+    );
+    const r = rows[0];
+    if (!r) return;
+    const refusal = quotaRefusal({
+      namespace: r.namespace,
+      usage: Number(r.usage),
+      quota: r.quota === null ? null : Number(r.quota),
+      size: Number(r.size),
+      newToNamespace: r.links === 1,
+    });
+    if (refusal)
+      throw new RegistryError('DENIED', refusal, {
+        namespace: r.namespace,
+        usage: Number(r.usage) - Number(r.size),
+        size: Number(r.size),
+        quota: Number(r.quota),
+      });
   }
 
   /** Removes the link; false when there was none. */

@@ -109,7 +109,7 @@ export class BlobsService {
       // The source's link and the blob stay put until the new link is committed.
       if (!(await this.data.lockLinked(m, fromRepositoryId, [digest])).has(digest)) return false;
       await this.hooks.at('blobs.mount.locked');
-      await this.data.link(m, repo.id, digest);
+      if (await this.data.link(m, repo.id, digest)) await this.data.assertQuota(m, repo.id, digest);
       await this.events.record(
         m,
         event('blob.mounted', actor, {

@@ -517,6 +517,12 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     try {
       await this.record(lease, digest, size, done);
     } catch (e) {
+      if (e instanceof RegistryError && e.code === 'DENIED') {
+        // Over quota: nothing was recorded; the session goes (bytes it stored at the content
+        // address are collected as orphans by the next garbage collection run).
+        await this.discard(lease);
+        throw e;
+      }
       if (!(e instanceof BytesGone)) throw e;
       // The blob we found recorded was collected meanwhile (or the collector removed bytes it
       // took for litter): publish our own copy if we still have it, else the client starts over.
@@ -563,7 +569,8 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         const there = await this.storage.statBlob(digest);
         if (there?.size !== size) throw new BytesGone();
       }
-      await this.blobs.link(m, lease.repositoryId, digest);
+      if (await this.blobs.link(m, lease.repositoryId, digest))
+        await this.blobs.assertQuota(m, lease.repositoryId, digest);
       const res: [unknown[], number] = await m.query(
         `DELETE FROM uploads WHERE id = $1 AND lease_token = $2`,
         [lease.id, lease.token],

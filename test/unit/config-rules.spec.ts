@@ -73,6 +73,7 @@ describe('defaults', () => {
         maxSessionsPerRepository: 1000,
       },
       gc: { intervalSeconds: 3600, graceSeconds: 3600 },
+      defaultNamespaceQuotaBytes: undefined,
       threadPoolSize: 4,
     };
     expect(loadConfig({})).toStrictEqual(expected);
@@ -162,6 +163,22 @@ describe.each(INTEGERS)('%s', (name, pick, def, min, max) => {
       expect(refusal(env(bad))).toBe(
         `Invalid configuration: ${name} must be a whole number, got "${bad}"`,
       );
+  });
+});
+
+describe('DEFAULT_NAMESPACE_QUOTA_BYTES', () => {
+  it('is unset by default (no quota), accepts 0 to 2^53-1 bytes, refuses the rest', () => {
+    expect(loadConfig({}).defaultNamespaceQuotaBytes).toBeUndefined();
+    expect(loadConfig({ DEFAULT_NAMESPACE_QUOTA_BYTES: '0' }).defaultNamespaceQuotaBytes).toBe(0);
+    expect(
+      loadConfig({ DEFAULT_NAMESPACE_QUOTA_BYTES: '10737418240' }).defaultNamespaceQuotaBytes,
+    ).toBe(10737418240);
+    expect(refusal({ DEFAULT_NAMESPACE_QUOTA_BYTES: '10GB' })).toBe(
+      'Invalid configuration: DEFAULT_NAMESPACE_QUOTA_BYTES must be a whole number, got "10GB"',
+    );
+    expect(refusal({ DEFAULT_NAMESPACE_QUOTA_BYTES: '9007199254740992' })).toBe(
+      'Invalid configuration: DEFAULT_NAMESPACE_QUOTA_BYTES must be between 0 and 9007199254740991, got 9007199254740992',
+    );
   });
 });
 
