@@ -182,13 +182,19 @@ export class BlobsData {
   }
 }
 
-/** A push racing the collection of the same blob: the client retries once it is gone. */
+/** A push racing the collection of the same blob: the client pushes it again once it is gone. */
+export class BlobBeingDeleted extends RegistryError {
+  constructor(digest: string) {
+    super(
+      'UNAVAILABLE',
+      'this blob is being garbage-collected; push it again in a moment',
+      { digest },
+      503,
+      { 'Retry-After': '5' },
+    );
+  }
+}
+
 export function blobBeingDeleted(digest: string): RegistryError {
-  return new RegistryError(
-    'UNAVAILABLE',
-    'this blob is being garbage-collected; retry in a moment',
-    { digest },
-    503,
-    { 'Retry-After': '5' },
-  );
+  return new BlobBeingDeleted(digest);
 }

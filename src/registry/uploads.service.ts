@@ -21,7 +21,7 @@ import {
 } from './digest.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
-import { blobBeingDeleted, BlobsData } from './blobs.data.js';
+import { BlobBeingDeleted, blobBeingDeleted, BlobsData } from './blobs.data.js';
 import { RegistryError } from './errors.js';
 import type { RepoRef } from './manifests.service.js';
 import { LEASE_FREE_SQL, NodeLivenessService } from './node-liveness.service.js';
@@ -509,30 +509,36 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     done: { repo: RepoRef; actor: Actor },
   ): Promise<{ digest: string; size: number }> {
     const state = await this.blobs.stateOf(digest);
-    if (state === 'deleting') throw blobBeingDeleted(digest);
+    if (state === 'deleting') {
+      // The session goes (a session left publishing would keep the digest in the collector's
+      // root set until it expired); the client pushes the blob again.
+      await this.discard(lease);
+      throw blobBeingDeleted(digest);
+    }
     let known = state !== null;
     if (!known) await this.commitBytes(lease, digest, size);
     await this.hooks.at('uploads.publish.checked');
     crashPoint('upload.published');
     try {
-      await this.record(lease, digest, size, done);
+      try {
+        await this.record(lease, digest, size, done);
+      } catch (e) {
+        if (!(e instanceof BytesGone)) throw e;
+        // The blob we found recorded was collected meanwhile (or the collector removed bytes it
+        // took for litter): publish our own copy if we still have it, else the client starts over.
+        if (!known) throw blobBeingDeleted(digest);
+        known = false;
+        await this.commitBytes(lease, digest, size);
+        await this.record(lease, digest, size, done);
+      }
     } catch (e) {
-      if (e instanceof RegistryError && e.code === 'DENIED') {
-        // Over quota: nothing was recorded; the session goes (bytes it stored at the content
-        // address are collected as orphans by the next garbage collection run).
+      if ((e instanceof RegistryError && e.code === 'DENIED') || e instanceof BlobBeingDeleted) {
+        // Over quota, or the blob is being collected: nothing was recorded, and the session goes
+        // (one left publishing would keep the digest in the collector's root set until it
+        // expired). Bytes it stored at the content address are collected as orphans.
         await this.discard(lease);
-        throw e;
       }
-      if (!(e instanceof BytesGone)) throw e;
-      // The blob we found recorded was collected meanwhile (or the collector removed bytes it
-      // took for litter): publish our own copy if we still have it, else the client starts over.
-      if (!known) {
-        await this.discard(lease);
-        throw blobBeingDeleted(digest);
-      }
-      known = false;
-      await this.commitBytes(lease, digest, size);
-      await this.record(lease, digest, size, done);
+      throw e;
     }
     lease.released = true;
     this.hashes.forget(lease.id);

@@ -121,7 +121,7 @@ async function collectUntil(
 ): Promise<Set<string>> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    await runGc(server, key);
+    expect((await runGc(server, key)).errors).toEqual([]);
     const now = await stored();
     const d = diff(now, expected);
     if ((!d.extra.length && !d.missing.length) || Date.now() > deadline) return now;
