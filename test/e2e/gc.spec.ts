@@ -93,6 +93,28 @@ async function s3Blobs(s3: S3TestServer): Promise<Set<string>> {
   return out;
 }
 
+/** What the database says about these blobs (for a failure's message). */
+async function explain(server: TestServer, digests: string[]): Promise<unknown[]> {
+  if (!digests.length) return [];
+  const db = new pg.Client({ connectionString: server.databaseUrl });
+  await db.connect();
+  try {
+    const r = await db.query(
+      `SELECT d.digest, b.state, b.state_since,
+              (SELECT json_agg(json_build_object('repo', rb.repository_id, 'touched', rb.touched_at))
+                 FROM repository_blobs rb WHERE rb.digest = d.digest) AS links,
+              (SELECT count(*) FROM manifest_references r WHERE r.child_digest = d.digest) AS refs,
+              (SELECT json_agg(u.id) FROM uploads u WHERE u.publishing_digest = d.digest) AS publishing,
+              now() AS now
+         FROM unnest($1::text[]) AS d(digest) LEFT JOIN blobs b ON b.digest = d.digest`,
+      [digests],
+    );
+    return r.rows;
+  } finally {
+    await db.end();
+  }
+}
+
 async function dbBlobs(server: TestServer): Promise<Set<string>> {
   const db = new pg.Client({ connectionString: server.databaseUrl });
   await db.connect();
@@ -371,8 +393,13 @@ async function raceTest(
     ...baseline,
     ...[...live.values()].flatMap((m) => m.blobs.map((b) => b.digest)),
   ]);
-  const left = await collectUntil(server, key, stored, expected);
-  expect(diff(left, expected)).toEqual({ extra: [], missing: [] });
+  const left = await collectUntil(server, key, stored, expected, 40_000);
+  const d = diff(left, expected);
+  expect({ ...d, db: await explain(server, [...d.extra, ...d.missing]) }).toEqual({
+    extra: [],
+    missing: [],
+    db: [],
+  });
   expect(diff(await dbBlobs(server), expected)).toEqual({ extra: [], missing: [] });
   // And everything still pulls after it.
   tagsChecked = 0;
