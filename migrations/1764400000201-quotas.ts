@@ -44,6 +44,8 @@ export class Quotas1764400000201 implements MigrationInterface {
       BEGIN
         IF TG_OP = 'INSERT' THEN
           SELECT namespace INTO ns FROM repositories WHERE id = NEW.repository_id;
+          -- The namespace row first, then the repository's: one lock order for every writer.
+          PERFORM 1 FROM namespaces WHERE name = ns FOR NO KEY UPDATE;
           SELECT size INTO sz FROM blobs WHERE digest = NEW.digest;
           UPDATE repositories SET usage_bytes = usage_bytes + sz WHERE id = NEW.repository_id;
           INSERT INTO namespace_blobs (namespace, digest, links) VALUES (ns, NEW.digest, 1)
@@ -59,6 +61,7 @@ export class Quotas1764400000201 implements MigrationInterface {
           RETURN OLD;
         END IF;
         SELECT namespace INTO ns FROM repositories WHERE id = OLD.repository_id;
+        PERFORM 1 FROM namespaces WHERE name = ns FOR NO KEY UPDATE;
         SELECT size INTO sz FROM blobs WHERE digest = OLD.digest;
         UPDATE repositories SET usage_bytes = usage_bytes - sz WHERE id = OLD.repository_id;
         UPDATE namespace_blobs SET links = links - 1 WHERE namespace = ns AND digest = OLD.digest
