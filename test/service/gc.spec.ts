@@ -178,4 +178,46 @@ describe('garbage collection racing writes', () => {
     for await (const c of await blobs.open(digest)) chunks.push(c as Buffer);
     expect(Buffer.concat(chunks).toString()).toBe(content);
   });
+
+  it('a storage failure fails closed: the blob stays deleting (absent), the next run finishes it', async () => {
+    const content = 'layer whose delete fails once';
+    const digest = await pushBlob(b, content);
+    await blobs.unlink(b, digest, actor);
+    await s.db.query(
+      `UPDATE blobs SET state = 'candidate', state_since = now() - interval '2 hours' WHERE digest = $1`,
+      [digest],
+    );
+    const deleteBlob = storage.deleteBlob.bind(storage);
+    storage.deleteBlob = () => Promise.reject(new Error('store unreachable'));
+    let failed;
+    try {
+      failed = await collect();
+    } finally {
+      storage.deleteBlob = deleteBlob;
+    }
+    expect(failed.errors).toEqual([expect.stringContaining('store unreachable')]);
+    expect(await storage.statBlob(digest)).toEqual({ size: Buffer.byteLength(content) });
+    const { rows } = await s.db.query<{ state: string }>(
+      `SELECT state FROM blobs WHERE digest = $1`,
+      [digest],
+    );
+    expect(rows).toEqual([{ state: 'deleting' }]);
+    expect(await blobs.sizeInRepository(b.id, digest)).toBeNull();
+    const done = await collect();
+    expect(done.errors).toEqual([]);
+    expect(await storage.statBlob(digest)).toBeNull();
+    const gone = await s.db.query(`SELECT 1 FROM blobs WHERE digest = $1`, [digest]);
+    expect(gone.rows).toEqual([]);
+    // Each run and each deleted blob left its event in the outbox.
+    const events = await s.db.query<{ name: string; payload: { digest?: string } }>(
+      `SELECT event AS name, payload FROM outbox WHERE event IN ('gc.completed', 'blob.deleted') ORDER BY id`,
+    );
+    expect(events.rows.filter((e) => e.name === 'gc.completed').length).toBeGreaterThanOrEqual(2);
+    expect(events.rows).toContainEqual(
+      expect.objectContaining({
+        name: 'blob.deleted',
+        payload: expect.objectContaining({ digest }),
+      }),
+    );
+  });
 });
