@@ -41,6 +41,10 @@ export interface EventMap {
    */
   'blob.deleted': { digest: string; size: number; reason: 'unreferenced' | 'orphaned' };
 
+  // ---- storage ------------------------------------------------------------------------------
+  /** A system administrator set (or with null lifted) a namespace's quota in bytes. */
+  'namespace.quota.changed': { namespace: string; bytes: number | null };
+
   // ---- garbage collection -------------------------------------------------------------------
   /** A garbage collection run ended (a dry run deleted nothing and reports what would go). */
   'gc.completed': {

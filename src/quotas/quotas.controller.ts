@@ -8,8 +8,14 @@ import {
   ApiParam,
   ApiTags,
 } from '@nestjs/swagger';
-import { Authenticated, CurrentPrincipal, requirePrincipal } from '../auth/decorators.js';
+import {
+  Authenticated,
+  CurrentActor,
+  CurrentPrincipal,
+  requirePrincipal,
+} from '../auth/decorators.js';
 import type { UserPrincipal } from '../auth/principal.js';
+import type { Actor } from '../common/actor.js';
 import { ErrorResponseDto } from '../common/error-response.dto.js';
 import { NamespaceUsageDto, SetQuotaDto } from './dto/quotas.dto.js';
 import { QuotasService } from './quotas.service.js';
@@ -52,9 +58,10 @@ export class QuotasController {
   })
   setQuota(
     @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
     @Param('namespace') namespace: string,
     @Body() body: SetQuotaDto,
   ): Promise<NamespaceUsageDto> {
-    return this.quotas.setQuota(requirePrincipal(p), namespace, body.bytes);
+    return this.quotas.setQuota(requirePrincipal(p), namespace, body.bytes, actor);
   }
 }

@@ -2,7 +2,10 @@ import { ForbiddenException, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource } from 'typeorm';
 import type { UserPrincipal } from '../auth/principal.js';
+import type { Actor } from '../common/actor.js';
 import { apiError } from '../common/api-error.js';
+import { event } from '../events/events.js';
+import { EventsService } from '../events/events.service.js';
 
 export interface NamespaceUsage {
   namespace: string;
@@ -19,7 +22,10 @@ export interface NamespaceUsage {
  */
 @Injectable()
 export class QuotasService {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    private readonly events: EventsService,
+  ) {}
 
   /** Usage of a namespace, for system administrators, its user and its organization's members. */
   async usage(caller: UserPrincipal, namespace: string): Promise<NamespaceUsage> {
@@ -51,13 +57,23 @@ export class QuotasService {
     caller: UserPrincipal,
     namespace: string,
     bytes: number | null,
+    actor: Actor,
   ): Promise<NamespaceUsage> {
     if (!caller.isAdmin) throw new ForbiddenException('only system administrators may do this');
-    const [, count]: [unknown[], number] = await this.db.query(
-      `UPDATE namespaces SET quota_bytes = $2 WHERE name = $1`,
-      [namespace.toLowerCase(), bytes],
-    );
-    if (!count) throw apiError(404, 'NOT_FOUND', `no namespace "${namespace.toLowerCase()}"`);
+    const name = namespace.toLowerCase();
+    const found = await this.events.transaction(async (m) => {
+      const [, count]: [unknown[], number] = await m.query(
+        `UPDATE namespaces SET quota_bytes = $2 WHERE name = $1`,
+        [name, bytes],
+      );
+      if (!count) return false;
+      await this.events.record(
+        m,
+        event('namespace.quota.changed', actor, { namespace: name, bytes }),
+      );
+      return true;
+    });
+    if (!found) throw apiError(404, 'NOT_FOUND', `no namespace "${name}"`);
     return this.usage(caller, namespace);
   }
 }

@@ -152,6 +152,16 @@ describe('management API writes', () => {
       () => api(base, 'PATCH', '/orgs/acme', { auth: as('olga'), body: { description: 'x' } }),
     ],
     [
+      'PUT /api/v1/namespaces/{namespace}/quota',
+      'namespace.quota.changed',
+      () => api(base, 'PUT', '/namespaces/acme/quota', { auth: admin(), body: { bytes: 1000000 } }),
+    ],
+    [
+      'POST /api/v1/admin/gc',
+      'gc.completed',
+      () => api(base, 'POST', '/admin/gc', { auth: admin(), body: { dryRun: true } }),
+    ],
+    [
       'POST /api/v1/orgs/{org}/members',
       'org.member.added',
       () =>
