@@ -7,11 +7,13 @@ import { CredentialGeneration1764100000000 } from './1764100000000-credential-ge
 import { Outbox1764200000000 } from './1764200000000-outbox.js';
 import { BlobState1764200000001 } from './1764200000001-blob-state.js';
 import { PullStats1764300000000 } from './1764300000000-pull-stats.js';
-import { Webhooks1764400000100 } from './1764400000100-webhooks.js';
 import { AuditLog1764400000000 } from './1764400000000-audit-log.js';
-import { TagHistory1764400000400 } from './1764400000400-tag-history.js';
+import { Webhooks1764400000100 } from './1764400000100-webhooks.js';
+import { GarbageCollection1764400000200 } from './1764400000200-garbage-collection.js';
+import { Quotas1764400000201 } from './1764400000201-quotas.js';
 import { ScopedKeysRobots1764400000300 } from './1764400000300-scoped-keys-robots.js';
 import { RepositoryCreators1764400000301 } from './1764400000301-repository-creators.js';
+import { TagHistory1764400000400 } from './1764400000400-tag-history.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -24,9 +26,11 @@ export const ALL_MIGRATIONS = [
   Outbox1764200000000,
   BlobState1764200000001,
   PullStats1764300000000,
-  Webhooks1764400000100,
   AuditLog1764400000000,
-  TagHistory1764400000400,
+  Webhooks1764400000100,
+  GarbageCollection1764400000200,
+  Quotas1764400000201,
   ScopedKeysRobots1764400000300,
   RepositoryCreators1764400000301,
+  TagHistory1764400000400,
 ];

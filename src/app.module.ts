@@ -7,6 +7,8 @@ import { ConfigModule } from './config/config.module.js';
 import { DatabaseModule } from './database/database.module.js';
 import { TestHooksModule } from './common/test-hooks.js';
 import { EventsModule } from './events/events.module.js';
+import { GcModule } from './gc/gc.module.js';
+import { QuotasModule } from './quotas/quotas.module.js';
 import { HealthModule } from './health/health.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { RegistryModule } from './registry/registry.module.js';
@@ -47,6 +49,8 @@ export class AppModule {
         ReposApiModule,
         SearchModule,
         WebhooksModule,
+        GcModule,
+        QuotasModule,
         HealthModule,
         ObservabilityModule,
       ],

@@ -8,8 +8,16 @@ import { Global, Injectable, Module } from '@nestjs/common';
  *
  * - `blobs.mount.locked`: a mount holds the source link and blob row (FOR KEY SHARE).
  * - `manifests.put.checked`: a manifest put holds the links of the blobs it references.
+ * - `uploads.publish.checked`: an upload completion has read the blob's state, before recording.
+ * - `gc.links.listed`: a garbage collection run has listed dangling links, before locking them.
+ * - `gc.blobs.doomed`: a run has moved blobs to `deleting`, before its transaction commits.
  */
-export type HookPoint = 'blobs.mount.locked' | 'manifests.put.checked';
+export type HookPoint =
+  | 'blobs.mount.locked'
+  | 'manifests.put.checked'
+  | 'uploads.publish.checked'
+  | 'gc.links.listed'
+  | 'gc.blobs.doomed';
 
 @Injectable()
 export class TestHooks {

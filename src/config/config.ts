@@ -77,6 +77,9 @@ export interface AppConfig {
   defaultRepositoryVisibility: 'public' | 'private';
   http: HttpLimitsConfig;
   uploads: UploadLimitsConfig;
+  gc: GcConfig;
+  /** Quota in bytes given to each new user or organization namespace; undefined: none. */
+  defaultNamespaceQuotaBytes?: number;
   /**
    * Threads of libuv's pool, which libuv reads from UV_THREADPOOL_SIZE when the process starts (an
    * ES module cannot change it: loading modules already starts the pool). `npm start` and the
@@ -135,6 +138,27 @@ export interface UploadLimitsConfig {
   /** Open upload sessions per user and per repository. */
   maxSessionsPerUser: number;
   maxSessionsPerRepository: number;
+}
+
+/** Online garbage collection (src/gc/gc.service.ts). */
+export interface GcConfig {
+  /** Each node tries a run this often (one node at a time runs it). */
+  intervalSeconds: number;
+  /**
+   * How long an unreferenced blob stays queued, and a link no manifest references stays unused,
+   * before it is deleted; also what a push has between uploading a blob and putting its manifest.
+   * At least S3_PRESIGN_EXPIRY_SECONDS while S3 redirects are on (effectiveGcGrace).
+   */
+  graceSeconds: number;
+}
+
+/**
+ * The grace period in force: GC_GRACE_SECONDS, but never shorter than a presigned URL lives while
+ * S3 redirects are on (a client handed a URL just before its blob became unreferenced may still
+ * fetch the bytes until the URL expires).
+ */
+export function effectiveGcGrace(graceSeconds: number, s3: S3Config | undefined): number {
+  return s3?.redirect ? Math.max(graceSeconds, s3.presignExpirySeconds) : graceSeconds;
 }
 
 /** libuv's thread pool size when UV_THREADPOOL_SIZE is unset. */
@@ -409,6 +433,11 @@ export function loadConfig(env: Env = process.env): AppConfig {
     );
   }
 
+  const gc: GcConfig = {
+    intervalSeconds: int(env, 'GC_INTERVAL_SECONDS', 3600, 1, 7 * 24 * 3600),
+    graceSeconds: effectiveGcGrace(int(env, 'GC_GRACE_SECONDS', 3600, 0, 30 * 24 * 3600), s3),
+  };
+
   return {
     listenHost: host,
     listenPort: port,
@@ -491,6 +520,10 @@ export function loadConfig(env: Env = process.env): AppConfig {
       maxSessionsPerUser: int(env, 'UPLOAD_MAX_SESSIONS_PER_USER', 1000, 1, 10000000),
       maxSessionsPerRepository: int(env, 'UPLOAD_MAX_SESSIONS_PER_REPOSITORY', 1000, 1, 10000000),
     },
+    gc,
+    defaultNamespaceQuotaBytes: str(env, 'DEFAULT_NAMESPACE_QUOTA_BYTES')
+      ? int(env, 'DEFAULT_NAMESPACE_QUOTA_BYTES', 0, 0, Number.MAX_SAFE_INTEGER)
+      : undefined,
     threadPoolSize,
   };
 }

@@ -58,6 +58,30 @@ export interface EventMap {
   };
   /** A blob was unlinked from a repository (its bytes stay until garbage collection). */
   'blob.unlinked': { repositoryId: string; repository: string; digest: string };
+  /**
+   * Garbage collection deleted a blob's bytes and its record: `unreferenced` after its grace
+   * period, `orphaned` for bytes in the store that no record described.
+   */
+  'blob.deleted': { digest: string; size: number; reason: 'unreferenced' | 'orphaned' };
+
+  // ---- storage ------------------------------------------------------------------------------
+  /** A system administrator set (or with null lifted) a namespace's quota in bytes. */
+  'namespace.quota.changed': { namespace: string; bytes: number | null };
+
+  // ---- garbage collection -------------------------------------------------------------------
+  /** A garbage collection run ended (a dry run deleted nothing and reports what would go). */
+  'gc.completed': {
+    runId: string;
+    dryRun: boolean;
+    trigger: 'schedule' | 'api';
+    manifestsDeleted: number;
+    linksDeleted: number;
+    blobsQueued: number;
+    blobsDeleted: number;
+    bytesDeleted: number;
+    uploadsDeleted: number;
+    errors: number;
+  };
 
   // ---- repositories -------------------------------------------------------------------------
   'repository.created': {

@@ -143,4 +143,31 @@ export const webhookDeliveries = new Counter({
   registers,
 });
 
+export const gcRuns = new Counter({
+  name: 'aerugo_gc_runs_total',
+  help: 'Garbage collection runs this node made, by mode (collect, dry_run) and outcome (ok, error: a step failed and stopped)',
+  labelNames: ['mode', 'outcome'] as const,
+  registers,
+});
+
+export const gcBlobsDeleted = new Counter({
+  name: 'aerugo_gc_blobs_deleted_total',
+  help: 'Blobs whose bytes garbage collection deleted on this node',
+  registers,
+});
+
+export const gcBytesReclaimed = new Counter({
+  name: 'aerugo_gc_reclaimed_bytes_total',
+  help: 'Bytes of blobs garbage collection deleted on this node',
+  registers,
+});
+
+export const gcRunDuration = new Histogram({
+  name: 'aerugo_gc_run_duration_seconds',
+  help: 'Garbage collection runs this node made, by mode (collect, dry_run), with their duration',
+  labelNames: ['mode'] as const,
+  buckets: [0.05, 0.25, 1, 5, 30, 120, 600, 3600],
+  registers,
+});
+
 export type HttpLabels = LabelValues<'area' | 'route' | 'method' | 'status'>;

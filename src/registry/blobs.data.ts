@@ -1,6 +1,9 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectDataSource } from '@nestjs/typeorm';
 import { DataSource, type EntityManager } from 'typeorm';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
+import { quotaRefusal } from '../quotas/quota-rules.js';
 import { RegistryError } from './errors.js';
 
 export type BlobState = 'live' | 'candidate' | 'deleting';
@@ -15,7 +18,10 @@ export type BlobState = 'live' | 'candidate' | 'deleting';
  */
 @Injectable()
 export class BlobsData {
-  constructor(@InjectDataSource() private readonly db: DataSource) {}
+  constructor(
+    @InjectDataSource() private readonly db: DataSource,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
+  ) {}
 
   /** Revives candidates among `digests` (the caller holds their key-share locks). */
   private async revive(m: EntityManager, digests: string[]): Promise<void> {
@@ -24,6 +30,22 @@ export class BlobsData {
         `UPDATE blobs SET state = 'live' WHERE digest = ANY($1) AND state = 'candidate'`,
         [digests],
       );
+  }
+
+  /**
+   * Marks the repository's link to the blob as just relied on, so that the collector leaves it at
+   * least half a grace period more (a client that found the blob with HEAD then skips uploading
+   * it and puts its manifest). Writes only when the mark is older than that half, so a link read
+   * again and again costs one write per half grace period. Runs before the read that answers the
+   * client: when the collector holds the link, this waits, and the read then finds it gone.
+   */
+  async touch(repositoryId: string, digest: string): Promise<void> {
+    await this.db.query(
+      `UPDATE repository_blobs SET touched_at = now()
+        WHERE repository_id = $1 AND digest = $2
+          AND touched_at < now() - make_interval(secs => $3)`,
+      [repositoryId, digest, this.config.gc.graceSeconds / 2],
+    );
   }
 
   /** Size of a blob linked into the repository (no lock: for reads that write nothing). */
@@ -80,27 +102,74 @@ export class BlobsData {
   /**
    * Records a published blob (or finds it recorded) and locks its row until the transaction ends;
    * a candidate is revived. Refuses a blob being deleted: its bytes may be going away under it.
+   * True when this call created the row: the caller must then make sure the bytes are there while
+   * it holds the lock (a row that existed is live or a candidate, whose bytes are there).
    */
-  async recordPublished(m: EntityManager, digest: string, size: number): Promise<void> {
-    await m.query(`INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING`, [
-      digest,
-      size,
-    ]);
+  async recordPublished(m: EntityManager, digest: string, size: number): Promise<boolean> {
+    const inserted: unknown[] = await m.query(
+      `INSERT INTO blobs (digest, size) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING digest`,
+      [digest, size],
+    );
+    if (inserted.length) return true;
     const rows: { state: BlobState }[] = await m.query(
       `SELECT state FROM blobs WHERE digest = $1 FOR KEY SHARE`,
       [digest],
     );
-    if (rows[0]?.state === 'deleting') throw blobBeingDeleted(digest);
-    if (rows[0]?.state === 'candidate') await this.revive(m, [digest]);
+    if (!rows.length || rows[0].state === 'deleting') throw blobBeingDeleted(digest);
+    if (rows[0].state === 'candidate') await this.revive(m, [digest]);
+    return false;
   }
 
-  /** Links the blob into the repository (the caller holds the blob row's lock); idempotent. */
+  /**
+   * Links the blob into the repository (the caller holds the blob row's lock); idempotent. A link
+   * that exists is marked as just relied on (see touch). True when the link is new.
+   */
   async link(m: EntityManager, repositoryId: string, digest: string): Promise<boolean> {
-    const [, count]: [unknown[], number] = await m.query(
-      `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2) ON CONFLICT DO NOTHING`,
+    const rows: { inserted: boolean }[] = await m.query(
+      `INSERT INTO repository_blobs (repository_id, digest) VALUES ($1, $2)
+       ON CONFLICT (repository_id, digest) DO UPDATE SET touched_at = now()
+       RETURNING (xmax = 0) AS inserted`,
       [repositoryId, digest],
     );
-    return count > 0;
+    return rows[0]?.inserted ?? false;
+  }
+
+  /**
+   * Refuses (DENIED) a link just added when it takes its namespace past its quota. The usage was
+   * raised by the link's trigger in this transaction, which holds the namespace row until commit:
+   * concurrent pushes into one namespace are checked one after the other, so none overshoots.
+   */
+  async assertQuota(m: EntityManager, repositoryId: string, digest: string): Promise<void> {
+    const rows: {
+      namespace: string;
+      usage: string;
+      quota: string | null;
+      links: number;
+      size: string;
+    }[] = await m.query(
+      `SELECT n.name AS namespace, n.usage_bytes AS usage, n.quota_bytes AS quota, nb.links, b.size
+         FROM repositories r JOIN namespaces n ON n.name = r.namespace
+         JOIN namespace_blobs nb ON nb.namespace = n.name AND nb.digest = $2
+         JOIN blobs b ON b.digest = $2
+        WHERE r.id = $1`,
+      [repositoryId, digest],
+    );
+    const r = rows[0];
+    if (!r) return;
+    const refusal = quotaRefusal({
+      namespace: r.namespace,
+      usage: Number(r.usage),
+      quota: r.quota === null ? null : Number(r.quota),
+      size: Number(r.size),
+      newToNamespace: r.links === 1,
+    });
+    if (refusal)
+      throw new RegistryError('DENIED', refusal, {
+        namespace: r.namespace,
+        usage: Number(r.usage) - Number(r.size),
+        size: Number(r.size),
+        quota: Number(r.quota),
+      });
   }
 
   /** Removes the link; false when there was none. */
@@ -113,13 +182,19 @@ export class BlobsData {
   }
 }
 
-/** A push racing the collection of the same blob: the client retries once it is gone. */
+/** A push racing the collection of the same blob: the client pushes it again once it is gone. */
+export class BlobBeingDeleted extends RegistryError {
+  constructor(digest: string) {
+    super(
+      'UNAVAILABLE',
+      'this blob is being garbage-collected; push it again in a moment',
+      { digest },
+      503,
+      { 'Retry-After': '5' },
+    );
+  }
+}
+
 export function blobBeingDeleted(digest: string): RegistryError {
-  return new RegistryError(
-    'UNAVAILABLE',
-    'this blob is being garbage-collected; retry in a moment',
-    { digest },
-    503,
-    { 'Retry-After': '5' },
-  );
+  return new BlobBeingDeleted(digest);
 }

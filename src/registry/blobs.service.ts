@@ -46,8 +46,8 @@ import type { RepoRef } from './manifests.service.js';
  *   committed its reference first (the collector sees it and leaves the blob) or comes after and
  *   finds the blob deleting (absent).
  *
- * Nothing deletes blobs yet (there is no collector); the locks are taken already so that adding
- * one changes no reader.
+ * The collector (src/gc/gc.service.ts) writes down the whole safety argument, including how a
+ * repository's links to blobs no manifest references are removed.
  */
 @Injectable()
 export class BlobsService {
@@ -65,7 +65,12 @@ export class BlobsService {
     return this.data.sizeInRepository(repositoryId, digest);
   }
 
+  /**
+   * The registry's `HEAD`/`GET` of a blob: marks the link as relied on first (a client that finds
+   * the blob may skip uploading it and put a manifest referencing it; see BlobsData.touch).
+   */
   async requireInRepository(repositoryId: string, digest: string): Promise<number> {
+    await this.data.touch(repositoryId, digest);
     const size = await this.sizeInRepository(repositoryId, digest);
     if (size === null)
       throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
@@ -104,7 +109,7 @@ export class BlobsService {
       // The source's link and the blob stay put until the new link is committed.
       if (!(await this.data.lockLinked(m, fromRepositoryId, [digest])).has(digest)) return false;
       await this.hooks.at('blobs.mount.locked');
-      await this.data.link(m, repo.id, digest);
+      if (await this.data.link(m, repo.id, digest)) await this.data.assertQuota(m, repo.id, digest);
       await this.events.record(
         m,
         event('blob.mounted', actor, {

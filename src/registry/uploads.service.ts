@@ -5,6 +5,7 @@ import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
 import { type Actor, actorUserId } from '../common/actor.js';
 import { crashPoint } from '../common/crash-points.js';
+import { TestHooks } from '../common/test-hooks.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import {
   STORAGE_DRIVER,
@@ -20,7 +21,7 @@ import {
 } from './digest.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
-import { blobBeingDeleted, BlobsData } from './blobs.data.js';
+import { BlobBeingDeleted, blobBeingDeleted, BlobsData } from './blobs.data.js';
 import { RegistryError } from './errors.js';
 import type { RepoRef } from './manifests.service.js';
 import { LEASE_FREE_SQL, NodeLivenessService } from './node-liveness.service.js';
@@ -107,6 +108,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     private readonly liveness: NodeLivenessService,
     private readonly blobs: BlobsData,
     private readonly events: EventsService,
+    private readonly hooks: TestHooks,
   ) {
     this.slots = new UploadSlots(config.uploads.maxConcurrent, config.uploads.maxConcurrentPerUser);
   }
@@ -507,22 +509,74 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     done: { repo: RepoRef; actor: Actor },
   ): Promise<{ digest: string; size: number }> {
     const state = await this.blobs.stateOf(digest);
-    if (state === 'deleting') throw blobBeingDeleted(digest);
-    const known = state !== null;
-    if (!known) {
-      try {
-        await this.storage.commitUpload(lease.id, lease.driverState, digest, size);
-      } catch (e) {
-        // An earlier attempt may have published the bytes and died before recording them.
-        const there = await this.storage.statBlob(digest).catch(() => null);
-        if (there?.size !== size) throw e;
-        await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
-      }
+    if (state === 'deleting') {
+      // The session goes (a session left publishing would keep the digest in the collector's
+      // root set until it expired); the client pushes the blob again.
+      await this.discard(lease);
+      throw blobBeingDeleted(digest);
     }
+    let known = state !== null;
+    if (!known) await this.commitBytes(lease, digest, size);
+    await this.hooks.at('uploads.publish.checked');
     crashPoint('upload.published');
+    try {
+      try {
+        await this.record(lease, digest, size, done);
+      } catch (e) {
+        if (!(e instanceof BytesGone)) throw e;
+        // The blob we found recorded was collected meanwhile (or the collector removed bytes it
+        // took for litter): publish our own copy if we still have it, else the client starts over.
+        if (!known) throw blobBeingDeleted(digest);
+        known = false;
+        await this.commitBytes(lease, digest, size);
+        await this.record(lease, digest, size, done);
+      }
+    } catch (e) {
+      if ((e instanceof RegistryError && e.code === 'DENIED') || e instanceof BlobBeingDeleted) {
+        // Over quota, or the blob is being collected: nothing was recorded, and the session goes
+        // (one left publishing would keep the digest in the collector's root set until it
+        // expired). Bytes it stored at the content address are collected as orphans.
+        await this.discard(lease);
+      }
+      throw e;
+    }
+    lease.released = true;
+    this.hashes.forget(lease.id);
+    if (known) await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
+    return { digest, size };
+  }
+
+  /** Puts the upload's bytes at the blob's content address. */
+  private async commitBytes(lease: Lease, digest: string, size: number): Promise<void> {
+    try {
+      await this.storage.commitUpload(lease.id, lease.driverState, digest, size);
+    } catch (e) {
+      // An earlier attempt may have published the bytes and died before recording them.
+      const there = await this.storage.statBlob(digest).catch(() => null);
+      if (there?.size !== size) throw e;
+      await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
+    }
+  }
+
+  /**
+   * Records the blob, links it into the repository and ends the session, in one transaction that
+   * holds the blob row. A row this creates is checked against the store under that lock (the
+   * collector deletes bytes only of a row it holds in state `deleting`, or of no row at all): a
+   * blob is never recorded without its bytes. Throws BytesGone when they are missing.
+   */
+  private async record(
+    lease: Lease,
+    digest: string,
+    size: number,
+    done: { repo: RepoRef; actor: Actor },
+  ): Promise<void> {
     await this.events.transaction(async (m) => {
-      await this.blobs.recordPublished(m, digest, size);
-      await this.blobs.link(m, lease.repositoryId, digest);
+      if (await this.blobs.recordPublished(m, digest, size)) {
+        const there = await this.storage.statBlob(digest);
+        if (there?.size !== size) throw new BytesGone();
+      }
+      if (await this.blobs.link(m, lease.repositoryId, digest))
+        await this.blobs.assertQuota(m, lease.repositoryId, digest);
       const res: [unknown[], number] = await m.query(
         `DELETE FROM uploads WHERE id = $1 AND lease_token = $2`,
         [lease.id, lease.token],
@@ -538,10 +592,6 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         }),
       );
     });
-    lease.released = true;
-    this.hashes.forget(lease.id);
-    if (known) await this.storage.abortUpload(lease.id, lease.driverState).catch(() => undefined);
-    return { digest, size };
   }
 
   /**
@@ -574,6 +624,9 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     return this.publish(lease, expectedDigest, lease.offset, done);
   }
 }
+
+/** The bytes of a blob about to be recorded are not in the store (see UploadsService.record). */
+class BytesGone extends Error {}
 
 const NIL_UUID = '00000000-0000-0000-0000-000000000000';
 

@@ -86,7 +86,14 @@ export class RepoManagementService {
   async details(subject: UserSubject | null, name: string): Promise<RepoDetailsDto> {
     const { repository, level } = await this.access.require(subject, name, 'read');
     const { tags, truncated, pulls } = await this.content.tags(repository.id);
-    return { ...RepoDto.of(repository, level), ...pulls, tags, tagsTruncated: truncated };
+    const usageBytes = await this.repos.usageBytes(repository.id);
+    return {
+      ...RepoDto.of(repository, level),
+      ...pulls,
+      usageBytes,
+      tags,
+      tagsTruncated: truncated,
+    };
   }
 
   /** One page of the repository's tags, filtered and sorted. */

@@ -162,6 +162,15 @@ export class ReposService implements OnModuleInit {
     return rows.map((r) => r.name);
   }
 
+  /** Bytes of the blobs linked into the repository (kept by a trigger on its links). */
+  async usageBytes(repositoryId: string): Promise<number> {
+    const rows: { usage: string }[] = await this.db.query(
+      `SELECT usage_bytes AS usage FROM repositories WHERE id = $1`,
+      [repositoryId],
+    );
+    return Number(rows[0]?.usage ?? 0);
+  }
+
   /** Which of these repositories the scope may see (at least read), by id. */
   async visibleAmong(scope: VisibilityScope, repositoryIds: string[]): Promise<string[]> {
     if (!repositoryIds.length) return [];

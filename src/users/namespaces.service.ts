@@ -1,9 +1,11 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
 import { CacheService } from '../cache/cache.service.js';
 import { apiError } from '../common/api-error.js';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
 import { isPgError, isReferencedError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
 import { NamespaceEntity, type NamespaceKind } from './namespace.entity.js';
 
@@ -14,7 +16,15 @@ export class NamespacesService {
     @InjectRepository(NamespaceEntity) private readonly namespaces: Repository<NamespaceEntity>,
     private readonly cache: CacheService,
     private readonly cacheKeys: CacheKeys,
+    @Inject(APP_CONFIG) private readonly config: AppConfig,
   ) {}
+
+  /** Gives a namespace just created the default quota (DEFAULT_NAMESPACE_QUOTA_BYTES), if any. */
+  private async applyDefaultQuota(manager: EntityManager, name: string): Promise<void> {
+    const quota = this.config.defaultNamespaceQuotaBytes;
+    if (quota !== undefined)
+      await manager.query(`UPDATE namespaces SET quota_bytes = $2 WHERE name = $1`, [name, quota]);
+  }
 
   /**
    * Claims `name` inside the caller's transaction; 409 when it is taken (by a user or an org). The
@@ -27,6 +37,7 @@ export class NamespacesService {
   ): Promise<void> {
     try {
       await manager.insert(NamespaceEntity, { name, kind });
+      await this.applyDefaultQuota(manager, name);
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
         throw apiError(409, 'NAME_TAKEN', `the name "${name}" is already taken`);
@@ -60,7 +71,10 @@ export class NamespacesService {
       .orIgnore()
       .returning('name')
       .execute();
-    if ((res.raw as unknown[]).length) await this.forgetKind(name);
+    if ((res.raw as unknown[]).length) {
+      await this.applyDefaultQuota(this.namespaces.manager, name);
+      await this.forgetKind(name);
+    }
   }
 
   /** Drops the cached kind of a name (after a transaction that claimed or freed it committed). */

@@ -227,6 +227,16 @@ describe('management API writes', () => {
       () => api(base, 'DELETE', '/namespaces/acme/robots/ci', { auth: as('olga') }),
     ],
     [
+      'PUT /api/v1/namespaces/{namespace}/quota',
+      'namespace.quota.changed',
+      () => api(base, 'PUT', '/namespaces/acme/quota', { auth: admin(), body: { bytes: 1000000 } }),
+    ],
+    [
+      'POST /api/v1/admin/gc',
+      'gc.completed',
+      () => api(base, 'POST', '/admin/gc', { auth: admin(), body: { dryRun: true } }),
+    ],
+    [
       'POST /api/v1/orgs/{org}/members',
       'org.member.added',
       () =>

@@ -82,6 +82,8 @@ describe('defaults', () => {
         maxSessionsPerUser: 1000,
         maxSessionsPerRepository: 1000,
       },
+      gc: { intervalSeconds: 3600, graceSeconds: 3600 },
+      defaultNamespaceQuotaBytes: undefined,
       threadPoolSize: 4,
     };
     expect(loadConfig({})).toStrictEqual(expected);
@@ -147,6 +149,7 @@ const INTEGERS: [string, Pick, number, number, number][] = [
     10000000,
   ],
   ['S3_PRESIGN_EXPIRY_SECONDS', (c) => c.s3?.presignExpirySeconds, 1200, 1, 7 * 24 * 3600],
+  ['GC_INTERVAL_SECONDS', (c) => c.gc.intervalSeconds, 3600, 1, 7 * 24 * 3600],
   ['EMBEDDED_PG_PORT', (c) => c.embeddedPostgresPort, NaN, 1, 65535],
   ['WEBHOOK_TIMEOUT_SECONDS', (c) => c.webhooks.timeoutSeconds, 10, 1, 120],
   ['WEBHOOK_MAX_ATTEMPTS', (c) => c.webhooks.maxAttempts, 8, 1, 50],
@@ -195,6 +198,55 @@ describe('WORKERS', () => {
       expect(refusal({ WORKERS: bad })).toBe(
         `Invalid configuration: WORKERS must be a number of processes or "auto", got "${bad}"`,
       );
+  });
+});
+
+describe('DEFAULT_NAMESPACE_QUOTA_BYTES', () => {
+  it('is unset by default (no quota), accepts 0 to 2^53-1 bytes, refuses the rest', () => {
+    expect(loadConfig({}).defaultNamespaceQuotaBytes).toBeUndefined();
+    expect(loadConfig({ DEFAULT_NAMESPACE_QUOTA_BYTES: '0' }).defaultNamespaceQuotaBytes).toBe(0);
+    expect(
+      loadConfig({ DEFAULT_NAMESPACE_QUOTA_BYTES: '10737418240' }).defaultNamespaceQuotaBytes,
+    ).toBe(10737418240);
+    expect(refusal({ DEFAULT_NAMESPACE_QUOTA_BYTES: '10GB' })).toBe(
+      'Invalid configuration: DEFAULT_NAMESPACE_QUOTA_BYTES must be a whole number, got "10GB"',
+    );
+    expect(refusal({ DEFAULT_NAMESPACE_QUOTA_BYTES: '9007199254740992' })).toBe(
+      'Invalid configuration: DEFAULT_NAMESPACE_QUOTA_BYTES must be between 0 and 9007199254740991, got 9007199254740992',
+    );
+  });
+});
+
+describe('GC_GRACE_SECONDS', () => {
+  it('defaults to 3600, accepts 0 to 30 days, refuses more', () => {
+    expect(loadConfig({}).gc.graceSeconds).toBe(3600);
+    expect(loadConfig({ GC_GRACE_SECONDS: '0' }).gc.graceSeconds).toBe(0);
+    expect(loadConfig({ GC_GRACE_SECONDS: String(30 * 86400) }).gc.graceSeconds).toBe(30 * 86400);
+    expect(refusal({ GC_GRACE_SECONDS: String(30 * 86400 + 1) })).toBe(
+      `Invalid configuration: GC_GRACE_SECONDS must be between 0 and ${30 * 86400}, got ${30 * 86400 + 1}`,
+    );
+  });
+  it.each([
+    // [GC_GRACE_SECONDS, S3_REDIRECT, S3_PRESIGN_EXPIRY_SECONDS, grace in force]
+    ['1', 'true', '1200', 1200],
+    ['1', 'false', '1200', 1],
+    ['5000', 'true', '1200', 5000],
+    ['0', 'true', '1', 1],
+    ['1200', 'true', '1200', 1200],
+  ])(
+    'never shorter than a presigned URL lives: grace %s, redirect %s, expiry %s -> %s',
+    (grace, redirect, expiry, expected) => {
+      const c = loadConfig({
+        ...S3,
+        GC_GRACE_SECONDS: grace,
+        S3_REDIRECT: redirect,
+        S3_PRESIGN_EXPIRY_SECONDS: expiry,
+      });
+      expect(c.gc.graceSeconds).toBe(expected);
+    },
+  );
+  it('the filesystem driver takes it as it is', () => {
+    expect(loadConfig({ GC_GRACE_SECONDS: '1' }).gc.graceSeconds).toBe(1);
   });
 });
 

@@ -223,6 +223,12 @@ export class RepoDetailsDto extends RepoDto {
   })
   lastPulledAt: Date | null;
 
+  @ApiProperty({
+    description:
+      'Bytes of the blobs linked into the repository (its namespace counts a blob shared by several of its repositories once)',
+  })
+  usageBytes: number;
+
   @ApiProperty({ type: [TagDto], description: 'Tags in name order (at most 1000)' })
   tags: TagDto[];
 

@@ -1,0 +1,12 @@
+import { Module } from '@nestjs/common';
+import { RegistryModule } from '../registry/registry.module.js';
+import { GcController } from './gc.controller.js';
+import { GcService } from './gc.service.js';
+
+/** Online garbage collection and its administrator API (`/api/v1/admin/gc`). */
+@Module({
+  imports: [RegistryModule],
+  controllers: [GcController],
+  providers: [GcService],
+})
+export class GcModule {}
