@@ -67,6 +67,19 @@ export interface EventMap {
   // ---- storage ------------------------------------------------------------------------------
   /** A system administrator set (or with null lifted) a namespace's quota in bytes. */
   'namespace.quota.changed': { namespace: string; bytes: number | null };
+  /**
+   * A blob upload or mount refused because it takes its namespace past its quota (recorded on its
+   * own: the refused write left nothing). `usage` is the namespace's usage before the blob.
+   */
+  'quota.refused': {
+    namespace: string;
+    repositoryId: string;
+    repository: string;
+    digest: string;
+    size: number;
+    usage: number;
+    quota: number;
+  };
 
   // ---- garbage collection -------------------------------------------------------------------
   /** A garbage collection run ended (a dry run deleted nothing and reports what would go). */

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { quotaRefusal } from '../quotas/quota-rules.js';
 import { RegistryError } from './errors.js';
+import { QuotaRefusedError } from './quota-refusal.js';
 
 export type BlobState = 'live' | 'candidate' | 'deleting';
 
@@ -164,7 +165,7 @@ export class BlobsData {
       newToNamespace: r.links === 1,
     });
     if (refusal)
-      throw new RegistryError('DENIED', refusal, {
+      throw new QuotaRefusedError(refusal, {
         namespace: r.namespace,
         usage: Number(r.usage) - Number(r.size),
         size: Number(r.size),

@@ -10,6 +10,7 @@ import { ReposService } from '../repos/repos.service.js';
 import { STORAGE_DRIVER, type ByteRange, type StorageDriver } from '../storage/storage-driver.js';
 import { BlobsData } from './blobs.data.js';
 import { RegistryError } from './errors.js';
+import { recordingQuotaRefusal } from './quota-refusal.js';
 import type { RepoRef } from './manifests.service.js';
 
 /*
@@ -100,6 +101,18 @@ export class BlobsService {
 
   /** Makes a blob that `fromRepositoryId` can see visible in `repo` too, without copying. */
   async mount(
+    repo: RepoRef,
+    fromRepositoryId: string,
+    digest: string,
+    actor: Actor,
+  ): Promise<boolean> {
+    const target = { repositoryId: repo.id, repository: repo.name, digest };
+    return recordingQuotaRefusal(this.events, actor, target, () =>
+      this.linkMounted(repo, fromRepositoryId, digest, actor),
+    );
+  }
+
+  private linkMounted(
     repo: RepoRef,
     fromRepositoryId: string,
     digest: string,

@@ -22,6 +22,7 @@ import {
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import { BlobBeingDeleted, blobBeingDeleted, BlobsData } from './blobs.data.js';
+import { recordingQuotaRefusal } from './quota-refusal.js';
 import { RegistryError } from './errors.js';
 import type { RepoRef } from './manifests.service.js';
 import { LEASE_FREE_SQL, NodeLivenessService } from './node-liveness.service.js';
@@ -565,6 +566,18 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
    * blob is never recorded without its bytes. Throws BytesGone when they are missing.
    */
   private async record(
+    lease: Lease,
+    digest: string,
+    size: number,
+    done: { repo: RepoRef; actor: Actor },
+  ): Promise<void> {
+    const target = { repositoryId: lease.repositoryId, repository: done.repo.name, digest };
+    await recordingQuotaRefusal(this.events, done.actor, target, () =>
+      this.recordLinked(lease, digest, size, done),
+    );
+  }
+
+  private async recordLinked(
     lease: Lease,
     digest: string,
     size: number,

@@ -11,7 +11,8 @@ import type { RecordedEvent } from '../events/events.js';
  *   (`manifest.deleted`), or a whole repository was deleted (`repository.deleted`).
  * - `tag`: a tag was deleted (`tag.deleted`) or moved to another manifest by a push (one
  *   `tag` delivery per push naming the moved tags, besides the `push` delivery).
- * - `quota`, `scan`: reserved; accepted, nothing sends them yet.
+ * - `quota`: a blob upload or mount refused for the namespace's quota (`quota.refused`).
+ * - `scan`: reserved; accepted, nothing sends it yet.
  *
  * A webhook limited to repositories hears only events of repositories whose path below the
  * namespace matches one of its patterns: `*` stands for any characters except `/`, `**` for any
@@ -38,8 +39,11 @@ export interface WebhookEventBody {
   tag?: string;
   digest?: string;
   mediaType?: string;
-  /** Bytes of the manifest, when known. */
+  /** Bytes of the manifest, when known (of the refused blob, for `quota`). */
   size?: number;
+  /** `quota`: the namespace's usage before the refused blob, and its quota, in bytes. */
+  usage?: number;
+  quota?: number;
   actor: { kind: string; name: string | null };
 }
 
@@ -71,6 +75,7 @@ export function repositoryOf(e: RecordedEvent): string | undefined {
     case 'manifest.deleted':
     case 'tag.deleted':
     case 'repository.deleted':
+    case 'quota.refused':
       return (e.payload as { repository: string }).repository;
     default:
       return undefined;
@@ -115,6 +120,19 @@ export function webhookEventsOf(e: RecordedEvent, facts: EventFacts = {}): Webho
     }
     case 'repository.deleted':
       return [{ ...base('delete', e.name), actor }];
+    case 'quota.refused': {
+      const p = e.payload as RecordedEvent<'quota.refused'>['payload'];
+      return [
+        {
+          ...base('quota', e.name),
+          digest: p.digest,
+          size: p.size,
+          usage: p.usage,
+          quota: p.quota,
+          actor,
+        },
+      ];
+    }
     default:
       return [];
   }

@@ -145,6 +145,23 @@ describe('storage usage and quotas', () => {
     );
     expect(mount.status).toBe(403);
     expect((await usage('registry-admin')).usageBytes).toBe(before.usageBytes);
+    // Both refusals are in the audit log (recorded on their own: the refused writes left nothing).
+    const audit = await api('GET', '/audit?action=quota.refused');
+    expect(audit.status).toBe(200);
+    const refused = ((await audit.json()) as { items: Record<string, unknown>[] }).items;
+    expect(refused).toHaveLength(2);
+    for (const row of refused) {
+      expect(JSON.stringify(row)).toContain(sha256(big));
+      expect(row).toMatchObject({
+        namespace: 'registry-admin',
+        repository: 'registry-admin/a',
+        details: expect.objectContaining({
+          size: 50_000,
+          usage: before.usageBytes,
+          quota: before.usageBytes + 10_000,
+        }),
+      });
+    }
     // Blobs the namespace holds already add nothing and are never refused.
     const again = await c.pushImage('registry-admin/a', 'v2', [randomBytesSeeded(100_000, 1)]);
     expect(again.digest).toMatch(/^sha256:/);

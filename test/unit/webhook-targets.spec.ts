@@ -205,8 +205,9 @@ describe('what events deliver', () => {
       digest: 'sha256:aa',
       tags: ['v1', 'latest'],
       mediaType: 'application/vnd.oci.image.manifest.v1+json',
+      size: 512,
       created: true,
-      movedTags: ['latest'],
+      moved: [{ tag: 'latest', from: 'sha256:bb' }],
     });
     expect(webhookEventsOf(e, { size: 512, movedTags: ['latest'] })).toEqual([
       {
@@ -230,6 +231,33 @@ describe('what events deliver', () => {
       }),
     ]);
     expect(webhookEventsOf(e).map((b) => b.type)).toEqual(['push']);
+  });
+
+  it('a quota refusal: one quota event with the figures', () => {
+    const e = rec('quota.refused', {
+      namespace: 'acme',
+      repositoryId: 'r',
+      repository: 'acme/app',
+      digest: 'sha256:cc',
+      size: 50,
+      usage: 100,
+      quota: 120,
+    });
+    expect(webhookEventsOf(e)).toEqual([
+      {
+        eventId: '42-quota',
+        type: 'quota',
+        action: 'quota.refused',
+        occurredAt: '2026-01-02T03:04:05.000Z',
+        namespace: 'acme',
+        repository: 'acme/app',
+        digest: 'sha256:cc',
+        size: 50,
+        usage: 100,
+        quota: 120,
+        actor: { kind: 'user', name: 'olga' },
+      },
+    ]);
   });
 
   it('deletes and tag deletes; other events deliver nothing', () => {
