@@ -55,6 +55,7 @@ describe('defaults', () => {
         registryTokenTtlSeconds: 300,
         registryService: 'aerugo',
         registrationEnabled: true,
+        localPasswords: 'all',
         adminUsername: undefined,
         adminPassword: undefined,
         rateLimitWindowSeconds: 300,
