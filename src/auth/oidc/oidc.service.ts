@@ -182,8 +182,7 @@ export class OidcService {
       }),
       signal: AbortSignal.timeout(10_000),
     }).catch(() => null);
-    if (!res)
-      throw apiError(502, 'UNAVAILABLE', 'the identity provider cannot be reached');
+    if (!res) throw apiError(502, 'UNAVAILABLE', 'the identity provider cannot be reached');
     const tokens = (await res.json().catch(() => ({}))) as { id_token?: unknown };
     if (!res.ok || typeof tokens.id_token !== 'string')
       throw new UnauthorizedException('the identity provider did not accept the sign-in code');
