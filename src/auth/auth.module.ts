@@ -7,6 +7,7 @@ import { ApiKeysModule } from '../api-keys/api-keys.module.js';
 import { CacheKeys } from '../cache/cache-keys.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { OrgsModule } from '../orgs/orgs.module.js';
 import { ReposModule } from '../repos/repos.module.js';
 import { RobotsModule } from '../robots/robots.module.js';
 import { UsersModule } from '../users/users.module.js';
@@ -18,6 +19,8 @@ import { AUTH_ENTITIES } from './auth.entities.js';
 import { AuthService } from './auth.service.js';
 import { CredentialsService } from './credentials.service.js';
 import { JwtKeysService } from './jwt-keys.service.js';
+import { OidcController } from './oidc/oidc.controller.js';
+import { OidcService } from './oidc/oidc.service.js';
 import { PasswordController } from './password.controller.js';
 import { nodeAttemptLimiter } from './node-limiters.js';
 import { RedisAttemptLimiter } from './redis-attempt-limiter.js';
@@ -44,14 +47,22 @@ import { TokensService } from './tokens.service.js';
     ApiKeysModule,
     ReposModule,
     RobotsModule,
+    OrgsModule,
   ],
-  controllers: [AuthController, SessionsController, TokenController, PasswordController],
+  controllers: [
+    AuthController,
+    SessionsController,
+    TokenController,
+    PasswordController,
+    OidcController,
+  ],
   providers: [
     JwtKeysService,
     TokensService,
     SessionsService,
     CredentialsService,
     AuthService,
+    OidcService,
     RegistryTokensService,
     TokenRegistryAuthorizer,
     AdminBootstrapService,

@@ -209,7 +209,7 @@ export class CredentialsService {
     // with the same credentials never verify twice.
     const remembered = this.remembered.get(memo);
     const known = remembered ? await this.rememberedPrincipal(memo, remembered) : null;
-    if (known) return known;
+    if (known) return this.passwordsAllowed(known);
     const user = await this.verifyOnce(memo, username, password, address);
     if (!user) {
       const counts = await this.limiter.recordFailure(keys);
@@ -223,9 +223,23 @@ export class CredentialsService {
       throw new UnauthorizedException(INVALID_CREDENTIALS);
     }
     await this.limiter.reset([keys[0].key]);
-    return CredentialsService.principalOf(user, 'password', {
-      credentialGeneration: user.credentialGeneration,
-    });
+    return this.passwordsAllowed(
+      CredentialsService.principalOf(user, 'password', {
+        credentialGeneration: user.credentialGeneration,
+      }),
+    );
+  }
+
+  /**
+   * LOCAL_PASSWORDS=admins: a correct password of a non-administrator is refused (they sign in
+   * through OpenID Connect and use API keys for docker); the same 401 on every route.
+   */
+  private passwordsAllowed(p: UserPrincipal): UserPrincipal {
+    if (this.config.auth.localPasswords === 'admins' && !p.isAdmin)
+      throw new UnauthorizedException(
+        'password sign-in is turned off for this account: sign in with single sign-on, or use an API key',
+      );
+    return p;
   }
 
   /**

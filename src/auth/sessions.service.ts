@@ -83,7 +83,7 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
     userId: string,
     kind: SessionKind,
     client: SessionClient = NO_CLIENT,
-    signedIn?: { actor: Actor; username: string },
+    signedIn?: { actor: Actor; username: string; via?: 'oidc' },
   ): Promise<{ session: AuthSessionEntity; refreshToken: string }> {
     const refreshToken = newRefreshToken();
     const expiresAt = this.expiry();
@@ -113,7 +113,7 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
             userId,
             username: signedIn.username,
             sessionId: s.id,
-            via: kind,
+            via: signedIn.via ?? kind,
           }),
         );
       return s;

@@ -41,6 +41,47 @@ export interface TlsFiles {
 }
 
 /** The whole typed configuration of one Aerugo node, read once from the environment. */
+/** OpenID Connect sign-in (OIDC_*), present when OIDC_ISSUER, _CLIENT_ID and _CLIENT_SECRET are set. */
+export interface OidcConfig {
+  issuer: string;
+  clientId: string;
+  clientSecret: string;
+  scopes: string;
+  usernameClaim: string;
+  groupsClaim: string;
+  adminGroup?: string;
+  syncOrgs: boolean;
+}
+
+const OIDC_REQUIRED = ['OIDC_ISSUER', 'OIDC_CLIENT_ID', 'OIDC_CLIENT_SECRET'] as const;
+
+function oidcConfig(env: Env): OidcConfig | undefined {
+  const set = OIDC_REQUIRED.filter((n) => str(env, n) !== undefined);
+  if (set.length === 0) return undefined;
+  const missing = OIDC_REQUIRED.find((n) => str(env, n) === undefined);
+  if (missing) throw new ConfigError(missing, `is required when ${set[0]} is set`);
+  const issuer = url(env, 'OIDC_ISSUER', ['http:', 'https:'])!.replace(/\/+$/, '');
+  const host = new URL(issuer).hostname;
+  if (new URL(issuer).protocol === 'http:' && !['localhost', '127.0.0.1', '[::1]'].includes(host))
+    throw new ConfigError('OIDC_ISSUER', 'must use https: (http: only on a loopback address)');
+  return {
+    issuer,
+    clientId: str(env, 'OIDC_CLIENT_ID')!,
+    clientSecret: str(env, 'OIDC_CLIENT_SECRET')!,
+    scopes: str(env, 'OIDC_SCOPES') ?? 'openid profile email groups',
+    usernameClaim: str(env, 'OIDC_USERNAME_CLAIM') ?? 'preferred_username',
+    groupsClaim: str(env, 'OIDC_GROUPS_CLAIM') ?? 'groups',
+    adminGroup: str(env, 'OIDC_ADMIN_GROUP'),
+    syncOrgs: bool(env, 'OIDC_SYNC_ORGS', false),
+  };
+}
+
+function localPasswords(env: Env): 'all' | 'admins' {
+  const raw = str(env, 'LOCAL_PASSWORDS') ?? 'all';
+  if (raw === 'all' || raw === 'admins') return raw;
+  throw new ConfigError('LOCAL_PASSWORDS', `must be "all" or "admins", got "${raw}"`);
+}
+
 export interface AppConfig {
   listenHost: string;
   listenPort: number;
@@ -51,6 +92,8 @@ export interface AppConfig {
   /** Serve HTTPS with these PEM files (read and checked by `src/config/tls.ts`); else plain HTTP. */
   tls?: TlsFiles;
   dataDir: string;
+  /** OpenID Connect sign-in, when configured. */
+  oidc?: OidcConfig;
   /** External PostgreSQL; when undefined an embedded PostgreSQL is started under dataDir. */
   databaseUrl?: string;
   embeddedPostgresPort?: number;
@@ -173,6 +216,8 @@ export interface AuthConfig {
   /** The `service` of the Docker token flow (audience of registry tokens). */
   registryService: string;
   registrationEnabled: boolean;
+  /** LOCAL_PASSWORDS: `admins` refuses password sign-ins of non-administrators (use with OIDC). */
+  localPasswords: 'all' | 'admins';
   /** System administrator created at first start when it does not exist yet. */
   adminUsername?: string;
   adminPassword?: string;
@@ -470,6 +515,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       pulls: bool(env, 'AUDIT_PULLS', false),
       retentionDays: int(env, 'AUDIT_RETENTION_DAYS', 90, 0, 100 * 365),
     },
+    oidc: oidcConfig(env),
     auth: {
       jwtSecret,
       accessTokenTtlSeconds: int(env, 'JWT_ACCESS_TTL_SECONDS', 900, 1, 24 * 3600),
@@ -483,6 +529,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
       registryTokenTtlSeconds: registryTokenTtl(env),
       registryService,
       registrationEnabled: bool(env, 'REGISTRATION_ENABLED', true),
+      localPasswords: localPasswords(env),
       adminUsername,
       adminPassword,
       rateLimitWindowSeconds: int(env, 'AUTH_RATE_LIMIT_WINDOW_SECONDS', 300, 1, 24 * 3600),

@@ -164,13 +164,14 @@ export interface EventMap {
   /**
    * A password sign-in that started a session: the management API's `POST /auth/login`
    * (`via: 'api'`: its access and refresh token are issued with it) or a registry login that asked
-   * for a refresh token (`via: 'registry'`, `docker login`).
+   * for a refresh token (`via: 'registry'`, `docker login`), or an OpenID Connect sign-in through
+   * the identity provider (`via: 'oidc'`, a session like `api`'s).
    */
   'auth.signed-in': {
     userId: string;
     username: string;
     sessionId: string;
-    via: 'api' | 'registry';
+    via: 'api' | 'registry' | 'oidc';
   };
   /**
    * A user name and password (or API key given as a password) that did not verify, on any route.

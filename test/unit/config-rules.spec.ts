@@ -48,6 +48,7 @@ describe('defaults', () => {
       metrics: { token: undefined, address: undefined, storageTiming: true },
       pullStatsFlushSeconds: 5,
       audit: { pulls: false, retentionDays: 90 },
+      oidc: undefined,
       auth: {
         jwtSecret: undefined,
         accessTokenTtlSeconds: 900,
@@ -55,6 +56,7 @@ describe('defaults', () => {
         registryTokenTtlSeconds: 300,
         registryService: 'aerugo',
         registrationEnabled: true,
+        localPasswords: 'all',
         adminUsername: undefined,
         adminPassword: undefined,
         rateLimitWindowSeconds: 300,
@@ -566,6 +568,39 @@ describe('identity settings', () => {
   it('DATA_DIR is resolved', () => {
     expect(loadConfig({ DATA_DIR: 'var/aerugo' }).dataDir).toBe(resolve('var/aerugo'));
     expect(loadConfig({ DATA_DIR: '/srv/aerugo' }).dataDir).toBe('/srv/aerugo');
+  });
+
+  it('OIDC_*: all three or none, https (http only on loopback), defaults; LOCAL_PASSWORDS', () => {
+    const base = {
+      OIDC_ISSUER: 'https://login.example.com/realms/acme/',
+      OIDC_CLIENT_ID: 'aerugo',
+      OIDC_CLIENT_SECRET: 's3cret',
+    };
+    expect(loadConfig(base).oidc).toEqual({
+      issuer: 'https://login.example.com/realms/acme',
+      clientId: 'aerugo',
+      clientSecret: 's3cret',
+      scopes: 'openid profile email groups',
+      usernameClaim: 'preferred_username',
+      groupsClaim: 'groups',
+      adminGroup: undefined,
+      syncOrgs: false,
+    });
+    expect(loadConfig({}).oidc).toBeUndefined();
+    expect(refusal({ OIDC_ISSUER: base.OIDC_ISSUER, OIDC_CLIENT_ID: 'aerugo' })).toBe(
+      'Invalid configuration: OIDC_CLIENT_SECRET is required when OIDC_ISSUER is set',
+    );
+    expect(refusal({ ...base, OIDC_ISSUER: 'http://login.example.com' })).toBe(
+      'Invalid configuration: OIDC_ISSUER must use https: (http: only on a loopback address)',
+    );
+    expect(loadConfig({ ...base, OIDC_ISSUER: 'http://127.0.0.1:9000' }).oidc?.issuer).toBe(
+      'http://127.0.0.1:9000',
+    );
+    expect(refusal({ ...base, OIDC_SYNC_ORGS: 'maybe' })).toContain('OIDC_SYNC_ORGS');
+    expect(loadConfig({ LOCAL_PASSWORDS: 'admins' }).auth.localPasswords).toBe('admins');
+    expect(refusal({ LOCAL_PASSWORDS: 'none' })).toBe(
+      'Invalid configuration: LOCAL_PASSWORDS must be "all" or "admins", got "none"',
+    );
   });
 
   it('ConfigError names the variable', () => {

@@ -1,4 +1,4 @@
-import { useState } from 'react';
+import { useEffect, useState } from 'react';
 import { Link, useNavigate, useSearchParams } from 'react-router';
 import { api, signIn, unwrap } from '../api';
 import { safeReturnTo } from '../lib/format';
@@ -10,9 +10,23 @@ export function SignInPage() {
   const [error, setError] = useState<unknown>(null);
   const [busy, setBusy] = useState(false);
   const next = safeReturnTo(params.get('next'));
+  const [sso, setSso] = useState<string | null>(null);
+  useEffect(() => {
+    api.GET('/api/v1/auth/oidc').then(
+      (r) => setSso(r.data?.enabled && r.data.loginUrl ? r.data.loginUrl : null),
+      () => setSso(null),
+    );
+  }, []);
   return (
     <section className="narrow">
       <h1>Sign in</h1>
+      {sso && (
+        <p>
+          <a className="button" href={`${sso}?returnTo=${encodeURIComponent(next)}`}>
+            Sign in with SSO
+          </a>
+        </p>
+      )}
       {params.get('expired') && (
         <p className="notice" role="status">
           Your session has ended. Sign in again to go on where you were.
