@@ -263,7 +263,12 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
     );
     const figures = emptyFigures();
     const retention = async (): Promise<void> => {
-      const r = await this.retention.applyAll(opts.dryRun, opts.actor, () => this.stopped);
+      const r = await this.retention.applyAll(
+        opts.dryRun,
+        // Retention's deletes are the system's, whoever started the run (who did is in gc.completed).
+        systemActor('retention'),
+        () => this.stopped,
+      );
       figures.tagsDeleted = r.tagsDeleted;
       figures.manifestsDeleted = r.manifestsDeleted;
       for (const e of r.errors) noteError(figures, e);
