@@ -15,6 +15,7 @@ import { ScopedKeysRobots1764400000300 } from './1764400000300-scoped-keys-robot
 import { RepositoryCreators1764400000301 } from './1764400000301-repository-creators.js';
 import { TagHistory1764400000400 } from './1764400000400-tag-history.js';
 import { Oidc1764400000600 } from './1764400000600-oidc.js';
+import { Retention1764400000500 } from './1764400000500-retention.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -35,4 +36,5 @@ export const ALL_MIGRATIONS = [
   RepositoryCreators1764400000301,
   TagHistory1764400000400,
   Oidc1764400000600,
+  Retention1764400000500,
 ];

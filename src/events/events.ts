@@ -8,6 +8,14 @@ import type { Actor } from '../common/actor.js';
  *
  * Each payload names its target; the actor and the request id travel in the envelope.
  */
+/** A retention policy as events carry it (null: not set). */
+export interface RetentionPolicyPayload {
+  keepLatest: number | null;
+  keepPattern: string[] | null;
+  deleteNotPulledForDays: number | null;
+  deleteUntaggedAfterDays: number | null;
+}
+
 export interface EventMap {
   // ---- registry content ---------------------------------------------------------------------
   /** A manifest was pushed (or pushed again) and its tags (if any) point at it. */
@@ -87,6 +95,7 @@ export interface EventMap {
     runId: string;
     dryRun: boolean;
     trigger: 'schedule' | 'api';
+    tagsDeleted: number;
     manifestsDeleted: number;
     linksDeleted: number;
     blobsQueued: number;
@@ -117,6 +126,14 @@ export interface EventMap {
     repository: string;
     patterns: string[];
   };
+  /** A repository's retention policy was replaced (src/retention/retention-rules.ts). */
+  'repository.retention.changed': {
+    repositoryId: string;
+    repository: string;
+    policy: RetentionPolicyPayload;
+  };
+  /** A namespace's default retention policy was replaced. */
+  'namespace.retention.changed': { namespace: string; policy: RetentionPolicyPayload };
   /** One grant added, changed or removed (level null), or every grant replaced at once. */
   'repository.grants.changed': {
     repositoryId: string;

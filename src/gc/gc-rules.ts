@@ -35,6 +35,8 @@ export function blobVerdict(facts: BlobFacts, graceSeconds: number): BlobVerdict
 
 /** One run's figures (a dry run: what it would do). */
 export interface GcFigures {
+  /** By retention (src/retention), like manifestsDeleted. */
+  tagsDeleted: number;
   manifestsDeleted: number;
   linksDeleted: number;
   blobsQueued: number;
@@ -46,6 +48,7 @@ export interface GcFigures {
 
 export function emptyFigures(): GcFigures {
   return {
+    tagsDeleted: 0,
     manifestsDeleted: 0,
     linksDeleted: 0,
     blobsQueued: 0,

@@ -15,6 +15,7 @@ import {
 } from '../observability/metrics.js';
 import type { BlobState } from '../registry/blobs.data.js';
 import { UploadsService } from '../registry/uploads.service.js';
+import { RetentionService } from '../retention/retention.service.js';
 import { STORAGE_DRIVER, type StorageDriver } from '../storage/storage-driver.js';
 import {
   blobVerdict,
@@ -39,8 +40,10 @@ import {
  * set when the link is made, when an upload or mount makes it again, and by the registry's
  * HEAD/GET of the blob, at most every half grace period). Deleting a repository drops its
  * manifests and links (ON DELETE CASCADE) and orphans its upload sessions: everything of it
- * becomes unreferenced and goes the same way. Untagged manifests are kept (the retention policy
- * will decide about them); so are their blobs.
+ * becomes unreferenced and goes the same way. Untagged manifests are kept unless a retention
+ * policy deletes them (src/retention: each run applies retention first, deleting tags and
+ * manifests through ordinary transactions that take the same locks as any delete); the blobs of
+ * what it deleted are then unreferenced like any other.
  *
  * Blob states (`blobs.state`, with `state_since`; a gone blob has no row):
  *
@@ -126,6 +129,7 @@ interface GcRunRow {
   finished_at: Date | null;
   dry_run: boolean;
   trigger: 'schedule' | 'api';
+  tags_deleted: number;
   manifests_deleted: number;
   links_deleted: number;
   blobs_queued: number;
@@ -142,6 +146,7 @@ function toReport(r: GcRunRow): GcRunReport {
     finishedAt: r.finished_at,
     dryRun: r.dry_run,
     trigger: r.trigger,
+    tagsDeleted: r.tags_deleted,
     manifestsDeleted: r.manifests_deleted,
     linksDeleted: r.links_deleted,
     blobsQueued: r.blobs_queued,
@@ -178,6 +183,7 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
     private readonly events: EventsService,
     private readonly uploads: UploadsService,
     private readonly hooks: TestHooks,
+    private readonly retention: RetentionService,
   ) {}
 
   onModuleInit(): void {
@@ -256,9 +262,26 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
       [opts.dryRun, opts.trigger],
     );
     const figures = emptyFigures();
+    const retention = async (): Promise<void> => {
+      const r = await this.retention.applyAll(
+        opts.dryRun,
+        // Retention's deletes are the system's, whoever started the run (who did is in gc.completed).
+        systemActor('retention'),
+        () => this.stopped,
+      );
+      figures.tagsDeleted = r.tagsDeleted;
+      figures.manifestsDeleted = r.manifestsDeleted;
+      for (const e of r.errors) noteError(figures, e);
+    };
+    // Retention first: what it deletes becomes unreferenced for the steps after it (a dry run
+    // surveys as if retention had not run: its blobs are only counted by a later run).
     const steps: [string, () => Promise<void>][] = opts.dryRun
-      ? [['survey', () => this.survey(figures)]]
+      ? [
+          ['retention', retention],
+          ['survey', () => this.survey(figures)],
+        ]
       : [
+          ['retention', retention],
           ['uploads', () => this.collectUploads(figures)],
           ['links', () => this.collectLinks(figures, opts.actor)],
           ['queue', () => this.queueBlobs(figures)],
@@ -279,7 +302,7 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
       const [rows]: [GcRunRow[], number] = await m.query(
         `UPDATE gc_runs SET finished_at = now(), manifests_deleted = $2, links_deleted = $3,
                 blobs_queued = $4, blobs_deleted = $5, bytes_deleted = $6, uploads_deleted = $7,
-                errors = $8
+                errors = $8, tags_deleted = $9
           WHERE id = $1 RETURNING *`,
         [
           row.id,
@@ -290,6 +313,7 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
           figures.bytesDeleted,
           figures.uploadsDeleted,
           JSON.stringify(figures.errors),
+          figures.tagsDeleted,
         ],
       );
       await m.query(
@@ -302,6 +326,7 @@ export class GcService implements OnModuleInit, OnModuleDestroy {
           runId: row.id,
           dryRun: opts.dryRun,
           trigger: opts.trigger,
+          tagsDeleted: figures.tagsDeleted,
           manifestsDeleted: figures.manifestsDeleted,
           linksDeleted: figures.linksDeleted,
           blobsQueued: figures.blobsQueued,

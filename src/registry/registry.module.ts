@@ -42,6 +42,7 @@ import { TagHistoryService } from './tag-history.service.js';
     PullStatsService,
     TagHistoryService,
     ImmutableTagsService,
+    ManifestsData,
   ],
 })
 export class RegistryModule {}

@@ -19,6 +19,12 @@ import type {
 import { type PageQueryDto, pageOf } from '../common/page.dto.js';
 import { ImmutableTagsService } from '../registry/immutable-tags.service.js';
 import { TagHistoryService } from '../registry/tag-history.service.js';
+import type {
+  RepositoryRetentionDto,
+  RetentionPolicyDto,
+  RetentionPreviewDto,
+} from '../retention/dto/retention.dto.js';
+import { RetentionService } from '../retention/retention.service.js';
 import type { ImmutableTagsDto, RestoredTagDto, TagHistoryPageDto } from './dto/tags.dto.js';
 import { RepoDto } from './dto/repos.dto.js';
 import {
@@ -46,6 +52,7 @@ export class RepoManagementService {
     private readonly uploads: UploadsService,
     private readonly history: TagHistoryService,
     private readonly immutable: ImmutableTagsService,
+    private readonly retention: RetentionService,
   ) {}
 
   async search(
@@ -187,6 +194,30 @@ export class RepoManagementService {
   ): Promise<ImmutableTagsDto> {
     const { repository } = await this.access.require(subject, name, 'admin');
     return { patterns: await this.immutable.replace(repository, patterns, actor) };
+  }
+
+  /** The retention policy, its namespace default and what applies (repository admins). */
+  async retentionPolicy(subject: UserSubject, name: string): Promise<RepositoryRetentionDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    return this.retention.describe(repository);
+  }
+
+  /** Replaces the repository's retention policy (repository admins). */
+  async setRetentionPolicy(
+    subject: UserSubject,
+    name: string,
+    policy: RetentionPolicyDto,
+    actor: Actor,
+  ): Promise<RepositoryRetentionDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    await this.retention.setRepositoryPolicy(repository, policy, actor);
+    return this.retention.describe(repository);
+  }
+
+  /** What retention would delete now (repository admins); deletes nothing. */
+  async retentionPreview(subject: UserSubject, name: string): Promise<RetentionPreviewDto> {
+    const { repository } = await this.access.require(subject, name, 'admin');
+    return this.retention.decide(repository);
   }
 
   private async describeGrants(repository: RepositoryEntity): Promise<RepoPermissionsDto> {

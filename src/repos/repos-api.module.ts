@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { OrgsModule } from '../orgs/orgs.module.js';
 import { RegistryModule } from '../registry/registry.module.js';
+import { RetentionModule } from '../retention/retention.module.js';
 import { UsersModule } from '../users/users.module.js';
 import { RepoContentService } from './repo-content.service.js';
 import { RepoManagementService } from './repo-management.service.js';
@@ -9,7 +10,7 @@ import { ReposModule } from './repos.module.js';
 
 /** The repositories part of the management API (`/api/v1/repos`). */
 @Module({
-  imports: [ReposModule, RegistryModule, UsersModule, OrgsModule],
+  imports: [ReposModule, RegistryModule, UsersModule, OrgsModule, RetentionModule],
   controllers: [ReposController],
   providers: [RepoManagementService, RepoContentService],
 })

@@ -53,6 +53,11 @@ import {
   TagHistoryPageDto,
 } from './dto/tags.dto.js';
 import { RepoManagementService } from './repo-management.service.js';
+import {
+  RepositoryRetentionDto,
+  RetentionPolicyDto,
+  RetentionPreviewDto,
+} from '../retention/dto/retention.dto.js';
 
 const NAMESPACE = { name: 'namespace', description: 'User or organization holding the repository' };
 const NAME = {
@@ -64,7 +69,8 @@ const NAME = {
     'ending in `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}` ' +
     'addresses those grants instead, a GET of a path ending in `/tags` or `/manifests/{reference}` the ' +
     'tags or that manifest, a path ending in `/tags/{tag}/history`, `/tags/{tag}/restore` or ' +
-    '`/immutable-tags` that tag history, restore or the immutable tag patterns, ' +
+    '`/immutable-tags` that tag history, restore or the immutable tag patterns, a path ending in ' +
+    '`/retention` or `/retention/preview` the retention policy or its preview, ' +
     'and a DELETE of a path ending in `/tags/{tag}` that tag.',
   example: 'app',
 };
@@ -90,7 +96,7 @@ function fullName(namespace: string, name: string | string[]): string {
 /**
  * Route shapes: `{name}` may hold slashes, so the grant routes (a raw path ending in
  * `/permissions`, `/permissions/users/{username}` or `/permissions/teams/{team}`) and the tag
- * routes (`…/tags/{tag}` delete, history and restore, `…/immutable-tags`) are declared before the repository routes, which would otherwise
+ * routes (`…/tags/{tag}` delete, history and restore, `…/immutable-tags`, `…/retention`) are declared before the repository routes, which would otherwise
  * swallow them. Express matches the raw path
  * and decodes `%2F` only inside a parameter, so a name sent percent-encoded (`team%2Fpermissions`)
  * is one segment that no grant route matches: the repository `acme/team/permissions` is
@@ -351,6 +357,71 @@ export class ReposController {
       body.patterns,
       actor,
     );
+  }
+
+  @Get(':namespace/*name/retention')
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      "A repository's retention policy, its namespace's default and the effective policy (repository admins)",
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiOkResponse({ type: RepositoryRetentionDto })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse(NOT_FOUND)
+  async retention(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+  ): Promise<RepositoryRetentionDto> {
+    return this.repos.retentionPolicy(requirePrincipal(p), fullName(namespace, name));
+  }
+
+  @Put(':namespace/*name/retention')
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      "Replace a repository's retention policy (repository admins); a null field inherits the namespace default, {} clears the policy",
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiOkResponse({ type: RepositoryRetentionDto })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse(NOT_FOUND)
+  async setRetention(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @CurrentActor() actor: Actor,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+    @Body() body: RetentionPolicyDto,
+  ): Promise<RepositoryRetentionDto> {
+    return this.repos.setRetentionPolicy(
+      requirePrincipal(p),
+      fullName(namespace, name),
+      body,
+      actor,
+    );
+  }
+
+  @Post(':namespace/*name/retention/preview')
+  @HttpCode(200)
+  @Authenticated()
+  @ApiOperation({
+    summary:
+      'What retention would delete in the repository now (repository admins); deletes nothing',
+  })
+  @ApiParam(NAMESPACE)
+  @ApiParam(NAME)
+  @ApiOkResponse({ type: RetentionPreviewDto })
+  @ApiForbiddenResponse(NOT_ADMIN)
+  @ApiNotFoundResponse(NOT_FOUND)
+  async retentionPreview(
+    @CurrentPrincipal() p: UserPrincipal | null,
+    @Param('namespace') namespace: string,
+    @Param('name') name: string | string[],
+  ): Promise<RetentionPreviewDto> {
+    return this.repos.retentionPreview(requirePrincipal(p), fullName(namespace, name));
   }
 
   @Delete(':namespace/*name/tags/:tag')

@@ -30,8 +30,11 @@ const admin = (): Auth => ({ basic: [ADMIN.username, ADMIN.password] });
 /**
  * Routes left out here: signing in and out, whose events (`auth.signed-in`, `session.revoked`,
  * `token.issued`, `auth.sign-in.failed`) depend on the credentials used; audit.spec.ts checks them.
+ * The retention preview is a POST that changes nothing (retention.spec.ts checks it deletes
+ * nothing).
  */
 const NO_EVENT_ROUTES = new Set([
+  'POST /api/v1/repos/{namespace}/{name}/retention/preview',
   'POST /api/v1/auth/login',
   'POST /api/v1/auth/logout',
   'POST /api/v1/auth/refresh',
@@ -326,6 +329,24 @@ describe('management API writes', () => {
         api(base, 'PUT', '/repos/acme/app/immutable-tags', {
           auth: as('olga'),
           body: { patterns: ['release-*'] },
+        }),
+    ],
+    [
+      'PUT /api/v1/repos/{namespace}/{name}/retention',
+      'repository.retention.changed',
+      () =>
+        api(base, 'PUT', '/repos/acme/app/retention', {
+          auth: as('olga'),
+          body: { keepLatest: 5 },
+        }),
+    ],
+    [
+      'PUT /api/v1/namespaces/{namespace}/retention',
+      'namespace.retention.changed',
+      () =>
+        api(base, 'PUT', '/namespaces/acme/retention', {
+          auth: as('olga'),
+          body: { deleteUntaggedAfterDays: 30 },
         }),
     ],
     [

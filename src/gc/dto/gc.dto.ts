@@ -47,7 +47,10 @@ export class GcRunDto {
   })
   trigger: 'schedule' | 'api';
 
-  @ApiProperty({ description: 'Manifests deleted (none until a retention policy asks for it)' })
+  @ApiProperty({ description: 'Tags deleted by retention policies' })
+  tagsDeleted: number;
+
+  @ApiProperty({ description: 'Untagged manifests deleted by retention policies' })
   manifestsDeleted: number;
 
   @ApiProperty({
