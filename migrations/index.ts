@@ -14,8 +14,8 @@ import { Quotas1764400000201 } from './1764400000201-quotas.js';
 import { ScopedKeysRobots1764400000300 } from './1764400000300-scoped-keys-robots.js';
 import { RepositoryCreators1764400000301 } from './1764400000301-repository-creators.js';
 import { TagHistory1764400000400 } from './1764400000400-tag-history.js';
-import { Oidc1764400000600 } from './1764400000600-oidc.js';
 import { Retention1764400000500 } from './1764400000500-retention.js';
+import { Oidc1764400000600 } from './1764400000600-oidc.js';
 
 /** Every migration, in order. New migrations are appended here (and run at start-up). */
 export const ALL_MIGRATIONS = [
@@ -35,6 +35,6 @@ export const ALL_MIGRATIONS = [
   ScopedKeysRobots1764400000300,
   RepositoryCreators1764400000301,
   TagHistory1764400000400,
-  Oidc1764400000600,
   Retention1764400000500,
+  Oidc1764400000600,
 ];
