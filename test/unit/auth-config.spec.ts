@@ -17,6 +17,7 @@ describe('identity configuration', () => {
       rateLimitPerAccount: 10,
       rateLimitPerAddress: 50,
       failureDelaySeconds: 1,
+      localPasswords: 'all',
       registrationLimitWindowSeconds: 3600,
       registrationLimitPerAddress: 10,
       passwordHashConcurrency: 2,
