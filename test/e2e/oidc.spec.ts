@@ -1,16 +1,22 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer, type RequestListener, type Server } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
-import { exportJWK, generateKeyPair, type JWK, SignJWT } from 'jose';
-import { createTestDatabase, startServer, type TestServer } from '../support/server.js';
+import { decodeJwt, exportJWK, generateKeyPair, importJWK, type JWK, SignJWT } from 'jose';
+import Provider, { type KoaContextWithOIDC } from 'oidc-provider';
+import { createTestDatabase, freePort, startServer, type TestServer } from '../support/server.js';
 import { ADMIN, api, type Json, login, ok } from './identity-support.js';
 
 /**
- * OpenID Connect sign-in against a real (small) OpenID provider on loopback, written here with
- * jose: discovery, JWKS, an authorization endpoint that approves at once (as `account`, and only
- * with a PKCE S256 challenge) and a token endpoint that checks the client secret, the redirect
- * URI and the PKCE verifier before it signs the ID token.
+ * OpenID Connect sign-in against a real OpenID provider, the `oidc-provider` package, started
+ * here on loopback: one confidential client (client_secret_basic, authorization code, PKCE
+ * required), an RS256 key, and an account that each case sets. Its login and consent
+ * interactions are answered by a small handler here that signs in the current account and
+ * grants the scopes, so the flow is the provider's own: authorize, interaction, resume,
+ * code, token endpoint (secret, redirect URI and PKCE verifier checked by the provider).
+ *
+ * A real provider does not send bad ID tokens by itself: for the two tampered-token cases a
+ * middleware in front of the provider's answer from its token endpoint alters the ID token
+ * it issued (a flipped signature byte; another nonce, re-signed with the provider's own key so
+ * that only the nonce check can refuse it).
  */
 const CLIENT_ID = 'aerugo-test';
 const CLIENT_SECRET = 'client-secret-for-tests';
@@ -22,99 +28,97 @@ interface Account {
 }
 
 let account: Account = { sub: 'sub-alice', preferred_username: 'Alice', groups: [] };
-/** How the next ID token is spoiled: signed with another key, or carrying another nonce. */
+/** How the next ID token is spoiled: a flipped signature byte, or another nonce. */
 let spoil: 'none' | 'signature' | 'nonce' = 'none';
-let provider: Server;
+let http: Server;
 let issuer: string;
 let server: TestServer;
 let admin: string;
 
-async function startProvider(): Promise<void> {
-  const { privateKey, publicKey } = await generateKeyPair('RS256');
-  const stranger = await generateKeyPair('RS256');
-  const jwk: JWK = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
-  const codes = new Map<
-    string,
-    { nonce: string; challenge: string; redirectUri: string; who: Account }
-  >();
-  provider = createServer((req, res) => {
-    const url = new URL(req.url ?? '/', issuer);
-    const json = (status: number, body: unknown) => {
-      res.writeHead(status, { 'content-type': 'application/json' });
-      res.end(JSON.stringify(body));
-    };
-    if (url.pathname === '/.well-known/openid-configuration')
-      return json(200, {
-        issuer,
-        authorization_endpoint: `${issuer}/authorize`,
-        token_endpoint: `${issuer}/token`,
-        jwks_uri: `${issuer}/jwks`,
-        response_types_supported: ['code'],
-        code_challenge_methods_supported: ['S256'],
-      });
-    if (url.pathname === '/jwks') return json(200, { keys: [jwk] });
-    if (url.pathname === '/authorize') {
-      const q = url.searchParams;
-      if (
-        q.get('client_id') !== CLIENT_ID ||
-        q.get('response_type') !== 'code' ||
-        q.get('code_challenge_method') !== 'S256' ||
-        !q.get('code_challenge') ||
-        !q.get('nonce') ||
-        !q.get('scope')?.split(' ').includes('openid')
-      )
-        return json(400, { error: 'invalid_request' });
-      const code = randomBytes(16).toString('hex');
-      codes.set(code, {
-        nonce: q.get('nonce')!,
-        challenge: q.get('code_challenge')!,
-        redirectUri: q.get('redirect_uri')!,
-        who: { ...account },
-      });
-      const back = new URL(q.get('redirect_uri')!);
-      back.searchParams.set('code', code);
-      back.searchParams.set('state', q.get('state') ?? '');
-      res.writeHead(302, { location: back.toString() });
-      return res.end();
-    }
-    if (url.pathname === '/token' && req.method === 'POST') {
-      let raw = '';
-      req.on('data', (c: Buffer) => (raw += c.toString()));
-      req.on('end', () => {
-        void (async () => {
-          const form = new URLSearchParams(raw);
-          const basic = `Basic ${Buffer.from(`${CLIENT_ID}:${CLIENT_SECRET}`).toString('base64')}`;
-          const grant = codes.get(form.get('code') ?? '');
-          codes.delete(form.get('code') ?? '');
-          const verifier = form.get('code_verifier') ?? '';
-          if (
-            req.headers.authorization !== basic ||
-            !grant ||
-            form.get('redirect_uri') !== grant.redirectUri ||
-            createHash('sha256').update(verifier).digest('base64url') !== grant.challenge
-          )
-            return json(400, { error: 'invalid_grant' });
-          const idToken = await new SignJWT({
-            nonce: spoil === 'nonce' ? 'another-nonce' : grant.nonce,
-            preferred_username: grant.who.preferred_username,
-            groups: grant.who.groups,
-          })
-            .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
-            .setIssuer(issuer)
-            .setSubject(grant.who.sub)
-            .setAudience(CLIENT_ID)
-            .setIssuedAt()
-            .setExpirationTime('5m')
-            .sign(spoil === 'signature' ? stranger.privateKey : privateKey);
-          json(200, { access_token: 'at', token_type: 'Bearer', id_token: idToken });
-        })();
-      });
-      return;
-    }
-    json(404, { error: 'not_found' });
+async function startProvider(redirectUri: string): Promise<void> {
+  const port = await freePort();
+  issuer = `http://127.0.0.1:${port}`;
+
+  const { privateKey } = await generateKeyPair('RS256', { extractable: true });
+  const jwk: JWK = { ...(await exportJWK(privateKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+  const signingKey = await importJWK(jwk, 'RS256');
+  const provider = new Provider(issuer, {
+    clients: [
+      {
+        client_id: CLIENT_ID,
+        client_secret: CLIENT_SECRET,
+        redirect_uris: [redirectUri],
+        grant_types: ['authorization_code'],
+        response_types: ['code'],
+        token_endpoint_auth_method: 'client_secret_basic',
+      },
+    ],
+    jwks: { keys: [jwk] },
+    pkce: { required: () => true },
+    cookies: { keys: ['cookie-key-for-tests'] },
+    ttl: {
+      AccessToken: 60,
+      AuthorizationCode: 60,
+      Grant: 600,
+      IdToken: 300,
+      Interaction: 600,
+      Session: 600,
+    },
+    claims: {
+      openid: ['sub'],
+      profile: ['preferred_username'],
+      email: ['email'],
+      groups: ['groups'],
+    },
+    // Put the scopes' claims in the ID token (Aerugo reads them there), not only in userinfo.
+    conformIdTokenClaims: false,
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (_ctx, interaction) => `/interaction/${interaction.uid}` },
+    findAccount: (_ctx, sub) => ({
+      accountId: sub,
+      claims: () => ({
+        sub,
+        preferred_username: account.preferred_username,
+        groups: account.groups,
+      }),
+    }),
   });
-  await new Promise<void>((r) => provider.listen(0, '127.0.0.1', r));
-  issuer = `http://127.0.0.1:${(provider.address() as AddressInfo).port}`;
+  // The "proxy" in front of the token endpoint: alters the ID token the provider issued.
+  provider.use(async (ctx: KoaContextWithOIDC, next) => {
+    await next();
+    const body = ctx.body as { id_token?: string } | undefined;
+    if (ctx.path !== '/token' || spoil === 'none' || typeof body?.id_token !== 'string') return;
+    if (spoil === 'signature') {
+      const [h, p, s] = body.id_token.split('.');
+      body.id_token = `${h}.${p}.${s[0] === 'A' ? 'B' : 'A'}${s.slice(1)}`;
+    } else {
+      body.id_token = await new SignJWT({ ...decodeJwt(body.id_token), nonce: 'another-nonce' })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .sign(signingKey);
+    }
+    ctx.body = body;
+  });
+  const callback = provider.callback();
+  const handle: RequestListener = (req, res) => {
+    if (!req.url?.startsWith('/interaction/')) return void callback(req, res);
+    // Login and consent at once, as the current account, with every scope asked for.
+    void (async () => {
+      const details = await provider.interactionDetails(req, res);
+      const grant = new provider.Grant({ accountId: account.sub, clientId: CLIENT_ID });
+      grant.addOIDCScope(String(details.params.scope));
+      await provider.interactionFinished(
+        req,
+        res,
+        { login: { accountId: account.sub }, consent: { grantId: await grant.save() } },
+        { mergeWithLastSubmission: false },
+      );
+    })().catch((e: unknown) => {
+      res.statusCode = 500;
+      res.end(String(e));
+    });
+  };
+  http = createServer(handle);
+  await new Promise<void>((r) => http.listen(port, '127.0.0.1', r));
 }
 
 const cookieOf = (res: Response, name: string): string | undefined =>
@@ -123,7 +127,11 @@ const cookieOf = (res: Response, name: string): string | undefined =>
     .map((c) => c.split(';')[0])
     .find((c) => c.startsWith(`${name}=`) && c.length > name.length + 1);
 
-/** Starts a sign-in: the provider's redirect back to the callback and the state cookie. */
+/**
+ * Starts a sign-in: follows the provider's redirects (authorization, interaction, resume) with a
+ * fresh cookie jar, i.e. a browser without a session at the provider, up to its redirect back to
+ * the callback. Returns that redirect and Aerugo's state cookie.
+ */
 async function toCallback(
   returnTo = '/repositories',
 ): Promise<{ callback: string; cookie: string }> {
@@ -134,9 +142,23 @@ async function toCallback(
   expect(start.status).toBe(302);
   const cookie = cookieOf(start, 'aerugo_oidc_state')!;
   expect(cookie).toBeDefined();
-  const authorize = await fetch(start.headers.get('location')!, { redirect: 'manual' });
-  expect(authorize.status).toBe(302);
-  return { callback: authorize.headers.get('location')!, cookie };
+  const jar = new Map<string, string>();
+  let next = new URL(start.headers.get('location')!);
+  for (let hops = 0; next.origin === issuer; hops++) {
+    expect(hops).toBeLessThan(10);
+    const res = await fetch(next, {
+      redirect: 'manual',
+      headers: { cookie: [...jar].map(([k, v]) => `${k}=${v}`).join('; ') },
+    });
+    for (const c of res.headers.getSetCookie()) {
+      const [name, value] = c.split(';')[0].split(/=(.*)/s);
+      if (value) jar.set(name, value);
+      else jar.delete(name);
+    }
+    expect([302, 303]).toContain(res.status);
+    next = new URL(res.headers.get('location')!, next);
+  }
+  return { callback: next.toString(), cookie };
 }
 
 async function finish(callback: string, cookie?: string): Promise<Response> {
@@ -169,8 +191,10 @@ async function members(org: string): Promise<string[]> {
 }
 
 beforeAll(async () => {
-  await startProvider();
+  const port = await freePort();
+  await startProvider(`http://127.0.0.1:${port}/api/v1/auth/oidc/callback`);
   server = await startServer({
+    port,
     databaseUrl: await createTestDatabase(),
     env: {
       ADMIN_USERNAME: ADMIN.username,
@@ -190,7 +214,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.stop();
-  await new Promise((r) => provider?.close(r));
+  await new Promise((r) => http?.close(r));
 });
 
 describe('OpenID Connect sign-in', () => {
