@@ -20,6 +20,7 @@ export default {
         'config-rules',
         'digest',
         'http-util',
+        'key-scopes-robots',
         'manifest',
         'names',
         'rules',
