@@ -1,4 +1,10 @@
-import { BadRequestException, Injectable, Logger, NotFoundException } from '@nestjs/common';
+import {
+  BadRequestException,
+  Injectable,
+  Logger,
+  NotFoundException,
+  OnModuleInit,
+} from '@nestjs/common';
 import { InjectDataSource, InjectRepository } from '@nestjs/typeorm';
 import { DataSource, type EntityManager, IsNull, Repository } from 'typeorm';
 import { FULL_KEY_SCOPE, type KeyAction, type KeyScope } from '../auth/scopes.js';
@@ -60,8 +66,14 @@ const LAST_USED_INTERVAL_MS = 60_000;
 /** Bound on the per-node memory of recent last-use writes. */
 const MAX_LAST_USED_ENTRIES = 10_000;
 
+/** A key as the events that take it away name it. */
+export interface KeyRef {
+  id: string;
+  hash: string;
+}
+
 @Injectable()
-export class ApiKeysService {
+export class ApiKeysService implements OnModuleInit {
   private readonly logger = new Logger('ApiKeys');
   /** Key id → when this node last wrote its last_used_at. */
   private readonly lastUsedWrites = new Map<string, number>();
@@ -73,6 +85,51 @@ export class ApiKeysService {
     private readonly cacheKeys: CacheKeys,
     private readonly events: EventsService,
   ) {}
+
+  /**
+   * A key's cached entries (by hash and by id) are forgotten when an event that makes it unusable
+   * is delivered: its revocation, its owner's deactivation, or the deletion of its owner (user or
+   * robot), whose event names the keys that went with it.
+   */
+  onModuleInit(): void {
+    this.events.on('apikey.revoked', (e) =>
+      this.forgetStored({ id: e.payload.apiKeyId }, e.payload.apiKeyId),
+    );
+    this.events.on('user.updated', (e) =>
+      e.payload.active === false ? this.forgetStored({ userId: e.payload.userId }) : undefined,
+    );
+    for (const name of ['user.deleted', 'robot.deleted'] as const)
+      this.events.on(name, (e) =>
+        this.forget(
+          (e.payload.apiKeyIds ?? []).map((id, i) => ({ id, hash: e.payload.apiKeyHashes?.[i] })),
+        ),
+      );
+  }
+
+  /** Forgets the cached entries of keys (by id, and by hash where known). */
+  private forget(keys: { id: string; hash?: string }[]): Promise<void> {
+    return this.cache.invalidate(
+      ...keys.flatMap((k) => [
+        this.cacheKeys.apiKeyById(k.id),
+        ...(k.hash ? [this.cacheKeys.apiKeyByHash(k.hash)] : []),
+      ]),
+    );
+  }
+
+  /**
+   * Forgets the keys of these rows as they are now (after the commit: revoked or deactivated keys
+   * stay in the table); `alsoId` is forgotten even when its row has gone since (its owner was
+   * deleted, whose event named its hash).
+   */
+  private async forgetStored(
+    where: { id: string } | { userId: string },
+    alsoId?: string,
+  ): Promise<void> {
+    const rows = await this.keys.find({ select: { id: true, keyHash: true }, where });
+    const keys: { id: string; hash?: string }[] = rows.map((k) => ({ id: k.id, hash: k.keyHash }));
+    if (alsoId && !rows.some((k) => k.id === alsoId)) keys.push({ id: alsoId });
+    await this.forget(keys);
+  }
 
   /** Creates a key; the returned secret is shown once and only its SHA-256 is kept. */
   async create(
@@ -137,16 +194,13 @@ export class ApiKeysService {
     return { key, secret };
   }
 
-  /** The cache keys of a robot's keys (read before the robot is deleted). */
-  async cacheKeysOfRobot(m: EntityManager, robotId: string): Promise<string[]> {
+  /** A robot's keys, read in the transaction that deletes the robot (for its event). */
+  async keysOfRobot(m: EntityManager, robotId: string): Promise<KeyRef[]> {
     const rows = await m.find(ApiKeyEntity, {
       select: { id: true, keyHash: true },
       where: { robotId },
     });
-    return rows.flatMap((k) => [
-      this.cacheKeys.apiKeyById(k.id),
-      this.cacheKeys.apiKeyByHash(k.keyHash),
-    ]);
+    return rows.map((k) => ({ id: k.id, hash: k.keyHash }));
   }
 
   /** Last use of each robot's newest key (robot id → time), for robot listings. */
@@ -165,39 +219,33 @@ export class ApiKeysService {
     return this.keys.find({ where: { userId, revokedAt: IsNull() }, order: { createdAt: 'DESC' } });
   }
 
-  /** Revokes one of the user's keys at once: requests and registry tokens using it stop working. */
+  /**
+   * Revokes one of the user's keys at once: requests and registry tokens using it stop working
+   * (its cached entries are forgotten when `apikey.revoked` is delivered).
+   */
   async revoke(userId: string, id: string, by: Actor): Promise<void> {
-    const res = await this.events.transaction(async (m) => {
+    const revoked = await this.events.transaction(async (m) => {
       const updated = await m
         .createQueryBuilder()
         .update(ApiKeyEntity)
         .set({ revokedAt: () => 'now()' })
         .where('id = :id AND user_id = :userId AND revoked_at IS NULL', { id, userId })
-        .returning('key_hash')
         .execute();
-      if (updated.affected)
-        await this.events.record(m, event('apikey.revoked', by, { apiKeyId: id, userId }));
-      return updated;
+      if (!updated.affected) return false;
+      await this.events.record(m, event('apikey.revoked', by, { apiKeyId: id, userId }));
+      return true;
     });
-    if (!res.affected) throw new NotFoundException('API key not found');
-    const rows = (res.raw as { key_hash: string }[]) ?? [];
-    await this.cache.invalidate(
-      this.cacheKeys.apiKeyById(id),
-      ...rows.map((r) => this.cacheKeys.apiKeyByHash(r.key_hash)),
-    );
+    if (!revoked) throw new NotFoundException('API key not found');
     this.logger.log(`API key ${id} revoked`);
   }
 
-  /**
-   * The cache keys of every key of the user, for the Users module to invalidate when the owner is
-   * deactivated or deleted (read before a deletion, which takes the keys with it).
-   */
-  async cacheKeysOfUser(userId: string): Promise<string[]> {
-    const rows = await this.keys.find({ select: { id: true, keyHash: true }, where: { userId } });
-    return rows.flatMap((k) => [
-      this.cacheKeys.apiKeyById(k.id),
-      this.cacheKeys.apiKeyByHash(k.keyHash),
-    ]);
+  /** A user's keys, read in the transaction that deletes the user (for its event). */
+  async keysOfUser(m: EntityManager, userId: string): Promise<KeyRef[]> {
+    const rows = await m.find(ApiKeyEntity, {
+      select: { id: true, keyHash: true },
+      where: { userId },
+    });
+    return rows.map((k) => ({ id: k.id, hash: k.keyHash }));
   }
 
   /** The key's owner when the key is known, unexpired and not revoked; notes its use. */

@@ -190,12 +190,20 @@ export function actorColumns(
   };
 }
 
+/**
+ * Payload keys never copied into an audit row's details: what an event carries for its
+ * after-commit consumers only (the SHA-256 of the API keys a deleted user or robot took with it,
+ * for cache invalidation).
+ */
+export const NOT_AUDITED: ReadonlySet<string> = new Set(['apiKeyHashes']);
+
 /** The audit row of a recorded event: every event maps, whatever its name. */
 export function auditRowOf(e: RecordedEvent, names: AuditNames): AuditRow {
   const payload = (e.payload ?? {}) as unknown as Payload;
   const subject = subjectOf(e.name, payload, names);
   const details: Payload = {};
-  for (const [k, v] of Object.entries(payload)) if (!subject.used.includes(k)) details[k] = v;
+  for (const [k, v] of Object.entries(payload))
+    if (!subject.used.includes(k) && !NOT_AUDITED.has(k)) details[k] = v;
   return {
     eventId: e.id,
     action: e.name,

@@ -1,11 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { type EntityManager, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { sameHash } from '../api-keys/api-key-format.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
-import { UsersService, type UserSessionsListener } from '../users/users.service.js';
 import {
   AuthSessionEntity,
   RefreshTokenEntity,
@@ -13,7 +12,7 @@ import {
   type SessionKind,
 } from './auth.entities.js';
 import type { Actor } from '../common/actor.js';
-import { event } from '../events/events.js';
+import { event, type RecordedEvent } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 
 function hashToken(token: string): string {
@@ -56,19 +55,34 @@ function clientColumns(c: SessionClient): Partial<AuthSessionEntity> {
  * presenting the one they stored at login.
  */
 @Injectable()
-export class SessionsService implements OnModuleInit, UserSessionsListener {
+export class SessionsService implements OnModuleInit {
   private readonly logger = new Logger('Sessions');
 
   constructor(
     @InjectRepository(AuthSessionEntity) private readonly sessions: Repository<AuthSessionEntity>,
     @InjectRepository(RefreshTokenEntity) private readonly tokens: Repository<RefreshTokenEntity>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
-    private readonly users: UsersService,
     private readonly events: EventsService,
   ) {}
 
+  /**
+   * A user's sessions end in the transaction of the write that ends them, so that they end if and
+   * only if it commits: a password change ends every other session (`user.password.changed`), an
+   * administrator's password reset or deactivation every session (`user.updated`). A deleted
+   * user's sessions go with the user's row.
+   */
   onModuleInit(): void {
-    this.users.addSessionsListener(this);
+    this.events.onRecord((m, e) => this.onUserEvent(m, e));
+  }
+
+  private async onUserEvent(m: EntityManager, e: RecordedEvent): Promise<void> {
+    if (e.name === 'user.password.changed') {
+      const p = (e as RecordedEvent<'user.password.changed'>).payload;
+      await this.endSessions(m, p.userId, p.keptSessionId);
+    } else if (e.name === 'user.updated') {
+      const p = (e as RecordedEvent<'user.updated'>).payload;
+      if (p.active === false || p.fields.includes('password')) await this.endSessions(m, p.userId);
+    }
   }
 
   private expiry(): Date {
@@ -255,11 +269,16 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
     return !!s && s.revokedAt === null && s.expiresAt.getTime() > Date.now();
   }
 
-  /** Ends every session of the user but `keepSessionId` (password change, deactivation). */
-  async endSessions(userId: string, keepSessionId?: string): Promise<void> {
-    await this.sessions.update(
-      { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) },
-      { revokedAt: () => 'now()', revokedReason: keepSessionId ? 'password-changed' : 'ended' },
+  /** Ends every session of the user but `keepSessionId`, in the caller's transaction. */
+  private async endSessions(
+    m: EntityManager,
+    userId: string,
+    keepSessionId?: string,
+  ): Promise<void> {
+    await m.query(
+      `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $3
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR id::text <> $2)`,
+      [userId, keepSessionId ?? null, keepSessionId ? 'password-changed' : 'ended'],
     );
   }
 }

@@ -8,29 +8,36 @@ const SCOPE_ROW = 'cache-scope';
 
 /**
  * Keys of the identity and permission facts kept in the CacheService (which prefixes them with
- * `aerugo:`). Each key holds one fact that one kind of write changes, so that every write path
- * invalidates exactly the keys it affects, after its transaction has committed (the CacheService
- * explains why a load racing such a write can never store what the write replaced):
+ * `aerugo:`). Each key holds one fact that one kind of write changes. No write invalidates by
+ * hand: every write records its event in its transaction (EventsService), and the after-commit
+ * consumers of that event invalidate exactly the keys it affects, on the node that made the write,
+ * before the write returns (the CacheService explains why a load racing such a write can never
+ * store what the write replaced). The event names what is gone after the commit (the members of a
+ * deleted organization or team, the keys of a deleted user or robot). Below, each key with the
+ * events whose consumers invalidate it:
  *
  * - `acl:<scope>:repo:<name>`: a repository's id, namespace, visibility and user/team grants, or
- *   that no repository has this name. Creating a repository (management API, or the first push in
- *   ReposService.findOrCreate), visibility and description changes, grant changes, repository and
- *   team deletion invalidate it.
+ *   that no repository has this name. `repository.created` (management API, or the first push in
+ *   ReposService.findOrCreate), `repository.updated`, `repository.grants.changed`,
+ *   `repository.deleted` (ReposService), and `team.deleted` for the repositories the team had
+ *   grants on.
  * - `acl:<scope>:ns:<name>`: the kind of a held name (user, org, reserved), or that nobody holds
- *   it. Creating a user or an organization, reserving a name for a repository
- *   (NamespacesService.ensureHeld) and deleting the user or the organization invalidate it (a held
- *   name never changes kind).
+ *   it. `user.created`, `org.created`, `repository.created` (its namespace: a name nobody held is
+ *   reserved in that transaction, NamespacesService.ensureHeld), `user.deleted`, `org.deleted`
+ *   (NamespacesService; a held name never changes kind).
  * - `acl:<scope>:user:<id>`: a user's name, admin and active flags, credential generation,
- *   organization roles and team ids. Administrator changes, password changes and resets,
- *   deletion, organization membership and role changes, team membership changes, and team or
- *   organization deletion invalidate it.
+ *   organization roles and team ids. `user.updated`, `user.password.changed`, `user.deleted`
+ *   (UsersService); `org.created` (its owner), `org.member.*`, `team.member.*`, `org.deleted` and
+ *   `team.deleted` (their members), `team.updated` changing `canCreateRepositories` (its members)
+ *   (OrgsService).
  * - `acl:<scope>:apikey:hash:<sha256>` and `acl:<scope>:apikey:id:<id>`: an unrevoked API key's
- *   owner (a user, or a robot and its namespace), scope and expiry. Revocation, deactivation or
- *   deletion of the owning user, and deletion of the owning robot invalidate both.
+ *   owner (a user, or a robot and its namespace), scope and expiry. `apikey.revoked`,
+ *   `user.updated` deactivating its user, `user.deleted` and `robot.deleted` (the keys they name)
+ *   invalidate both (ApiKeysService).
  * - `acl:<scope>:robots:<namespace>`: the robot accounts of a namespace (name, grants, disabled,
- *   expiry). Creating, changing and deleting a robot, and deleting the user or organization
- *   holding the namespace invalidate it; a robot's key is usable only while its robot is listed
- *   here, so a namespace deleted and created again never revives the old robots.
+ *   expiry). `robot.created`, `robot.updated`, `robot.deleted`, and `user.deleted` or `org.deleted`
+ *   of the namespace's holder (RobotsService); a robot's key is usable only while its robot is
+ *   listed here, so a namespace deleted and created again never revives the old robots.
  *
  * `auth-limit:<scope>:<account or address>` are not cache entries but the shared counters of the
  * sign-in and registration limits (RedisAttemptLimiter), named here so that they are scoped alike.
@@ -96,13 +103,14 @@ export class CacheKeys implements OnModuleInit {
 
   /**
    * What a tag of a repository points at (registry content, not an access fact). Repository ids
-   * are random, so these keys need no scope. Pushing, moving or deleting the tag invalidates it.
+   * are random, so these keys need no scope. `manifest.pushed`, `manifest.deleted` and
+   * `tag.deleted` naming the tag invalidate it (ManifestsService).
    */
   tagRef(repositoryId: string, tag: string): string {
     return `tagref:${repositoryId}:${tag}`;
   }
 
-  /** A manifest by its sha256 digest: immutable while it exists; deleting it invalidates it. */
+  /** A manifest by its sha256 digest: immutable while it exists; `manifest.deleted` invalidates it. */
   manifest(repositoryId: string, sha256: string): string {
     return `manifest:${repositoryId}:${sha256}`;
   }

@@ -23,8 +23,9 @@ import { cacheLookups } from '../observability/metrics.js';
  *
  * Why a stale load can never overwrite a newer invalidation
  * -------------------------------------------------------
- * Every writer changes PostgreSQL first and invalidates the keys it changed after its transaction
- * has committed. A reader that misses takes the key's *load token* in the same atomic step that
+ * Every writer changes PostgreSQL first, and the keys it changed are invalidated after its
+ * transaction has committed (by the after-commit consumers of the event it recorded, which
+ * EventsService runs on the writing node before the write returns; see CacheKeys). A reader that misses takes the key's *load token* in the same atomic step that
  * finds no value, then loads from PostgreSQL, then stores what it loaded only if the token is
  * still the key's current one (an atomic compare-and-set: a Lua script in Redis, a step that never
  * yields in memory). An invalidation deletes the value and the token together, atomically, and a

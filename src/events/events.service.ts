@@ -135,12 +135,22 @@ export class EventsService implements OnModuleInit, OnModuleDestroy {
     list.push(recorded);
   }
 
-  /** Hands committed events to the subscribers, in order, and marks them delivered. */
+  /**
+   * Hands committed events to the subscribers, in order, and marks them delivered. A subscriber
+   * that fails does not fail the write (it has committed): its event is left unmarked, so that the
+   * relay delivers it again (to every subscriber: they are idempotent) a minute later.
+   */
   private async deliver(events: RecordedEvent[]): Promise<void> {
     for (const e of events) {
+      let failed = false;
       for (const h of [...(this.handlers.get(e.name) ?? []), ...(this.handlers.get('*') ?? [])])
-        await h(e);
-      this.toMark.push(e.id);
+        await Promise.resolve()
+          .then(() => h(e))
+          .catch((err: Error) => {
+            failed = true;
+            this.logger.warn(`delivering event ${e.id} (${e.name}) failed: ${err.message}`);
+          });
+      if (!failed) this.toMark.push(e.id);
     }
     if (events.length && !this.markTimer) {
       this.markTimer = setTimeout(() => void this.flushMarks(), MARK_DELAY_MS);

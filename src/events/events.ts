@@ -3,10 +3,14 @@ import type { Actor } from '../common/actor.js';
 /**
  * Every write of Aerugo records exactly one of these events, in the transaction that makes the
  * write (the `outbox` table), so that an event exists if and only if its write committed.
- * Consumers (cache invalidation today; webhooks, the audit log, metrics, pull statistics later)
- * subscribe to events instead of being called by hand after each write.
+ * Its side effects subscribe to events instead of being called by hand after each write: inside
+ * the transaction (`EventsService.onRecord`: the audit log, webhook deliveries, tag history, ending
+ * a user's sessions), or after the commit (`EventsService.on`: cache invalidation, waking the
+ * webhook dispatcher). See the README's architecture section for which write records which event.
  *
- * Each payload names its target; the actor and the request id travel in the envelope.
+ * Each payload names its target and what an after-commit consumer needs to know once the rows are
+ * gone (the members of a deleted organization, the keys of a deleted user); the actor and the
+ * request id travel in the envelope.
  */
 /** A retention policy as events carry it (null: not set). */
 export interface RetentionPolicyPayload {
@@ -146,23 +150,55 @@ export interface EventMap {
 
   // ---- identity and tenancy -----------------------------------------------------------------
   'user.created': { userId: string; username: string };
-  'user.updated': { userId: string; username: string; fields: string[] };
-  'user.password.changed': { userId: string; username: string };
-  'user.deleted': { userId: string; username: string };
+  'user.updated': {
+    userId: string;
+    username: string;
+    fields: string[];
+    /** The new value of the flags an administrator changed (absent: unchanged). */
+    active?: boolean;
+    isAdmin?: boolean;
+  };
+  /** The user's other sessions end with it (in its transaction), all but `keptSessionId`. */
+  'user.password.changed': { userId: string; username: string; keptSessionId?: string };
+  /** The user's API keys (`apiKeyIds`) and sessions went with the user. */
+  'user.deleted': {
+    userId: string;
+    username: string;
+    apiKeyIds?: string[];
+    /** SHA-256 of those keys, for cache invalidation only (see NOT_AUDITED in audit-mapping.ts). */
+    apiKeyHashes?: string[];
+  };
   'apikey.created': { apiKeyId: string; userId: string; name: string };
   'apikey.revoked': { apiKeyId: string; userId: string };
   'robot.created': { robotId: string; namespace: string; name: string };
   'robot.updated': { robotId: string; namespace: string; name: string; fields: string[] };
-  'robot.deleted': { robotId: string; namespace: string; name: string };
-  'org.created': { organizationId: string; name: string };
+  /** The robot's API keys went with it (`apiKeyHashes`: as for `user.deleted`). */
+  'robot.deleted': {
+    robotId: string;
+    namespace: string;
+    name: string;
+    apiKeyIds?: string[];
+    apiKeyHashes?: string[];
+  };
+  /** `ownerId`: the creator, its first owner (absent in older events). */
+  'org.created': { organizationId: string; name: string; ownerId?: string };
   'org.updated': { organizationId: string; name: string };
-  'org.deleted': { organizationId: string; name: string };
+  /** Its members (`memberIds`), teams and robots went with it. */
+  'org.deleted': { organizationId: string; name: string; memberIds?: string[] };
   'org.member.added': { organizationId: string; name: string; userId: string; role: string };
   'org.member.updated': { organizationId: string; name: string; userId: string; role: string };
   'org.member.removed': { organizationId: string; name: string; userId: string };
   'team.created': { organizationId: string; teamId: string; team: string };
-  'team.updated': { organizationId: string; teamId: string; team: string };
-  'team.deleted': { organizationId: string; teamId: string; team: string };
+  /** `fields`: what changed (`canCreateRepositories` only when its value did). */
+  'team.updated': { organizationId: string; teamId: string; team: string; fields?: string[] };
+  /** Its memberships (`memberIds`) and its grants (on `repositories`) went with it. */
+  'team.deleted': {
+    organizationId: string;
+    teamId: string;
+    team: string;
+    memberIds?: string[];
+    repositories?: string[];
+  };
   'team.member.added': { organizationId: string; teamId: string; team: string; userId: string };
   'team.member.removed': { organizationId: string; teamId: string; team: string; userId: string };
 

@@ -69,9 +69,14 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     private readonly events: EventsService,
   ) {}
 
+  /**
+   * A change of memberships drops the cached roles and teams of the users it touches once it
+   * committed: a membership event names its user, a creation its owner, a deletion every member
+   * that went with it; a team's change of `canCreateRepositories` touches its members as they are
+   * after the commit (one added since recorded its own event).
+   */
   onModuleInit(): void {
     this.users.addDeletionCheck(this);
-    // A membership change drops the member's cached roles and teams once it committed.
     for (const name of [
       'org.member.added',
       'org.member.updated',
@@ -80,6 +85,16 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
       'team.member.removed',
     ] as const)
       this.events.on(name, (e) => this.forgetUsers([e.payload.userId]));
+    this.events.on('org.created', (e) =>
+      this.forgetUsers(e.payload.ownerId ? [e.payload.ownerId] : []),
+    );
+    for (const name of ['org.deleted', 'team.deleted'] as const)
+      this.events.on(name, (e) => this.forgetUsers(e.payload.memberIds ?? []));
+    this.events.on('team.updated', async (e) => {
+      if (!e.payload.fields?.includes('canCreateRepositories')) return;
+      const members = await this.teamMembers.find({ where: { teamId: e.payload.teamId } });
+      await this.forgetUsers(members.map((mb) => mb.userId));
+    });
   }
 
   /** Drops the cached roles and teams of these users (after a membership change committed). */
@@ -117,12 +132,14 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
       });
       await this.events.record(
         m,
-        event('org.created', by, { organizationId: saved.id, name: saved.name }),
+        event('org.created', by, {
+          organizationId: saved.id,
+          name: saved.name,
+          ownerId: creator.userId,
+        }),
       );
       return saved;
     });
-    await this.forgetUsers([creator.userId]);
-    await this.namespaces.forgetKind(org.name);
     this.logger.log(`organization "${org.name}" created`);
     return org;
   }
@@ -244,23 +261,22 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
   async delete(name: string, actor: OrgActor, by: Actor): Promise<void> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'owner');
-    const members = await this.events.transaction(async (m) => {
+    await this.events.transaction(async (m) => {
       // Members and teams go with the organization. The row lock holds off members being added
-      // meanwhile, so that every user whose cached roles change is named.
+      // meanwhile, so that the event names every user whose cached roles change.
       await m.query('SELECT id FROM organizations WHERE id = $1 FOR UPDATE', [org.id]);
       const rows = await m.find(OrganizationMemberEntity, { where: { organizationId: org.id } });
       await m.delete(OrganizationEntity, { id: org.id });
       await this.namespaces.release(m, org.name);
       await this.events.record(
         m,
-        event('org.deleted', by, { organizationId: org.id, name: org.name }),
+        event('org.deleted', by, {
+          organizationId: org.id,
+          name: org.name,
+          memberIds: rows.map((r) => r.userId),
+        }),
       );
-      return rows;
     });
-    await this.cache.invalidate(
-      this.cacheKeys.namespaceKind(org.name),
-      ...members.map((r) => this.cacheKeys.userFacts(r.userId)),
-    );
     this.logger.log(`organization "${org.name}" deleted`);
   }
 
@@ -571,29 +587,34 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
     const creatorsChanged =
       canCreateRepositories !== undefined && canCreateRepositories !== found.canCreateRepositories;
     if (canCreateRepositories !== undefined) found.canCreateRepositories = canCreateRepositories;
-    const saved = await this.events.transaction(async (m) => {
+    // The members' cached facts say where they may create repositories: `canCreateRepositories`
+    // in the event's fields makes them forgotten.
+    const fields = [
+      ...(description !== undefined ? ['description'] : []),
+      ...(creatorsChanged ? ['canCreateRepositories'] : []),
+    ];
+    return this.events.transaction(async (m) => {
       const saved = await m.save(found);
       await this.events.record(
         m,
-        event('team.updated', by, { organizationId: org.id, teamId: found.id, team: found.name }),
+        event('team.updated', by, {
+          organizationId: org.id,
+          teamId: found.id,
+          team: found.name,
+          fields,
+        }),
       );
       return saved;
     });
-    // The members' cached facts say where they may create repositories.
-    if (creatorsChanged) {
-      const members = await this.teamMembers.find({ where: { teamId: found.id } });
-      await this.forgetUsers(members.map((mb) => mb.userId));
-    }
-    return saved;
   }
 
   async deleteTeam(name: string, team: string, actor: OrgActor, by: Actor): Promise<void> {
     const org = await this.requireByName(name);
     await this.requireRole(org, actor, 'admin');
     const found = await this.requireTeam(org, team);
-    const { members, granted } = await this.events.transaction(async (m) => {
+    await this.events.transaction(async (m) => {
       // Its memberships and repository grants go with the team; the row lock holds off new ones
-      // meanwhile, so that every cached fact that changes is named.
+      // meanwhile, so that the event names every cached fact that changes.
       await m.query('SELECT id FROM teams WHERE id = $1 FOR UPDATE', [found.id]);
       const members = await m.find(TeamMemberEntity, { where: { teamId: found.id } });
       const granted: { name: string }[] = await m.query(
@@ -604,14 +625,15 @@ export class OrgsService implements OnModuleInit, UserDeletionCheck {
       await m.delete(TeamEntity, { id: found.id });
       await this.events.record(
         m,
-        event('team.deleted', by, { organizationId: org.id, teamId: found.id, team: found.name }),
+        event('team.deleted', by, {
+          organizationId: org.id,
+          teamId: found.id,
+          team: found.name,
+          memberIds: members.map((r) => r.userId),
+          repositories: granted.map((r) => r.name),
+        }),
       );
-      return { members, granted };
     });
-    await this.cache.invalidate(
-      ...members.map((r) => this.cacheKeys.userFacts(r.userId)),
-      ...granted.map((r) => this.cacheKeys.repoFacts(r.name)),
-    );
   }
 
   async listTeamMembers(name: string, team: string, actor: OrgActor): Promise<UserEntity[]> {

@@ -304,11 +304,8 @@ export class ManifestsService implements OnModuleInit {
       );
       return true;
     });
-    if (!deleted) {
-      // Nothing was deleted, so nothing was recorded: forget the tag anyway, as before.
-      await this.cache.invalidate(this.keys.tagRef(repositoryId, reference));
-      throw manifestUnknown(reference);
-    }
+    // Nothing was deleted, so nothing was recorded and nothing cached changed.
+    if (!deleted) throw manifestUnknown(reference);
   }
 
   /**

@@ -9,9 +9,13 @@ import { REPOS_ENTITIES } from './repository.entity.js';
 import { ReposService } from './repos.service.js';
 
 /**
- * Repositories, their visibility and grants, and the permission rules. The Registry module
- * depends on this one, so the management API (which reads registry content) lives in
- * ReposApiModule instead.
+ * Repositories, their visibility and grants, and the permission rules. The management API of
+ * repositories lives in ReposApiModule because of calls, not side effects (those go through the
+ * events): the Registry module calls this one (ReposService.findOrCreate, findByName and
+ * visibleAmong, RepoAccessService, AccessFactsService; so does the Auth module, which the Registry
+ * module imports), and the management API calls the Registry module (ManifestsService,
+ * BlobsService, UploadsService, TagHistoryService, ImmutableTagsService). One module holding both
+ * would import the Registry module that imports it.
  */
 @Module({
   imports: [TypeOrmModule.forFeature(REPOS_ENTITIES), UsersModule, OrgsModule],

@@ -65,6 +65,12 @@ export class ReposService implements OnModuleInit {
           this.cacheKeys.repoFacts((e.payload as { repository: string }).repository),
         ),
       );
+    // A deleted team's grants went with it.
+    this.events.on('team.deleted', (e) =>
+      this.cache.invalidate(
+        ...(e.payload.repositories ?? []).map((r) => this.cacheKeys.repoFacts(r)),
+      ),
+    );
   }
 
   findByName(name: string): Promise<RepositoryEntity | null> {
@@ -90,8 +96,8 @@ export class ReposService implements OnModuleInit {
       await withRetry(() => this.notePush(found.id));
       return found;
     }
-    await withRetry(() => this.namespaces.ensureHeld(namespaceOf(name)));
     await this.events.transaction(async (m) => {
+      await this.namespaces.ensureHeld(m, namespaceOf(name));
       const rows: { id: string; visibility: string }[] = await m.query(
         `INSERT INTO repositories (name, namespace, visibility, last_pushed_at)
          VALUES ($1, $2, $3, now()) ON CONFLICT (name) DO NOTHING RETURNING id, visibility`,
@@ -188,9 +194,9 @@ export class ReposService implements OnModuleInit {
     input: { visibility?: Visibility; description?: string | null },
     actor: Actor,
   ): Promise<RepositoryEntity> {
-    await this.namespaces.ensureHeld(namespaceOf(name));
     try {
       const saved = await this.events.transaction(async (m) => {
+        await this.namespaces.ensureHeld(m, namespaceOf(name));
         const repo = await m.save(
           m.create(RepositoryEntity, {
             name,
@@ -393,7 +399,6 @@ export class ReposService implements OnModuleInit {
       await this.grantsChanged(m, repo, { kind: 'user', userId, level: null }, actor);
       return true;
     });
-    if (!removed) await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     return removed;
   }
 
@@ -428,7 +433,6 @@ export class ReposService implements OnModuleInit {
       await this.grantsChanged(m, repo, { kind: 'team', teamId, level: null }, actor);
       return true;
     });
-    if (!removed) await this.cache.invalidate(this.cacheKeys.repoFacts(repo.name));
     return removed;
   }
 }

@@ -223,16 +223,21 @@ export class RobotsService implements OnModuleInit {
   ): Promise<void> {
     const namespace = await this.administered(caller, rawNamespace);
     const robot = await this.find(namespace, name);
-    const keys = await this.events.transaction(async (m) => {
-      const keyCaches = await this.apiKeys.cacheKeysOfRobot(m, robot.id);
+    await this.events.transaction(async (m) => {
+      // Its keys go with it: named in the event (ApiKeysService forgets them when delivered).
+      const keys = await this.apiKeys.keysOfRobot(m, robot.id);
       await m.delete(RobotEntity, { id: robot.id });
       await this.events.record(
         m,
-        event('robot.deleted', by, { robotId: robot.id, namespace, name: robot.name }),
+        event('robot.deleted', by, {
+          robotId: robot.id,
+          namespace,
+          name: robot.name,
+          apiKeyIds: keys.map((k) => k.id),
+          apiKeyHashes: keys.map((k) => k.hash),
+        }),
       );
-      return keyCaches;
     });
-    await this.cache.invalidate(...keys);
     this.logger.log(`robot ${robotFullName(namespace, robot.name)} deleted`);
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { EntityManager, In, Repository } from 'typeorm';
 import { CacheKeys } from '../cache/cache-keys.js';
@@ -7,17 +7,33 @@ import { apiError } from '../common/api-error.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { isPgError, isReferencedError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
+import { EventsService } from '../events/events.service.js';
+import { namespaceOf } from './names.js';
 import { NamespaceEntity, type NamespaceKind } from './namespace.entity.js';
 
-/** The namespace of names shared by users and organizations (reservation is race-free). */
+/**
+ * The namespace of names shared by users and organizations (reservation is race-free). Names are
+ * claimed and freed inside the transactions of the writes that record `user.created`,
+ * `org.created`, `repository.created` (a name nobody held becomes reserved), `user.deleted` and
+ * `org.deleted`; the cached kind of the name is forgotten when those events are delivered.
+ */
 @Injectable()
-export class NamespacesService {
+export class NamespacesService implements OnModuleInit {
   constructor(
     @InjectRepository(NamespaceEntity) private readonly namespaces: Repository<NamespaceEntity>,
     private readonly cache: CacheService,
     private readonly cacheKeys: CacheKeys,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly events: EventsService,
   ) {}
+
+  onModuleInit(): void {
+    for (const name of ['user.created', 'user.deleted'] as const)
+      this.events.on(name, (e) => this.forgetKind(e.payload.username));
+    for (const name of ['org.created', 'org.deleted'] as const)
+      this.events.on(name, (e) => this.forgetKind(e.payload.name));
+    this.events.on('repository.created', (e) => this.forgetKind(namespaceOf(e.payload.repository)));
+  }
 
   /** Gives a namespace just created the default quota (DEFAULT_NAMESPACE_QUOTA_BYTES), if any. */
   private async applyDefaultQuota(manager: EntityManager, name: string): Promise<void> {
@@ -28,7 +44,7 @@ export class NamespacesService {
 
   /**
    * Claims `name` inside the caller's transaction; 409 when it is taken (by a user or an org). The
-   * caller calls `forgetKind` once its transaction has committed.
+   * caller records `user.created` or `org.created` in that transaction.
    */
   async reserve(
     manager: EntityManager,
@@ -45,7 +61,10 @@ export class NamespacesService {
     }
   }
 
-  /** Frees `name` inside the caller's transaction; 409 while repositories still live under it. */
+  /**
+   * Frees `name` inside the caller's transaction; 409 while repositories still live under it. The
+   * caller records `user.deleted` or `org.deleted` in that transaction.
+   */
   async release(manager: EntityManager, name: string): Promise<void> {
     try {
       await manager.delete(NamespaceEntity, { name });
@@ -62,23 +81,21 @@ export class NamespacesService {
     }
   }
 
-  /** Makes sure a namespace row exists for `name`, reserving it when nobody holds it yet. */
-  async ensureHeld(name: string): Promise<void> {
-    const res = await this.namespaces
-      .createQueryBuilder()
-      .insert()
-      .values({ name, kind: 'reserved' })
-      .orIgnore()
-      .returning('name')
-      .execute();
-    if ((res.raw as unknown[]).length) {
-      await this.applyDefaultQuota(this.namespaces.manager, name);
-      await this.forgetKind(name);
-    }
+  /**
+   * Makes sure a namespace row exists for `name` inside the caller's transaction, reserving it
+   * when nobody holds it yet; the caller records `repository.created` in that transaction.
+   */
+  async ensureHeld(manager: EntityManager, name: string): Promise<void> {
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO namespaces (name, kind) VALUES ($1, 'reserved')
+       ON CONFLICT (name) DO NOTHING RETURNING name`,
+      [name],
+    );
+    if (rows.length) await this.applyDefaultQuota(manager, name);
   }
 
-  /** Drops the cached kind of a name (after a transaction that claimed or freed it committed). */
-  async forgetKind(name: string): Promise<void> {
+  /** Drops the cached kind of a name (its events are delivered after their commit). */
+  private async forgetKind(name: string): Promise<void> {
     await this.cache.invalidate(this.cacheKeys.namespaceKind(name));
   }
 

@@ -36,12 +36,6 @@ export interface AdminUpdateInput {
   password?: string;
 }
 
-/** Told when a user's sessions must end (the Auth module owns sessions and subscribes). */
-export interface UserSessionsListener {
-  /** Ends the user's sessions, except `keepSessionId` when given. */
-  endSessions(userId: string, keepSessionId?: string): Promise<void>;
-}
-
 /**
  * Asked inside the transaction that deletes a user, before the delete (the Orgs module subscribes:
  * an organization must keep an owner). Throws to refuse.
@@ -58,7 +52,6 @@ export interface Page<T> {
 @Injectable()
 export class UsersService implements OnModuleInit {
   private readonly logger = new Logger('Users');
-  private readonly listeners: UserSessionsListener[] = [];
   private readonly deletionChecks: UserDeletionCheck[] = [];
 
   constructor(
@@ -72,23 +65,20 @@ export class UsersService implements OnModuleInit {
     private readonly events: EventsService,
   ) {}
 
-  /** A password change drops the user's cached facts (its credential generation) once committed. */
+  /**
+   * The user's cached facts (name, flags, credential generation) are forgotten when the events
+   * that change them are delivered. (NamespacesService forgets the name's kind, ApiKeysService the
+   * user's keys, SessionsService ends sessions in the writes' transactions.)
+   */
   onModuleInit(): void {
-    this.events.on('user.password.changed', (e) =>
-      this.cache.invalidate(this.cacheKeys.userFacts(e.payload.userId)),
-    );
-  }
-
-  addSessionsListener(listener: UserSessionsListener): void {
-    this.listeners.push(listener);
+    for (const name of ['user.updated', 'user.password.changed', 'user.deleted'] as const)
+      this.events.on(name, (e) =>
+        this.cache.invalidate(this.cacheKeys.userFacts(e.payload.userId)),
+      );
   }
 
   addDeletionCheck(check: UserDeletionCheck): void {
     this.deletionChecks.push(check);
-  }
-
-  private async endSessions(userId: string, keepSessionId?: string): Promise<void> {
-    for (const l of this.listeners) await l.endSessions(userId, keepSessionId);
   }
 
   async create(
@@ -120,7 +110,6 @@ export class UsersService implements OnModuleInit {
         );
         return saved;
       });
-      await this.namespaces.forgetKind(check.name);
       return created;
     } catch (e) {
       if (isPgError(e, PG_UNIQUE_VIOLATION))
@@ -217,7 +206,8 @@ export class UsersService implements OnModuleInit {
 
   /**
    * Sets a user's password (the caller has checked the current one) and raises their credential
-   * generation, which revokes what was issued with the old password; ends every other session.
+   * generation, which revokes what was issued with the old password; every other session ends
+   * with it (SessionsService, on `user.password.changed`).
    */
   async setPassword(
     userId: string,
@@ -236,14 +226,20 @@ export class UsersService implements OnModuleInit {
       );
       await this.events.record(
         m,
-        event('user.password.changed', by, { userId: user.id, username: user.username }),
+        event('user.password.changed', by, {
+          userId: user.id,
+          username: user.username,
+          ...(keepSessionId ? { keptSessionId: keepSessionId } : {}),
+        }),
       );
     });
-    await this.endSessions(user.id, keepSessionId);
     this.logger.log(`password of "${user.username}" changed`);
   }
 
-  /** A system administrator's changes to a user. Deactivating or resetting ends their sessions. */
+  /**
+   * A system administrator's changes to a user. Deactivating or resetting the password ends their
+   * sessions (SessionsService, on `user.updated`); deactivating also drops their cached keys.
+   */
   async adminUpdate(
     username: string,
     input: AdminUpdateInput,
@@ -270,17 +266,12 @@ export class UsersService implements OnModuleInit {
             userId: user.id,
             username: user.username,
             fields: Object.keys(changes).map((k) => (k === 'passwordHash' ? 'password' : k)),
+            ...(input.active !== undefined ? { active: input.active } : {}),
+            ...(input.isAdmin !== undefined ? { isAdmin: input.isAdmin } : {}),
           }),
         );
       });
-    const saved = (await this.findById(user.id)) ?? user;
-    // The active and admin flags are cached facts of the user, and of every key they own.
-    await this.cache.invalidate(
-      this.cacheKeys.userFacts(user.id),
-      ...(input.active === false ? await this.apiKeys.cacheKeysOfUser(user.id) : []),
-    );
-    if (input.active === false || input.password !== undefined) await this.endSessions(user.id);
-    return saved;
+    return (await this.findById(user.id)) ?? user;
   }
 
   /** Deletes a user and frees their name; 409 while repositories still live in their namespace. */
@@ -288,22 +279,24 @@ export class UsersService implements OnModuleInit {
     const user = await this.requireByUsername(username, true);
     if (user.id === actingUserId)
       throw new ConflictException('administrators cannot delete themselves');
-    // The user's keys go with the user: name their cache entries while they still exist.
-    const keyEntries = await this.apiKeys.cacheKeysOfUser(user.id);
     await this.events.transaction(async (m) => {
+      // The row lock holds off new keys meanwhile, so that the event names every key that goes.
+      await m.query('SELECT id FROM users WHERE id = $1 FOR UPDATE', [user.id]);
       for (const check of this.deletionChecks) await check.assertMayDelete(m, user.id);
+      // The user's keys go with the user: named in the event while they still exist.
+      const keys = await this.apiKeys.keysOfUser(m, user.id);
       await m.delete(UserEntity, { id: user.id });
       await this.namespaces.release(m, user.username);
       await this.events.record(
         m,
-        event('user.deleted', by, { userId: user.id, username: user.username }),
+        event('user.deleted', by, {
+          userId: user.id,
+          username: user.username,
+          apiKeyIds: keys.map((k) => k.id),
+          apiKeyHashes: keys.map((k) => k.hash),
+        }),
       );
     });
-    await this.cache.invalidate(
-      this.cacheKeys.userFacts(user.id),
-      this.cacheKeys.namespaceKind(user.username),
-      ...keyEntries,
-    );
     this.logger.log(`user "${user.username}" deleted`);
   }
 }
