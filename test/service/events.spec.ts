@@ -106,4 +106,32 @@ describe('EventsService', () => {
     expect(rows.map((r) => r.payload.name)).toEqual(['one', 'three', 'four']);
     expect(rows.every((r) => r.delivered)).toBe(true);
   });
+
+  it('a subscriber that fails does not fail the committed write; the relay delivers it again', async () => {
+    seen.length = 0;
+    let failures = 1;
+    const off = events.on('org.updated', () => {
+      if (failures-- > 0) throw new Error('subscriber down');
+    });
+    try {
+      await events.transaction((m) =>
+        events.record(m, event('org.updated', actor, { organizationId: 'o5', name: 'five' })),
+      );
+      expect(seen.map((e) => e.name)).toEqual(['org.updated']);
+      const before = (await outbox()).filter((r) => r.payload.name === 'five');
+      expect(before).toEqual([expect.objectContaining({ delivered: false })]);
+      // As if a minute had passed: the relay takes it again.
+      await s.db.query(
+        `UPDATE outbox SET created_at = now() - interval '5 minutes' WHERE payload->>'name' = 'five'`,
+      );
+      seen.length = 0;
+      await events.sweep();
+      expect(seen.map((e) => e.name)).toEqual(['org.updated']);
+      expect(failures).toBe(-1);
+      const after = (await outbox()).filter((r) => r.payload.name === 'five');
+      expect(after).toEqual([expect.objectContaining({ delivered: true })]);
+    } finally {
+      off();
+    }
+  });
 });

@@ -77,6 +77,27 @@ const CASES: [
     { userId: U1, sessionId: 's1', reason: 'logout' },
     ['olga', null, 's1', ['userId', 'reason']],
   ],
+  // What an event carries for its after-commit consumers only is never audited.
+  [
+    'user.deleted',
+    { userId: U1, username: 'olga', apiKeyIds: [K1], apiKeyHashes: ['ab12'] },
+    ['olga', null, 'olga', ['userId', 'apiKeyIds']],
+  ],
+  [
+    'robot.deleted',
+    { robotId: 'r', namespace: 'acme', name: 'ci', apiKeyIds: [K1], apiKeyHashes: ['ab12'] },
+    ['acme', null, 'ci', ['robotId', 'apiKeyIds']],
+  ],
+  [
+    'team.deleted',
+    { organizationId: O1, teamId: 't', team: 'devs', memberIds: [U1], repositories: ['acme/a'] },
+    ['acme', null, 'devs', ['organizationId', 'teamId', 'memberIds', 'repositories']],
+  ],
+  [
+    'org.deleted',
+    { organizationId: O1, name: 'acme', memberIds: [U1] },
+    ['acme', null, 'acme', ['organizationId', 'memberIds']],
+  ],
   // An event no extractor knows (another branch's): the generic rules still place it.
   [
     'gc.blob.deleted',
