@@ -1,3 +1,5 @@
+import { matchesPattern } from '../common/patterns.js';
+
 /**
  * Repository permission rules, as pure functions (the services gather the facts).
  *
@@ -150,22 +152,12 @@ export interface PatternGrant {
   level: GrantLevel;
 }
 
-/** Whether a repository name matches a name or pattern (`*`: any characters, "/" included). */
+/**
+ * Whether a repository name matches a name or pattern (`*`: any characters, "/" included; the
+ * `repository` mode of common/patterns.ts).
+ */
 export function matchesRepositoryPattern(pattern: string, name: string): boolean {
-  if (!pattern.includes('*')) return pattern === name;
-  const parts = pattern.split('*');
-  const first = parts[0];
-  const last = parts[parts.length - 1];
-  if (name.length < first.length + last.length) return false;
-  if (!name.startsWith(first) || !name.endsWith(last)) return false;
-  let at = first.length;
-  const end = name.length - last.length;
-  for (const middle of parts.slice(1, -1)) {
-    const i = name.indexOf(middle, at);
-    if (i < 0 || i + middle.length > end) return false;
-    at = i + middle.length;
-  }
-  return true;
+  return matchesPattern('repository', pattern, name);
 }
 
 /** The highest level the grants give on one repository name (null: none matches). */
