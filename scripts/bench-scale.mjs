@@ -11,17 +11,15 @@
 // not pushed, then the same requests are measured again. Latency is measured with one client
 // (wrk, one connection, BENCH_SECONDS per figure, default 5) so that p99 is the time one request
 // takes, not queueing. Asserts nothing.
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { promisify } from 'node:util';
 import pg from 'pg';
+import { freePort, tokenFor, waitFor, wrk as wrkRun } from './bench-clients.mjs';
 
-const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
 const args = process.argv.slice(2);
 const option = (name, def) => {
@@ -43,12 +41,7 @@ const dbUrl = new URL(ADMIN_URL);
 dbUrl.pathname = `/${dbName}`;
 const dataDir = await mkdtemp(join(tmpdir(), 'aerugo-bench-scale-'));
 
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, '127.0.0.1', () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
-  });
-});
+const port = await freePort();
 const password = randomBytes(12).toString('hex');
 const child = spawn(process.execPath, [join(root, 'dist/src/main.js')], {
   env: {
@@ -75,18 +68,13 @@ async function cleanup() {
 }
 
 try {
-  for (let i = 0; ; i++) {
-    try {
-      if ((await fetch(`${base}/api/v1/health/ready`)).ok) break;
-    } catch {
-      // not yet
-    }
-    if (i > 1200) throw new Error('Aerugo did not start');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  await waitFor(`${base}/api/v1/health/ready`, 120, (res) => res.ok);
   await db.connect();
 
-  const token = await tokenFor('repository:bench/app:pull,push registry:catalog:*');
+  const token = await tokenFor(
+    { name: 'Aerugo', base, user: 'bench', password },
+    'repository:bench/app:pull,push registry:catalog:*',
+  );
   const auth = { authorization: `Bearer ${token}` };
   const blob = async (bytes) => {
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -199,33 +187,7 @@ try {
   await cleanup();
 }
 
-async function tokenFor(scope) {
-  const res = await fetch(`${base}/v2/`);
-  const params = Object.fromEntries(
-    [...res.headers.get('www-authenticate').matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-  );
-  const url = new URL(params.realm);
-  url.searchParams.set('service', params.service);
-  for (const s of scope.split(' ')) url.searchParams.append('scope', s);
-  const basic = Buffer.from(`bench:${password}`).toString('base64');
-  const t = await fetch(url, { headers: { authorization: `Basic ${basic}` } });
-  if (!t.ok) throw new Error(`token: ${t.status}`);
-  return (await t.json()).token;
-}
-
 /** One client for SECONDS: requests/s and p99 in ms. */
-async function wrk(url, headers) {
-  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const { stdout } = await run(
-    'wrk',
-    ['-t', '1', '-c', '1', '-d', `${SECONDS}s`, '--latency', ...h, url],
-    { maxBuffer: 1 << 20 },
-  );
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
-  if (non2xx) throw new Error(`wrk ${url}: ${non2xx} error responses`);
-  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
-  return {
-    rps: Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN),
-    p99: p99 ? Number(p99[1]) * { us: 0.001, ms: 1, s: 1000 }[p99[2]] : NaN,
-  };
+function wrk(url, headers) {
+  return wrkRun(url, { headers, connections: 1, seconds: SECONDS });
 }

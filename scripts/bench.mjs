@@ -19,12 +19,12 @@ import { execFile, spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { performance } from 'node:perf_hooks';
 import { promisify } from 'node:util';
+import { authHeaders, freePort, tokenFor, waitFor, wrk as wrkRun } from './bench-clients.mjs';
 
 const run = promisify(execFile);
 const root = new URL('..', import.meta.url).pathname;
@@ -65,28 +65,6 @@ const cleanup = async () => {
   await rm(work, { recursive: true, force: true }).catch(() => {});
 };
 process.on('SIGINT', () => void cleanup().then(() => process.exit(130)));
-
-function freePort() {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, '127.0.0.1', () => {
-      const p = s.address().port;
-      s.close(() => resolve(p));
-    });
-  });
-}
-
-async function waitFor(url, seconds = 120) {
-  for (let i = 0; i < seconds * 10; i++) {
-    try {
-      const res = await fetch(url);
-      if (res.status < 500) return;
-    } catch {
-      // not listening yet
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not answer within ${seconds} s`);
-}
 
 // ---- the two registries -------------------------------------------------------------------------
 
@@ -140,26 +118,6 @@ async function startDistribution() {
   await waitFor(`${base}/v2/`);
   return { name: 'Distribution', base, host: `127.0.0.1:${port}`, pid: child.pid };
 }
-
-/** A bearer token for `scope` from the registry's own challenge (none when it asks for none). */
-async function tokenFor(reg, scope) {
-  const res = await fetch(`${reg.base}/v2/`);
-  const challenge = res.headers.get('www-authenticate');
-  if (res.status === 200 || !challenge) return undefined;
-  const params = Object.fromEntries(
-    [...challenge.matchAll(/(\w+)="([^"]*)"/g)].map((m) => [m[1], m[2]]),
-  );
-  const url = new URL(params.realm);
-  url.searchParams.set('service', params.service);
-  url.searchParams.set('scope', scope);
-  const basic = Buffer.from(`${reg.user}:${reg.password}`).toString('base64');
-  const t = await fetch(url, { headers: { authorization: `Basic ${basic}` } });
-  if (!t.ok) throw new Error(`${reg.name}: token endpoint answered ${t.status}`);
-  const body = await t.json();
-  return body.token ?? body.access_token;
-}
-
-const authHeaders = (token) => (token ? { authorization: `Bearer ${token}` } : {});
 
 async function pushBlob(reg, repo, token, bytes) {
   const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
@@ -221,21 +179,8 @@ async function load(url, method, headers) {
   return method === 'HEAD' ? ab(url, headers) : wrk(url, method, headers);
 }
 
-async function wrk(url, method, headers) {
-  const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);
-  const threads = Math.min(CONNECTIONS, Math.max(1, cpus().length));
-  const { stdout } = await run(
-    'wrk',
-    ['-t', String(threads), '-c', String(CONNECTIONS), '-d', `${SECONDS}s`, '--latency', ...h, url],
-    { maxBuffer: 1 << 20 },
-  );
-  const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(stdout)?.[1] ?? NaN);
-  const p99 = /\s99%\s+([\d.]+)(us|ms|s)/.exec(stdout);
-  const scale = { us: 0.001, ms: 1, s: 1000 };
-  const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(stdout)?.[1] ?? 0);
-  if (non2xx) throw new Error(`wrk ${method} ${url}: ${non2xx} error responses`);
-  return { rps, p99: p99 ? Number(p99[1]) * scale[p99[2]] : NaN };
-}
+const wrk = (url, method, headers) =>
+  wrkRun(url, { method, headers, connections: CONNECTIONS, seconds: SECONDS });
 
 async function ab(url, headers) {
   const h = Object.entries(headers).flatMap(([k, v]) => ['-H', `${k}: ${v}`]);

@@ -6,6 +6,7 @@ import type { Actor } from '../common/actor.js';
 import { apiError } from '../common/api-error.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
+import { AccessFactsService } from '../repos/access-facts.service.js';
 
 export interface NamespaceUsage {
   namespace: string;
@@ -25,20 +26,21 @@ export class QuotasService {
   constructor(
     @InjectDataSource() private readonly db: DataSource,
     private readonly events: EventsService,
+    private readonly facts: AccessFactsService,
   ) {}
 
   /** Usage of a namespace, for system administrators, its user and its organization's members. */
   async usage(caller: UserPrincipal, namespace: string): Promise<NamespaceUsage> {
     const name = namespace.toLowerCase();
-    const rows: { usage: string; quota: string | null; member: boolean }[] = await this.db.query(
-      `SELECT n.usage_bytes AS usage, n.quota_bytes AS quota,
-              (n.name = $2 OR EXISTS (SELECT 1 FROM organizations o
-                 JOIN organization_members om ON om.organization_id = o.id
-                WHERE o.name = n.name AND om.user_id = $3)) AS member
-         FROM namespaces n WHERE n.name = $1`,
-      [name, caller.username, caller.userId],
-    );
-    if (!rows.length || (!rows[0].member && !caller.isAdmin))
+    const { standing } = await this.facts.namespaceStandingOf(caller, name);
+    const rows: { usage: string; quota: string | null }[] =
+      standing === 'admin' || standing === 'member'
+        ? await this.db.query(
+            `SELECT usage_bytes AS usage, quota_bytes AS quota FROM namespaces WHERE name = $1`,
+            [name],
+          )
+        : [];
+    if (!rows.length)
       throw apiError(404, 'NOT_FOUND', `no namespace "${name}" whose usage you may see`);
     const repos: { name: string; usage: string }[] = await this.db.query(
       `SELECT name, usage_bytes AS usage FROM repositories WHERE namespace = $1 ORDER BY name`,

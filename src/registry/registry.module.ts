@@ -1,11 +1,9 @@
 import { Module } from '@nestjs/common';
-import { TypeOrmModule } from '@nestjs/typeorm';
 import { AuthModule } from '../auth/auth.module.js';
 import { TokenRegistryAuthorizer } from '../auth/registry-authorizer.service.js';
 import { ReposModule } from '../repos/repos.module.js';
 import { BlobsData } from './blobs.data.js';
 import { BlobsService } from './blobs.service.js';
-import { REGISTRY_ENTITIES } from './entities.js';
 import { ManifestsData } from './manifests.data.js';
 import { ManifestsService } from './manifests.service.js';
 import { NodeLivenessService } from './node-liveness.service.js';
@@ -14,16 +12,18 @@ import { PullStatsService } from './pull-stats.service.js';
 import { REGISTRY_AUTHORIZER } from './registry-access.js';
 import { RegistryAccessGuard } from './registry-access.guard.js';
 import { RegistryController } from './registry.controller.js';
+import { UploadsData } from './uploads.data.js';
 import { UploadsService } from './uploads.service.js';
 import { ImmutableTagsService } from './immutable-tags.service.js';
 import { TagHistoryService } from './tag-history.service.js';
 
 @Module({
-  imports: [TypeOrmModule.forFeature(REGISTRY_ENTITIES), ReposModule, AuthModule],
+  imports: [ReposModule, AuthModule],
   controllers: [RegistryController],
   providers: [
     BlobsData,
     ManifestsData,
+    UploadsData,
     BlobsService,
     PushService,
     UploadsService,

@@ -1,3 +1,4 @@
+import { matchesPattern } from '../common/patterns.js';
 import { RegistryError } from './errors.js';
 
 /**
@@ -23,30 +24,12 @@ export function isValidTagPattern(pattern: string): boolean {
   return TAG_PATTERN.test(pattern);
 }
 
-/** Whether `tag` matches `pattern` (whole tag; `*` any run, `?` one character). */
+/**
+ * Whether `tag` matches `pattern` (whole tag; `*` any run, `?` one character; the `tag` mode of
+ * common/patterns.ts).
+ */
 export function tagMatches(pattern: string, tag: string): boolean {
-  // Iterative glob match with backtracking to the last `*` (linear in practice, no regex built
-  // from user input).
-  let p = 0;
-  let t = 0;
-  let star = -1;
-  let mark = 0;
-  while (t < tag.length) {
-    if (p < pattern.length && (pattern[p] === '?' || pattern[p] === tag[t])) {
-      p++;
-      t++;
-    } else if (p < pattern.length && pattern[p] === '*') {
-      star = p++;
-      mark = t;
-    } else if (star >= 0) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.length && pattern[p] === '*') p++;
-  return p === pattern.length;
+  return matchesPattern('tag', pattern, tag);
 }
 
 /** The first pattern (in the given order) that makes `tag` immutable; null when none does. */

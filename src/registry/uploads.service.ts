@@ -1,7 +1,5 @@
 import { Inject, Injectable, Logger, OnModuleDestroy, OnModuleInit } from '@nestjs/common';
-import { InjectDataSource } from '@nestjs/typeorm';
 import { randomUUID, type Hash } from 'node:crypto';
-import { DataSource } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
 import { type Actor, actorUserId } from '../common/actor.js';
 import { crashPoint } from '../common/crash-points.js';
@@ -25,8 +23,9 @@ import { BlobBeingDeleted, blobBeingDeleted, BlobsData } from './blobs.data.js';
 import { recordingQuotaRefusal } from './quota-refusal.js';
 import { RegistryError } from './errors.js';
 import type { RepoRef } from './manifests.service.js';
-import { LEASE_FREE_SQL, NodeLivenessService } from './node-liveness.service.js';
+import { NodeLivenessService } from './node-liveness.service.js';
 import type { RegistryActor } from './registry-access.js';
+import { UploadsData } from './uploads.data.js';
 import { UploadHashes } from './upload-hashes.js';
 import { UploadSlots } from './upload-slots.js';
 
@@ -63,13 +62,6 @@ interface Lease {
   stop(error: RegistryError): void;
 }
 
-interface LeaseRow {
-  offset: string;
-  hash_algorithm: DigestAlgorithm;
-  driver_state: UploadDriverState;
-  publishing_digest: string | null;
-}
-
 /**
  * Upload sessions: offset, digest algorithm and driver state live in PostgreSQL, so any node can
  * continue an upload; the bytes live in the storage driver.
@@ -103,7 +95,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   private unsubscribe?: () => void;
 
   constructor(
-    @InjectDataSource() private readonly db: DataSource,
+    private readonly data: UploadsData,
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly liveness: NodeLivenessService,
@@ -140,39 +132,28 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     algorithm: DigestAlgorithm,
     actor: RegistryActor,
   ): Promise<UploadStatus> {
-    const [counts]: { mine: string; here: string }[] = await this.db.query(
-      `SELECT (SELECT count(*) FROM uploads WHERE created_by = $1) AS mine,
-              (SELECT count(*) FROM uploads WHERE repository_id = $2) AS here`,
-      [actorUserId(actor), repositoryId],
-    );
+    const counts = await this.data.counts(actorUserId(actor), repositoryId);
     const { maxSessionsPerUser, maxSessionsPerRepository } = this.config.uploads;
-    if (actorUserId(actor) && Number(counts.mine) >= maxSessionsPerUser) {
+    if (actorUserId(actor) && counts.mine >= maxSessionsPerUser) {
       throw tooManySessions(
         `you have ${counts.mine} open upload sessions (at most ${maxSessionsPerUser}); complete or cancel some, or wait for idle ones to expire`,
       );
     }
-    if (Number(counts.here) >= maxSessionsPerRepository) {
+    if (counts.here >= maxSessionsPerRepository) {
       throw tooManySessions(
         `this repository has ${counts.here} open upload sessions (at most ${maxSessionsPerRepository})`,
       );
     }
     const id = randomUUID();
     const driverState = await this.storage.startUpload(id);
-    await this.db.query(
-      `INSERT INTO uploads (id, repository_id, "offset", hash_algorithm, driver_state, created_by)
-       VALUES ($1, $2, 0, $3, $4, $5)`,
-      [id, repositoryId, algorithm, JSON.stringify(driverState), actorUserId(actor)],
-    );
+    await this.data.insert(id, repositoryId, algorithm, driverState, actorUserId(actor));
     return { id, offset: 0 };
   }
 
   async status(repositoryId: string, id: string): Promise<UploadStatus> {
-    const rows: { offset: string }[] = await this.db.query(
-      `SELECT "offset" FROM uploads WHERE id = $1 AND repository_id = $2`,
-      [isUuid(id) ? id : NIL_UUID, repositoryId],
-    );
-    if (!rows.length) throw unknownUpload(id);
-    return { id, offset: Number(rows[0].offset) };
+    const offset = await this.data.offsetOf(isUuid(id) ? id : NIL_UUID, repositoryId);
+    if (offset === null) throw unknownUpload(id);
+    return { id, offset };
   }
 
   /** Appends a chunk (PATCH). Returns the new offset. */
@@ -229,7 +210,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         }
         // From here on the digest is known to be right: a retry after a crash may publish
         // without the bytes (see resumePublish).
-        await this.leased(lease, `publishing_digest = $3`, [expectedDigest]);
+        await this.leased(lease, (token) => this.data.markPublishing(id, token, expectedDigest));
         lease.publishingDigest = expectedDigest;
         return this.publish(lease, expectedDigest, size, done);
       });
@@ -256,30 +237,10 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     try {
       for (;;) {
         const token = randomUUID();
-        // UPDATE … RETURNING answers [rows, count].
-        const [rows]: [{ id: string; driver_state: UploadDriverState }[], number] =
-          await this.db.query(
-            `UPDATE uploads u SET lease_token = $1, lease_node = $2,
-                  lease_expires_at = now() + make_interval(secs => $3)
-            WHERE u.id IN (
-                    SELECT id FROM uploads u
-                     WHERE (u.repository_id IS NULL OR u.updated_at < now() - make_interval(secs => $4))
-                       AND ${LEASE_FREE_SQL}
-                     ORDER BY u.updated_at LIMIT 50 FOR UPDATE SKIP LOCKED)
-            RETURNING u.id, u.driver_state`,
-            [
-              token,
-              this.liveness.id(),
-              this.config.uploads.leaseSeconds,
-              this.config.uploadTtlSeconds,
-            ],
-          );
+        const rows = await this.data.leaseExpired({ token, node: this.liveness.id() }, 50);
         for (const r of rows) {
-          await this.storage.abortUpload(r.id, r.driver_state).catch(() => undefined);
-          await this.db.query(`DELETE FROM uploads WHERE id = $1 AND lease_token = $2`, [
-            r.id,
-            token,
-          ]);
+          await this.storage.abortUpload(r.id, r.driverState).catch(() => undefined);
+          await this.data.deleteLeased(r.id, token);
           this.hashes.forget(r.id);
         }
         count += rows.length;
@@ -307,14 +268,8 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   ): Promise<T> {
     if (!isUuid(id)) throw unknownUpload(id);
     const token = randomUUID();
-    const [rows]: [LeaseRow[], number] = await this.db.query(
-      `UPDATE uploads u SET lease_token = $3, lease_node = $4,
-              lease_expires_at = now() + make_interval(secs => $5)
-        WHERE u.id = $1 AND u.repository_id = $2 AND ${LEASE_FREE_SQL}
-        RETURNING u."offset", u.hash_algorithm, u.driver_state, u.publishing_digest`,
-      [id, repositoryId, token, this.liveness.id(), this.config.uploads.leaseSeconds],
-    );
-    if (!rows.length) {
+    const row = await this.data.takeLease(id, repositoryId, { token, node: this.liveness.id() });
+    if (!row) {
       await this.status(repositoryId, id); // 404 when the upload does not exist
       throw new RegistryError(
         'BLOB_UPLOAD_INVALID',
@@ -323,15 +278,14 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         416,
       );
     }
-    const row = rows[0];
     const lease: Lease = {
       id,
       repositoryId,
       token,
-      offset: Number(row.offset),
-      algorithm: row.hash_algorithm,
-      driverState: row.driver_state,
-      publishingDigest: row.publishing_digest,
+      offset: row.offset,
+      algorithm: row.algorithm,
+      driverState: row.driverState,
+      publishingDigest: row.publishingDigest,
       released: false,
       stop: (error) => {
         if (lease.lost) return;
@@ -353,13 +307,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       clearInterval(renewer);
       this.leases.delete(lease);
       if (!lease.released) {
-        await this.db
-          .query(
-            `UPDATE uploads SET lease_token = NULL, lease_node = NULL, lease_expires_at = NULL
-              WHERE id = $1 AND lease_token = $2`,
-            [id, token],
-          )
-          .catch(() => undefined); // the lease expires by itself
+        await this.data.releaseLease(id, token).catch(() => undefined); // the lease expires by itself
       }
     }
   }
@@ -367,38 +315,25 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
   private async renew(lease: Lease): Promise<void> {
     if (lease.released || lease.lost) return;
     try {
-      const res: [unknown[], number] = await this.db.query(
-        `UPDATE uploads SET lease_expires_at = now() + make_interval(secs => $3)
-          WHERE id = $1 AND lease_token = $2`,
-        [lease.id, lease.token, this.config.uploads.leaseSeconds],
-      );
-      if (res[1] === 0 && !lease.released) lease.stop(leaseLost(lease.id));
+      const held = await this.data.renewLease(lease.id, lease.token);
+      if (!held && !lease.released) lease.stop(leaseLost(lease.id));
     } catch {
       // Unable to tell whether the lease still holds: stop before it could expire unnoticed.
       lease.stop(leaseLost(lease.id));
     }
   }
 
-  /** Runs an UPDATE of the leased row; fails when the lease is no longer ours. */
-  private async leased(
-    lease: Lease,
-    set: string,
-    params: unknown[],
-    andWhere = 'TRUE',
-  ): Promise<void> {
+  /**
+   * Runs a write of the leased row (an UploadsData statement naming the lease token); fails when
+   * the lease was lost meanwhile or the write matched no row (the lease is no longer ours).
+   */
+  private async leased(lease: Lease, write: (token: string) => Promise<boolean>): Promise<void> {
     if (lease.lost) throw lease.lost;
-    const res: [unknown[], number] = await this.db.query(
-      `UPDATE uploads SET ${set} WHERE id = $1 AND lease_token = $2 AND ${andWhere}`,
-      [lease.id, lease.token, ...params],
-    );
-    if (res[1] === 0) throw leaseLost(lease.id);
+    if (!(await write(lease.token))) throw leaseLost(lease.id);
   }
 
   private async deleteLeased(lease: Lease): Promise<void> {
-    await this.db.query(`DELETE FROM uploads WHERE id = $1 AND lease_token = $2`, [
-      lease.id,
-      lease.token,
-    ]);
+    await this.data.deleteLeased(lease.id, lease.token);
     lease.released = true;
   }
 
@@ -465,12 +400,8 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     }
     const newOffset = offset + written;
     // Check and advance: only on top of the offset this request started from.
-    await this.leased(
-      lease,
-      `"offset" = $3, driver_state = $4, updated_at = now()` +
-        (release ? `, lease_token = NULL, lease_node = NULL, lease_expires_at = NULL` : ''),
-      [newOffset, JSON.stringify(state), offset],
-      `"offset" = $5`,
+    await this.leased(lease, (token) =>
+      this.data.commitChunk(lease.id, token, offset, newOffset, state, release),
     );
     if (release) lease.released = true;
     lease.offset = newOffset;
@@ -590,11 +521,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       }
       if (await this.blobs.link(m, lease.repositoryId, digest))
         await this.blobs.assertQuota(m, lease.repositoryId, digest);
-      const res: [unknown[], number] = await m.query(
-        `DELETE FROM uploads WHERE id = $1 AND lease_token = $2`,
-        [lease.id, lease.token],
-      );
-      if (res[1] === 0) throw leaseLost(lease.id);
+      if (!(await this.data.deleteLeased(lease.id, lease.token, m))) throw leaseLost(lease.id);
       await this.events.record(
         m,
         event('blob.pushed', done.actor, {

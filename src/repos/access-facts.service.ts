@@ -6,7 +6,13 @@ import { OrgsService } from '../orgs/orgs.service.js';
 import type { NamespaceKind } from '../users/namespace.entity.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import { UsersService } from '../users/users.service.js';
-import type { GrantLevel, Visibility } from './permissions.js';
+import {
+  type GrantLevel,
+  namespaceStanding,
+  type NamespaceStanding,
+  type UserSubject,
+  type Visibility,
+} from './permissions.js';
 import { ReposService } from './repos.service.js';
 
 /** What permission decisions need to know about one repository. */
@@ -113,6 +119,24 @@ export class AccessFactsService {
           .map((m) => m.name),
       };
     });
+  }
+
+  /**
+   * Where the user stands in the namespace (`name` normalised by the caller), for the namespace's
+   * management API: the one place robots, webhooks, retention and quotas ask (see
+   * namespaceStanding for the rule). A system administrator's memberships are not read.
+   */
+  async namespaceStandingOf(
+    caller: UserSubject,
+    name: string,
+  ): Promise<{ kind: NamespaceKind | null; standing: NamespaceStanding }> {
+    const kind = await this.namespaceKind(name);
+    const user = kind === 'org' && !caller.isAdmin ? await this.user(caller.userId) : null;
+    const orgRole = user ? (ownEntry(user.orgs, name) ?? null) : null;
+    return {
+      kind,
+      standing: namespaceStanding(caller, { namespace: name, namespaceKind: kind, orgRole }),
+    };
   }
 
   /** The user's facts when the user exists and is active. */

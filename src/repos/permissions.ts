@@ -1,3 +1,5 @@
+import { matchesPattern } from '../common/patterns.js';
+
 /**
  * Repository permission rules, as pure functions (the services gather the facts).
  *
@@ -102,6 +104,31 @@ export function ownsNamespace(
   return false;
 }
 
+/**
+ * Where the subject stands in a namespace, for the namespace's management API (robots, webhooks,
+ * retention defaults, usage and quota): `admin` administers it (the user of their own namespace,
+ * the organization's owners and admins, system administrators), `member` belongs to it (an
+ * organization's plain members), `none` neither, and `unknown` means the namespace is to read as
+ * absent (404). A name nobody holds is unknown to everybody. A reserved name (held by
+ * repositories a system administrator created under a name nobody held) is a namespace only
+ * system administrators administer; to everybody else it is unknown, like a private repository
+ * one cannot see. Robots and anonymous callers stand nowhere (they have no management API).
+ */
+export type NamespaceStanding = 'admin' | 'member' | 'none' | 'unknown';
+
+export function namespaceStanding(
+  subject: AccessSubject | null,
+  facts: Pick<AccessFacts, 'namespaceKind' | 'namespace' | 'orgRole'>,
+): NamespaceStanding {
+  if (facts.namespaceKind === null) return 'unknown';
+  const isAdmin = subject?.kind === 'user' && subject.isAdmin;
+  if (facts.namespaceKind === 'reserved' && !isAdmin) return 'unknown';
+  if (ownsNamespace(subject, facts)) return 'admin';
+  if (subject?.kind === 'user' && facts.namespaceKind === 'org' && facts.orgRole === 'member')
+    return 'member';
+  return 'none';
+}
+
 /** The subject's level on one repository (or on a name that does not exist yet). */
 export function resolveLevel(subject: AccessSubject | null, facts: AccessFacts): PermissionLevel {
   if (ownsNamespace(subject, facts)) return 'admin';
@@ -125,22 +152,12 @@ export interface PatternGrant {
   level: GrantLevel;
 }
 
-/** Whether a repository name matches a name or pattern (`*`: any characters, "/" included). */
+/**
+ * Whether a repository name matches a name or pattern (`*`: any characters, "/" included; the
+ * `repository` mode of common/patterns.ts).
+ */
 export function matchesRepositoryPattern(pattern: string, name: string): boolean {
-  if (!pattern.includes('*')) return pattern === name;
-  const parts = pattern.split('*');
-  const first = parts[0];
-  const last = parts[parts.length - 1];
-  if (name.length < first.length + last.length) return false;
-  if (!name.startsWith(first) || !name.endsWith(last)) return false;
-  let at = first.length;
-  const end = name.length - last.length;
-  for (const middle of parts.slice(1, -1)) {
-    const i = name.indexOf(middle, at);
-    if (i < 0 || i + middle.length > end) return false;
-    at = i + middle.length;
-  }
-  return true;
+  return matchesPattern('repository', pattern, name);
 }
 
 /** The highest level the grants give on one repository name (null: none matches). */

@@ -7,6 +7,7 @@ import { apiError } from '../common/api-error.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import { ManifestsData } from '../registry/manifests.data.js';
+import { AccessFactsService } from '../repos/access-facts.service.js';
 import type { RepoRef } from '../registry/manifests.service.js';
 import { ImmutableTagError } from '../registry/tag-rules.js';
 import type { RetentionPolicyDto } from './dto/retention.dto.js';
@@ -70,6 +71,7 @@ export class RetentionService {
     @InjectDataSource() private readonly db: DataSource,
     private readonly events: EventsService,
     private readonly data: ManifestsData,
+    private readonly facts: AccessFactsService,
   ) {}
 
   // ---- policies -----------------------------------------------------------------------------
@@ -160,19 +162,10 @@ export class RetentionService {
     name: string,
     admin: boolean,
   ): Promise<void> {
-    const rows: { member: boolean; admin: boolean }[] = await this.db.query(
-      `SELECT (n.name = $2 OR EXISTS (SELECT 1 FROM organizations o
-                 JOIN organization_members om ON om.organization_id = o.id
-                WHERE o.name = n.name AND om.user_id = $3)) AS member,
-              (n.name = $2 OR EXISTS (SELECT 1 FROM organizations o
-                 JOIN organization_members om ON om.organization_id = o.id
-                WHERE o.name = n.name AND om.user_id = $3 AND om.role IN ('admin', 'owner'))) AS admin
-         FROM namespaces n WHERE n.name = $1`,
-      [name, caller.username, caller.userId],
-    );
-    if (!rows.length || (!rows[0].member && !caller.isAdmin))
+    const { standing } = await this.facts.namespaceStandingOf(caller, name);
+    if (standing !== 'admin' && standing !== 'member')
       throw apiError(404, 'NOT_FOUND', `no namespace "${name}" you belong to`);
-    if (admin && !rows[0].admin && !caller.isAdmin)
+    if (admin && standing !== 'admin')
       throw new ForbiddenException('only the namespace admins may change its retention policy');
   }
 

@@ -18,7 +18,7 @@ import { isPgError } from '../database/db-errors.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import { AccessFactsService, ownEntry } from '../repos/access-facts.service.js';
-import { ownsNamespace, type PatternGrant } from '../repos/permissions.js';
+import type { PatternGrant } from '../repos/permissions.js';
 import { normalizeName } from '../users/names.js';
 import type { CreateRobotDto, RobotDto, UpdateRobotDto } from './dto/robots.dto.js';
 import { RobotEntity } from './robot.entity.js';
@@ -71,18 +71,9 @@ export class RobotsService implements OnModuleInit {
   /** The namespace (normalised) when the caller administers it; 404 or 403 otherwise. */
   private async administered(caller: UserPrincipal, raw: string): Promise<string> {
     const namespace = normalizeName(raw);
-    const kind = await this.facts.namespaceKind(namespace);
-    if (kind !== 'user' && kind !== 'org')
-      throw new NotFoundException(`namespace "${namespace}" not found`);
-    const user = caller.isAdmin ? null : await this.facts.user(caller.userId);
-    const orgRole = kind === 'org' ? (ownEntry(user?.orgs ?? {}, namespace) ?? null) : null;
-    const subject = {
-      kind: 'user' as const,
-      userId: caller.userId,
-      username: caller.username,
-      isAdmin: caller.isAdmin,
-    };
-    if (!ownsNamespace(subject, { namespace, namespaceKind: kind, orgRole }))
+    const { standing } = await this.facts.namespaceStandingOf(caller, namespace);
+    if (standing === 'unknown') throw new NotFoundException(`namespace "${namespace}" not found`);
+    if (standing !== 'admin')
       throw new ForbiddenException(`only the administrators of "${namespace}" manage its robots`);
     return namespace;
   }

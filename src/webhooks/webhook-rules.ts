@@ -1,4 +1,5 @@
 import type { Actor } from '../common/actor.js';
+import { matchesPattern } from '../common/patterns.js';
 import type { RecordedEvent } from '../events/events.js';
 
 /**
@@ -145,22 +146,15 @@ export function isRepositoryPattern(p: string): boolean {
   return p.length <= 255 && PATTERN.test(p);
 }
 
-/** Whether `repository` (`<namespace>/<path>`) is one the patterns name (none: every one). */
+/**
+ * Whether `repository` (`<namespace>/<path>`) is one the patterns name (none: every one). The
+ * patterns apply to the path below the namespace: `*` stays within one component, `**` spans
+ * components (the `path` mode of common/patterns.ts).
+ */
 export function matchesRepositories(patterns: string[], repository: string): boolean {
   if (!patterns.length) return true;
   const path = repository.slice(repository.indexOf('/') + 1);
-  return patterns.some((p) => {
-    const re = p
-      .split('**')
-      .map((part) =>
-        part
-          .split('*')
-          .map((s) => s.replace(/[.+?^${}()|[\]\\-]/g, '\\$&'))
-          .join('[^/]*'),
-      )
-      .join('.*');
-    return new RegExp(`^${re}$`).test(path);
-  });
+  return patterns.some((p) => matchesPattern('path', p, path));
 }
 
 /** Seconds to wait after failed attempt number `attempt` (1-based): base × 2^(attempt-1), ≤ 1 h. */

@@ -15,9 +15,7 @@ import { APP_CONFIG } from '../config/config.module.js';
 import type { AppConfig } from '../config/config.js';
 import { event, type RecordedEvent } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
-import { OrgsService } from '../orgs/orgs.service.js';
-import { ownsNamespace } from '../repos/permissions.js';
-import { NamespacesService } from '../users/namespaces.service.js';
+import { AccessFactsService } from '../repos/access-facts.service.js';
 import type {
   CreateWebhookDto,
   UpdateWebhookDto,
@@ -91,8 +89,7 @@ export class WebhooksService implements OnModuleInit {
     @InjectDataSource() private readonly db: DataSource,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly events: EventsService,
-    private readonly namespaces: NamespacesService,
-    private readonly orgs: OrgsService,
+    private readonly facts: AccessFactsService,
     private readonly dispatcher: WebhookDispatcher,
   ) {}
 
@@ -145,22 +142,14 @@ export class WebhooksService implements OnModuleInit {
   // ---- permissions ---------------------------------------------------------------------------
 
   /**
-   * The namespace (lower case) when the caller administers it: 404 when no user or organization
-   * holds the name, 403 when the caller is not its administrator.
+   * The namespace (lower case) when the caller administers it (see namespaceStanding): 404 when
+   * the namespace reads as unknown to the caller, 403 when the caller is not its administrator.
    */
   private async requireAdmin(p: UserPrincipal, raw: string): Promise<string> {
     const namespace = raw.toLowerCase();
-    const kind = await this.namespaces.kindOf(namespace);
-    if (kind === null || (kind === 'reserved' && !p.isAdmin))
-      throw new NotFoundException(`namespace "${namespace}" not found`);
-    let orgRole: 'owner' | 'admin' | 'member' | null = null;
-    if (kind === 'org' && !p.isAdmin) {
-      const org = await this.orgs.findByName(namespace);
-      if (!org) throw new NotFoundException(`namespace "${namespace}" not found`);
-      orgRole = await this.orgs.roleOf(org.id, p.userId);
-    }
-    const subject = { ...p, kind: 'user' as const };
-    if (!ownsNamespace(subject, { namespace, namespaceKind: kind, orgRole }))
+    const { standing } = await this.facts.namespaceStandingOf(p, namespace);
+    if (standing === 'unknown') throw new NotFoundException(`namespace "${namespace}" not found`);
+    if (standing !== 'admin')
       throw new ForbiddenException(`only administrators of "${namespace}" manage its webhooks`);
     return namespace;
   }

@@ -4,6 +4,7 @@ import { writeFileSync } from 'node:fs';
 import { describeIfSkopeo, mkimage, skopeo } from '../support/skopeo.js';
 import { startServer, tempDir, type TestServer } from '../support/server.js';
 import {
+  ADMIN,
   api,
   type Json,
   ok,
@@ -60,7 +61,9 @@ maybe('robot accounts', () => {
 
   beforeAll(async () => {
     writeFileSync(authfile, '{}');
-    server = await startServer();
+    server = await startServer({
+      env: { ADMIN_USERNAME: ADMIN.username, ADMIN_PASSWORD: ADMIN.password },
+    });
     host = `127.0.0.1:${server.port}`;
     alice = await registerAndLogin(server.url, 'alice');
     bob = await registerAndLogin(server.url, 'bob');
@@ -250,5 +253,40 @@ maybe('robot accounts', () => {
         })
       ).status,
     ).toBe(404);
+  });
+
+  it('of a reserved namespace are managed by system administrators; to others it is absent', async () => {
+    const admin = { basic: [ADMIN.username, ADMIN.password] as [string, string] };
+    // A repository a system administrator creates under a name nobody holds reserves the name.
+    await ok(server.url, 'POST', '/repos', {
+      auth: admin,
+      body: { namespace: 'library', name: 'base', visibility: 'private' },
+    });
+    const body = { name: 'ci', grants: [{ repository: 'base', level: 'read' }] };
+    for (const path of ['/namespaces/library/robots', '/namespaces/nobody/robots'])
+      expect(
+        (await api(server.url, 'GET', path, { auth: { bearer: alice.accessToken } })).status,
+      ).toBe(404);
+    expect(
+      (
+        await api(server.url, 'POST', '/namespaces/library/robots', {
+          auth: { bearer: alice.accessToken },
+          body,
+        })
+      ).status,
+    ).toBe(404);
+    expect(
+      (await api(server.url, 'GET', '/namespaces/nobody/robots', { auth: admin })).status,
+    ).toBe(404);
+    const created = await ok(server.url, 'POST', '/namespaces/library/robots', {
+      auth: admin,
+      body,
+    });
+    expect(created).toMatchObject({
+      fullName: 'library+ci',
+      grants: [{ repository: 'library/base', level: 'read' }],
+    });
+    const listed = await ok(server.url, 'GET', '/namespaces/library/robots', { auth: admin });
+    expect(listed.map((r: Json) => r.fullName)).toEqual(['library+ci']);
   });
 });
