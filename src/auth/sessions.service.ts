@@ -1,8 +1,10 @@
 import { Inject, Injectable, Logger, OnModuleInit, UnauthorizedException } from '@nestjs/common';
 import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
-import { IsNull, LessThan, MoreThan, Not, Repository } from 'typeorm';
+import { IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { sameHash } from '../api-keys/api-key-format.js';
+import { CacheKeys } from '../cache/cache-keys.js';
+import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { UsersService, type UserSessionsListener } from '../users/users.service.js';
@@ -27,6 +29,14 @@ function newRefreshToken(): string {
 const INVALID = 'invalid or expired refresh token';
 
 const NO_CLIENT: SessionClient = { userAgent: null, address: null };
+
+/** What a token naming a session is checked against (cached, see CacheKeys.sessionFacts). */
+interface SessionFacts {
+  userId: string;
+  ended: boolean;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
 
 /**
  * Who presented a used refresh token again, when the caller did not say: someone holding the
@@ -65,10 +75,16 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly users: UsersService,
     private readonly events: EventsService,
+    private readonly cache: CacheService,
+    private readonly cacheKeys: CacheKeys,
   ) {}
 
+  /** A session's cached facts are forgotten once its end is committed (see CacheKeys). */
   onModuleInit(): void {
     this.users.addSessionsListener(this);
+    this.events.on('session.revoked', ({ payload }) =>
+      this.cache.invalidate(this.cacheKeys.sessionFacts(payload.sessionId)),
+    );
   }
 
   private expiry(): Date {
@@ -170,6 +186,7 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
       { id: session.id },
       { expiresAt, lastUsedAt: () => 'now()', ...clientColumns(client) },
     );
+    await this.cache.invalidate(this.cacheKeys.sessionFacts(session.id));
     return { session: { ...session, expiresAt }, refreshToken };
   }
 
@@ -250,16 +267,34 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
     });
   }
 
+  /** Whether the user's session is live (neither ended nor expired); cached (CacheKeys). */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
-    const s = await this.sessions.findOne({ where: { id: sessionId, userId } });
-    return !!s && s.revokedAt === null && s.expiresAt.getTime() > Date.now();
+    const s = await this.cache.getOrLoad<SessionFacts>(
+      this.cacheKeys.sessionFacts(sessionId),
+      async () => {
+        const row = await this.sessions.findOne({ where: { id: sessionId } });
+        return row
+          ? {
+              userId: row.userId,
+              ended: row.revokedAt !== null,
+              expiresAt: row.expiresAt.getTime(),
+            }
+          : null;
+      },
+    );
+    return !!s && s.userId === userId && !s.ended && s.expiresAt > Date.now();
   }
 
   /** Ends every session of the user but `keepSessionId` (password change, deactivation). */
   async endSessions(userId: string, keepSessionId?: string): Promise<void> {
-    await this.sessions.update(
-      { userId, revokedAt: IsNull(), ...(keepSessionId ? { id: Not(keepSessionId) } : {}) },
-      { revokedAt: () => 'now()', revokedReason: keepSessionId ? 'password-changed' : 'ended' },
+    // UPDATE … RETURNING answers [rows, count].
+    const [ended]: [{ id: string }[], number] = await this.sessions.query(
+      `UPDATE auth_sessions SET revoked_at = now(), revoked_reason = $2
+        WHERE user_id = $1 AND revoked_at IS NULL AND ($3::uuid IS NULL OR id <> $3::uuid)
+        RETURNING id`,
+      [userId, keepSessionId ? 'password-changed' : 'ended', keepSessionId ?? null],
     );
+    const ids = ended.map((r) => r.id);
+    await this.cache.invalidate(...ids.map((id) => this.cacheKeys.sessionFacts(id)));
   }
 }
