@@ -82,7 +82,6 @@ async function setup(env: Record<string, string>): Promise<Target> {
   const node = await startInProcess({
     ADMIN_USERNAME: ADMIN.username,
     ADMIN_PASSWORD: ADMIN.password,
-    DATABASE_URL: await createTestDatabase(),
     DATA_DIR: tempDir(),
     REDIS_TTL_SECONDS: '3600',
     ...env,
@@ -135,18 +134,26 @@ async function pushImage(
   return { manifest: digest, blob: sha256(layer) };
 }
 
-function suite(name: string, env: () => Record<string, string>) {
+/**
+ * One node (`twoNodes` false: the memory cache) or two sharing PostgreSQL and Redis, where the
+ * writes go through the second node and the reads through the first.
+ */
+function suite(name: string, env: () => Record<string, string>, twoNodes: boolean) {
   describe(name, () => {
     let t: Target;
+    let writer: Target;
     const repo = `${ADMIN.username}/warm`;
     let image: { manifest: string; blob: string };
 
     beforeAll(async () => {
-      t = await setup(env());
-      image = await pushImage(t, repo, `layer of ${name}`);
+      const shared = { ...env(), DATABASE_URL: await createTestDatabase() };
+      t = await setup(shared);
+      writer = twoNodes ? await setup(shared) : t;
+      image = await pushImage(writer, repo, `layer of ${name}`);
     }, 120_000);
 
     afterAll(async () => {
+      if (writer !== t) await writer?.node.close();
       await t?.node.close();
     });
 
@@ -182,10 +189,20 @@ function suite(name: string, env: () => Record<string, string>) {
         }).toString(),
       });
       const token = ((await res.json()) as { access_token: string }).access_token;
-      await expectWarmReadsFree(t, repo, image, { authorization: `Bearer ${token}` });
+      const bearer = { authorization: `Bearer ${token}` };
+      await expectWarmReadsFree(t, repo, image, bearer);
+      // Ending the session (on the other node) refuses its tokens at once.
+      const sessions = await ok(writer.node.url, 'GET', '/auth/sessions', { auth: ROOT });
+      const live = (sessions.items as { id: string; kind: string }[]).filter(
+        (x) => x.kind === 'registry',
+      );
+      expect(live).toHaveLength(1);
+      await ok(writer.node.url, 'DELETE', `/auth/sessions/${live[0].id}`, { auth: ROOT });
+      const after = await measured(t, 'HEAD', `/v2/${repo}/blobs/${image.blob}`, bearer);
+      expect(after.status).toBe(401);
     });
 
-    it('a bearer token of an API key: no statement on a warm pull', async () => {
+    it('a bearer token of an API key, and the key itself: no statement on a warm pull', async () => {
       const key = (await ok(t.node.url, 'POST', '/api-keys', { auth: ROOT, body: { name: 'k' } }))
         .key as string;
       const { token } = await registryToken(t.node.url, [`repository:${repo}:pull`], {
@@ -193,7 +210,9 @@ function suite(name: string, env: () => Record<string, string>) {
       });
       await expectWarmReadsFree(t, repo, image, { authorization: `Bearer ${token}` });
       await expectWarmReadsFree(t, repo, image, { 'x-api-key': key });
-      await expectWarmReadsFree(t, repo, image, { authorization: basicHeader(ADMIN.username, key) });
+      await expectWarmReadsFree(t, repo, image, {
+        authorization: basicHeader(ADMIN.username, key),
+      });
     });
 
     it('a robot, with a token and with its key: no statement on a warm pull', async () => {
@@ -214,9 +233,47 @@ function suite(name: string, env: () => Record<string, string>) {
         authorization: basicHeader(ADMIN.username, ADMIN.password),
       });
     });
+
+    it('a blob DELETE, then a repository delete, is seen at once by the next warm read', async () => {
+      const doomed = `${ADMIN.username}/doomed`;
+      const pushed = await pushImage(writer, doomed, `doomed layer of ${name}`);
+      const { token } = await registryToken(t.node.url, [`repository:${doomed}:pull`], ROOT);
+      const bearer = { authorization: `Bearer ${token}` };
+      await expectWarmReadsFree(t, doomed, pushed, bearer);
+
+      const unlinked = await fetch(`${writer.node.url}/v2/${doomed}/blobs/${pushed.blob}`, {
+        method: 'DELETE',
+        headers: { authorization: basicHeader(ADMIN.username, ADMIN.password) },
+      });
+      expect(unlinked.status).toBe(202);
+      expect((await measured(t, 'HEAD', `/v2/${doomed}/blobs/${pushed.blob}`, bearer)).status).toBe(
+        404,
+      );
+      const manifestPath = `/v2/${doomed}/manifests/${pushed.manifest}`;
+      expect(
+        (await measured(t, 'HEAD', manifestPath, { accept: MANIFEST_TYPE, ...bearer })).status,
+      ).toBe(200);
+
+      // The config blob, warm too, then the repository deleted on the other node.
+      const manifest = (await (
+        await fetch(`${t.node.url}${manifestPath}`, {
+          headers: { accept: MANIFEST_TYPE, ...bearer },
+        })
+      ).json()) as { config: { digest: string } };
+      const configPath = `/v2/${doomed}/blobs/${manifest.config.digest}`;
+      for (let i = 0; i < 2; i++)
+        expect((await measured(t, 'HEAD', configPath, bearer)).status).toBe(200);
+      expect((await measured(t, 'HEAD', configPath, bearer)).statements).toEqual([]);
+      await ok(writer.node.url, 'DELETE', `/repos/${doomed}`, { auth: ROOT, expect: 204 });
+      expect((await measured(t, 'HEAD', configPath, bearer)).status).toBe(404);
+      expect(
+        (await measured(t, 'HEAD', manifestPath, { accept: MANIFEST_TYPE, ...bearer })).status,
+      ).toBe(404);
+      expect((await measured(t, 'HEAD', `/v2/${doomed}/manifests/v1`, bearer)).status).toBe(404);
+    });
   });
 }
 
-suite('warm reads, memory cache', () => ({}));
+suite('warm reads, memory cache', () => ({}), false);
 const withRedis = (await redisRequired()) ? suite : () => undefined;
-withRedis('warm reads, Redis', () => ({ REDIS_URL: TEST_REDIS_URL }));
+withRedis('warm reads, two nodes sharing Redis', () => ({ REDIS_URL: TEST_REDIS_URL }), true);
