@@ -223,7 +223,8 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
   /**
    * Ends one live session of the user; false when the user has no such live session. Its refresh
    * token stops working, and so do its access and registry tokens: every node checks the session
-   * row on each request (`isActive`, never cached).
+   * on each request (`isActive`, through the cache, which the recorded `session.revoked`
+   * invalidates before this returns).
    */
   async endOwn(userId: string, sessionId: string, reason: string, by: Actor): Promise<boolean> {
     return this.events.transaction(async (m) => {
