@@ -223,7 +223,7 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
   /**
    * Ends one live session of the user; false when the user has no such live session. Its refresh
    * token stops working, and so do its access and registry tokens: every node checks the session
-   * on each request (`isActive`, through the cache, which the recorded `session.revoked`
+   * on each request (`isActive`: in PostgreSQL, or in Redis, which the recorded `session.revoked`
    * invalidates before this returns).
    */
   async endOwn(userId: string, sessionId: string, reason: string, by: Actor): Promise<boolean> {
@@ -268,21 +268,23 @@ export class SessionsService implements OnModuleInit, UserSessionsListener {
     });
   }
 
-  /** Whether the user's session is live (neither ended nor expired); cached (CacheKeys). */
+  /**
+   * Whether the user's session is live (neither ended nor expired). Through the cache only when
+   * it is shared (Redis, see CacheKeys.sessionFacts): with the memory cache each node reads
+   * PostgreSQL, so that nodes sharing a database without Redis still refuse an ended session at
+   * once on every one of them (the memory cache is private to a node).
+   */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
-    const s = await this.cache.getOrLoad<SessionFacts>(
-      this.cacheKeys.sessionFacts(sessionId),
-      async () => {
-        const row = await this.sessions.findOne({ where: { id: sessionId } });
-        return row
-          ? {
-              userId: row.userId,
-              ended: row.revokedAt !== null,
-              expiresAt: row.expiresAt.getTime(),
-            }
-          : null;
-      },
-    );
+    const load = async (): Promise<SessionFacts | null> => {
+      const row = await this.sessions.findOne({ where: { id: sessionId } });
+      return row
+        ? { userId: row.userId, ended: row.revokedAt !== null, expiresAt: row.expiresAt.getTime() }
+        : null;
+    };
+    const s =
+      this.cache.backend === 'redis'
+        ? await this.cache.getOrLoad(this.cacheKeys.sessionFacts(sessionId), load)
+        : await load();
     return !!s && s.userId === userId && !s.ended && s.expiresAt > Date.now();
   }
 

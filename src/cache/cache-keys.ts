@@ -32,7 +32,9 @@ const SCOPE_ROW = 'cache-scope';
  *   holding the namespace invalidate it; a robot's key is usable only while its robot is listed
  *   here, so a namespace deleted and created again never revives the old robots.
  * - `acl:<scope>:session:<id>`: a sign-in session's user, expiry and whether it was ended (what
- *   access tokens and registry tokens naming the session are checked against on every request).
+ *   access tokens and registry tokens naming the session are checked against on every request);
+ *   only in Redis (with the memory cache, sessions are read from PostgreSQL: nodes sharing a
+ *   database without Redis must still refuse an ended session at once, SessionsService.isActive).
  *   Ending a session (sign-out, revocation, refresh-token reuse) and ending a user's sessions
  *   (password change or reset, deactivation) invalidate it, and so does a refresh-token rotation,
  *   which moves its expiry. A deleted user's sessions go with the user, whose facts then refuse.
