@@ -12,7 +12,7 @@ import { type InProcessNode, startInProcess } from '../support/in-process.js';
 import { redisRequired, TEST_REDIS_URL } from '../support/redis.js';
 import { basicHeader, RegistryClient, sha256 } from '../support/registry.js';
 import { createTestDatabase, tempDir } from '../support/server.js';
-import { ADMIN, type Auth, ok, registryToken } from './identity-support.js';
+import { ADMIN, type Auth, ok, registerAndLogin, registryToken } from './identity-support.js';
 
 const ROOT: Auth = { basic: [ADMIN.username, ADMIN.password] };
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -210,6 +210,44 @@ function suite(name: string, env: () => Record<string, string>, twoNodes: boolea
       await ok(writer.node.url, 'DELETE', `/auth/sessions/${live[0].id}`, { auth: ROOT });
       const after = await measured(t, 'HEAD', `/v2/${repo}/blobs/${image.blob}`, bearer);
       expect(after.status).toBe(401);
+    });
+
+    it("a password change ends the user's other sessions at once: their tokens are refused", async () => {
+      const carol = await registerAndLogin(writer.node.url, 'carol', 'carol-password-1');
+      const own = `carol/app`;
+      const pushed = await new RegistryClient(writer.node.url, {
+        authorization: basicHeader('carol', carol.password),
+      }).pushImage(own, 'v1', ['carol layer']);
+      const offline = await fetch(
+        `${t.node.url}/auth/token?service=aerugo&offline_token=true&scope=repository:${own}:pull`,
+        { headers: { authorization: basicHeader('carol', carol.password) } },
+      );
+      const refresh = ((await offline.json()) as { refresh_token: string }).refresh_token;
+      const res = await fetch(`${t.node.url}/auth/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({
+          grant_type: 'refresh_token',
+          refresh_token: refresh,
+          service: 'aerugo',
+          scope: `repository:${own}:pull`,
+        }).toString(),
+      });
+      const bearer = {
+        authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}`,
+      };
+      const head = `/v2/${own}/blobs/${sha256('carol layer')}`;
+      for (let i = 0; i < 2; i++)
+        expect((await measured(t, 'HEAD', head, bearer)).status).toBe(200);
+      const manifest = `/v2/${own}/manifests/${pushed.digest}`;
+      expect((await measured(t, 'HEAD', manifest, bearer)).status).toBe(200);
+      await ok(writer.node.url, 'PUT', '/users/me/password', {
+        auth: { bearer: carol.accessToken },
+        body: { currentPassword: carol.password, newPassword: 'carol-password-2' },
+        expect: 204,
+      });
+      expect((await measured(t, 'HEAD', head, bearer)).status).toBe(401);
+      expect((await measured(t, 'HEAD', manifest, bearer)).status).toBe(401);
     });
 
     it('a bearer token of an API key, and the key itself: no statement on a warm pull', async () => {
