@@ -3,6 +3,8 @@ import { InjectRepository } from '@nestjs/typeorm';
 import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { type EntityManager, IsNull, LessThan, MoreThan, Repository } from 'typeorm';
 import { sameHash } from '../api-keys/api-key-format.js';
+import { CacheKeys } from '../cache/cache-keys.js';
+import { CacheService } from '../cache/cache.service.js';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import {
@@ -26,6 +28,14 @@ function newRefreshToken(): string {
 const INVALID = 'invalid or expired refresh token';
 
 const NO_CLIENT: SessionClient = { userAgent: null, address: null };
+
+/** What a token naming a session is checked against (cached, see CacheKeys.sessionFacts). */
+interface SessionFacts {
+  userId: string;
+  ended: boolean;
+  /** Milliseconds since the epoch. */
+  expiresAt: number;
+}
 
 /**
  * Who presented a used refresh token again, when the caller did not say: someone holding the
@@ -63,6 +73,8 @@ export class SessionsService implements OnModuleInit {
     @InjectRepository(RefreshTokenEntity) private readonly tokens: Repository<RefreshTokenEntity>,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
     private readonly events: EventsService,
+    private readonly cache: CacheService,
+    private readonly cacheKeys: CacheKeys,
   ) {}
 
   /**
@@ -73,6 +85,18 @@ export class SessionsService implements OnModuleInit {
    */
   onModuleInit(): void {
     this.events.onRecord((m, e) => this.onUserEvent(m, e));
+    this.events.on('session.revoked', ({ payload }) =>
+      this.cache.invalidate(this.cacheKeys.sessionFacts(payload.sessionId)),
+    );
+    // After the commit of a write that ended a user's sessions (onUserEvent), their cached facts
+    // are forgotten: every ended, unexpired session of the user (idempotent, so a relayed event
+    // does it again harmlessly). Only Redis holds session facts.
+    this.events.on('user.password.changed', ({ payload }) => this.forgetEnded(payload.userId));
+    this.events.on('user.updated', ({ payload }) =>
+      payload.active === false || payload.fields.includes('password')
+        ? this.forgetEnded(payload.userId)
+        : undefined,
+    );
   }
 
   private async onUserEvent(m: EntityManager, e: RecordedEvent): Promise<void> {
@@ -184,6 +208,7 @@ export class SessionsService implements OnModuleInit {
       { id: session.id },
       { expiresAt, lastUsedAt: () => 'now()', ...clientColumns(client) },
     );
+    await this.cache.invalidate(this.cacheKeys.sessionFacts(session.id));
     return { session: { ...session, expiresAt }, refreshToken };
   }
 
@@ -220,7 +245,8 @@ export class SessionsService implements OnModuleInit {
   /**
    * Ends one live session of the user; false when the user has no such live session. Its refresh
    * token stops working, and so do its access and registry tokens: every node checks the session
-   * row on each request (`isActive`, never cached).
+   * on each request (`isActive`: in PostgreSQL, or in Redis, which the recorded `session.revoked`
+   * invalidates before this returns).
    */
   async endOwn(userId: string, sessionId: string, reason: string, by: Actor): Promise<boolean> {
     return this.events.transaction(async (m) => {
@@ -264,9 +290,24 @@ export class SessionsService implements OnModuleInit {
     });
   }
 
+  /**
+   * Whether the user's session is live (neither ended nor expired). Through the cache only when
+   * it is shared (Redis, see CacheKeys.sessionFacts): with the memory cache each node reads
+   * PostgreSQL, so that nodes sharing a database without Redis still refuse an ended session at
+   * once on every one of them (the memory cache is private to a node).
+   */
   async isActive(sessionId: string, userId: string): Promise<boolean> {
-    const s = await this.sessions.findOne({ where: { id: sessionId, userId } });
-    return !!s && s.revokedAt === null && s.expiresAt.getTime() > Date.now();
+    const load = async (): Promise<SessionFacts | null> => {
+      const row = await this.sessions.findOne({ where: { id: sessionId } });
+      return row
+        ? { userId: row.userId, ended: row.revokedAt !== null, expiresAt: row.expiresAt.getTime() }
+        : null;
+    };
+    const s =
+      this.cache.backend === 'redis'
+        ? await this.cache.getOrLoad(this.cacheKeys.sessionFacts(sessionId), load)
+        : await load();
+    return !!s && s.userId === userId && !s.ended && s.expiresAt > Date.now();
   }
 
   /** Ends every session of the user but `keepSessionId`, in the caller's transaction. */
@@ -280,5 +321,16 @@ export class SessionsService implements OnModuleInit {
         WHERE user_id = $1 AND revoked_at IS NULL AND ($2::text IS NULL OR id::text <> $2)`,
       [userId, keepSessionId ?? null, keepSessionId ? 'password-changed' : 'ended'],
     );
+  }
+
+  /** Forgets the cached facts of the user's ended sessions that have not expired yet. */
+  private async forgetEnded(userId: string): Promise<void> {
+    if (this.cache.backend !== 'redis') return;
+    const rows: { id: string }[] = await this.sessions.query(
+      `SELECT id FROM auth_sessions
+        WHERE user_id = $1 AND revoked_at IS NOT NULL AND expires_at > now()`,
+      [userId],
+    );
+    await this.cache.invalidate(...rows.map((r) => this.cacheKeys.sessionFacts(r.id)));
   }
 }

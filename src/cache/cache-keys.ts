@@ -38,13 +38,21 @@ const SCOPE_ROW = 'cache-scope';
  *   expiry). `robot.created`, `robot.updated`, `robot.deleted`, and `user.deleted` or `org.deleted`
  *   of the namespace's holder (RobotsService); a robot's key is usable only while its robot is
  *   listed here, so a namespace deleted and created again never revives the old robots.
+ * - `acl:<scope>:session:<id>`: a sign-in session's user, expiry and whether it was ended (what
+ *   access tokens and registry tokens naming the session are checked against on every request);
+ *   only in Redis (with the memory cache, sessions are read from PostgreSQL: nodes sharing a
+ *   database without Redis must still refuse an ended session at once, SessionsService.isActive).
+ *   `session.revoked` (sign-out, revocation, refresh-token reuse), `user.password.changed` and
+ *   `user.updated` ending the user's sessions (password change or reset, deactivation; their
+ *   consumer forgets every ended, unexpired session of the user), and a refresh-token rotation,
+ *   which moves its expiry (SessionsService). A deleted user's sessions go with the user, whose facts then refuse.
  *
  * `auth-limit:<scope>:<account or address>` are not cache entries but the shared counters of the
  * sign-in and registration limits (RedisAttemptLimiter), named here so that they are scoped alike.
  *
  * "Not found" is cached only for repositories and names (`negative`), so that a missing name costs
- * what an existing private one costs; a missing user or API key is read from PostgreSQL every
- * time (key hashes are random: caching misses would let anyone fill the cache).
+ * what an existing private one costs; a missing user, API key or session is read from PostgreSQL
+ * every time (key hashes are random: caching misses would let anyone fill the cache).
  *
  * `<scope>` is a random id made once per database (kept in it, so every node of a deployment
  * shares it): deployments or test databases sharing one Redis never read each other's facts,
@@ -101,6 +109,10 @@ export class CacheKeys implements OnModuleInit {
     return this.key(`robots:${namespace}`);
   }
 
+  sessionFacts(sessionId: string): string {
+    return this.key(`session:${sessionId}`);
+  }
+
   /**
    * What a tag of a repository points at (registry content, not an access fact). Repository ids
    * are random, so these keys need no scope. `manifest.pushed`, `manifest.deleted` and
@@ -113,6 +125,20 @@ export class CacheKeys implements OnModuleInit {
   /** A manifest by its sha256 digest: immutable while it exists; `manifest.deleted` invalidates it. */
   manifest(repositoryId: string, sha256: string): string {
     return `manifest:${repositoryId}:${sha256}`;
+  }
+
+  /**
+   * The size of a blob linked into a repository (registry content, unscoped like `tagref`): that
+   * the link exists, and the blob is not being deleted. Only a link's existence is cached, never
+   * its absence. Every removal of a link invalidates it: `DELETE /v2/<name>/blobs/<digest>` and the
+   * collector's removal of dangling links (both record `blob.unlinked`, BlobsService). A deleted
+   * repository's links go with it (cascade) without invalidating theirs: its name's facts are
+   * invalidated, so no request reaches its id again (ids are never reused), and the entries
+   * expire. A blob is deleted only when no link is left (src/gc/gc.service.ts), so no entry
+   * outlives its bytes.
+   */
+  blobLink(repositoryId: string, digest: string): string {
+    return `blob:${repositoryId}:${digest}`;
   }
 
   /** A sign-in or registration counter (without the `aerugo:` prefix the limiter adds). */

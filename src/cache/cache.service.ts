@@ -124,9 +124,18 @@ function decode<T>(payload: string): T | null | undefined {
 
 /**
  * Key kinds the lookup counter is labelled with: `acl:<scope>:<kind>:…` (cache-keys.ts) and the
- * registry's `tagref:…` and `manifest:…` (ManifestsService).
+ * registry's `tagref:…`, `manifest:…` (ManifestsService) and `blob:…` (BlobsService).
  */
-const LOOKUP_KINDS = new Set(['repo', 'ns', 'user', 'apikey', 'tagref', 'manifest']);
+const LOOKUP_KINDS = new Set([
+  'repo',
+  'ns',
+  'user',
+  'apikey',
+  'session',
+  'tagref',
+  'manifest',
+  'blob',
+]);
 
 function countLookup(key: string, result: 'hit' | 'miss'): void {
   const first = key.slice(0, key.indexOf(':'));

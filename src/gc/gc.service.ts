@@ -38,7 +38,7 @@ import {
  * it keeps its repository's links: a link is removed only when no manifest of that repository
  * references the blob ("dangling") AND nobody relied on it for the grace period (`touched_at`:
  * set when the link is made, when an upload or mount makes it again, and by the registry's
- * HEAD/GET of the blob, at most every half grace period). Deleting a repository drops its
+ * HEAD/GET of the blob, at most every quarter grace period). Deleting a repository drops its
  * manifests and links (ON DELETE CASCADE) and orphans its upload sessions: everything of it
  * becomes unreferenced and goes the same way. Untagged manifests are kept unless a retention
  * policy deletes them (src/retention: each run applies retention first, deleting tags and
@@ -71,9 +71,35 @@ import {
  * - Blob uploaded (or mounted) just before its manifest: the upload/mount makes or touches the
  *   link in the transaction that records it; the link is not dangling-and-old for GC_GRACE_SECONDS.
  *   The manifest must come within the grace period (choose it longer than your longest push).
- * - HEAD then skip: the HEAD touches the link first (waiting for a run holding it; then the HEAD
- *   finds no link and answers 404, so the client uploads), and the link then stays for at least
- *   half the grace period.
+ * - HEAD then skip: a HEAD that finds the link promises it stays at least half the grace period
+ *   G after the answer (the client skips the upload and puts its manifest later). The HEAD
+ *   touches the link first (waiting for a run holding it; then the HEAD finds no link and answers
+ *   404, so the client uploads). The touch writes `touched_at = now()` only when the mark is
+ *   older than W = G/4 (BlobsData.touch): so after a touch statement whose `now()` is D, whoever
+ *   wrote the mark, `touched_at ≥ D − W`, and a run (which removes the link only when
+ *   `touched_at < now() − G` in its own statement, under the lock) cannot remove it before D + G − W.
+ *   A warm HEAD sends no statement at all (BlobsService.requireInRepository, touch-leases.ts):
+ *   - after its own touch statement found the link, a node skips the touch for L < W on its
+ *     monotonic clock, read before that statement was sent (so at or before D). A HEAD answered
+ *     from this lease at time t ≤ D + L therefore keeps its link until D + G − W ≥ t + G − W − L,
+ *     which is more than t + G/2 with W = G/4 and L = 0.95 · W (the 5 % margin absorbs the
+ *     drift between the node's clock and the database's, and the time from the check to the
+ *     answer). Both sides only measure elapsed time, so clock offsets between node and database
+ *     do not matter. The lease map is bounded (a dropped lease only costs a touch);
+ *   - the size comes from the cache (CacheKeys.blobLink: only a link's existence is cached, and
+ *     every removal of a link invalidates it after it committed: an unlink and this collector's
+ *     `collectLinks` both record `blob.unlinked`; a deleted repository's id is never reached again
+ *     because its name's facts are invalidated). A run cannot remove the link during the lease
+ *     (above), so a stale entry can only come from an explicit delete racing the HEAD, as it
+ *     always could; a manifest put after it checks the links under lock (MANIFEST_BLOB_UNKNOWN);
+ *   - without a lease, the touch is sent; when it wrote, the link exists and the cache may answer
+ *     the size; when it did not (the link is gone, or its mark is recent), PostgreSQL answers,
+ *     because a run may have removed the link just before, its invalidation still on the way;
+ *   - a cached size never outlives its blob's bytes: a blob becomes `deleting` only with no link
+ *     left, and every link removal invalidated its key before. Should a node die between a
+ *     removal's commit and its invalidation, the outbox relay of another node invalidates a
+ *     minute later (RELAY_AFTER_SECONDS); a stale answer meanwhile is a 200 for a link that is
+ *     gone (the manifest put is then refused, as above), never a lost byte.
  * - Manifest put while its blobs are collected: its links are held FOR KEY SHARE until it
  *   commits (see Locks); a blob with a link is never even a candidate.
  * - Blob re-pushed while its delete is in flight: the row is `deleting` until its bytes are gone,

@@ -75,7 +75,7 @@ export const manifestsPulled = new Counter({
 
 export const cacheLookups = new Counter({
   name: 'aerugo_cache_lookups_total',
-  help: 'Cache reads, by key kind (repo, ns, user, apikey, tagref, manifest) and result (hit, or miss: not cached, or the store unreachable)',
+  help: 'Cache reads, by key kind (repo, ns, user, apikey, session, tagref, manifest, blob) and result (hit, or miss: not cached, or the store unreachable)',
   labelNames: ['kind', 'result'] as const,
   registers,
 });

@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { quotaRefusal } from '../quotas/quota-rules.js';
 import { RegistryError } from './errors.js';
+import { touchWindowSeconds } from './touch-leases.js';
 import { QuotaRefusedError } from './quota-refusal.js';
 
 export type BlobState = 'live' | 'candidate' | 'deleting';
@@ -34,19 +35,22 @@ export class BlobsData {
   }
 
   /**
-   * Marks the repository's link to the blob as just relied on, so that the collector leaves it at
-   * least half a grace period more (a client that found the blob with HEAD then skips uploading
-   * it and puts its manifest). Writes only when the mark is older than that half, so a link read
-   * again and again costs one write per half grace period. Runs before the read that answers the
-   * client: when the collector holds the link, this waits, and the read then finds it gone.
+   * Marks the repository's link to the blob as just relied on, so that the collector leaves it a
+   * while more (a client that found the blob with HEAD then skips uploading it and puts its
+   * manifest). Writes only when the mark is older than the touch window (a quarter of the grace
+   * period, see touch-leases.ts), so a link read again and again costs one write per window;
+   * either way the link's mark is at most that old afterwards. Runs before the read that answers
+   * the client: when the collector holds the link, this waits, and the read then finds it gone.
+   * True when it wrote (the link exists), false when the link is absent or was marked recently.
    */
-  async touch(repositoryId: string, digest: string): Promise<void> {
-    await this.db.query(
+  async touch(repositoryId: string, digest: string): Promise<boolean> {
+    const [, count]: [unknown[], number] = await this.db.query(
       `UPDATE repository_blobs SET touched_at = now()
         WHERE repository_id = $1 AND digest = $2
           AND touched_at < now() - make_interval(secs => $3)`,
-      [repositoryId, digest, this.config.gc.graceSeconds / 2],
+      [repositoryId, digest, touchWindowSeconds(this.config.gc.graceSeconds)],
     );
+    return count > 0;
   }
 
   /** Size of a blob linked into the repository (no lock: for reads that write nothing). */

@@ -1,7 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, OnModuleInit } from '@nestjs/common';
 import type { Readable } from 'node:stream';
+import { CacheKeys } from '../cache/cache-keys.js';
+import { CacheService } from '../cache/cache.service.js';
 import type { Actor } from '../common/actor.js';
 import { TestHooks } from '../common/test-hooks.js';
+import type { AppConfig } from '../config/config.js';
+import { APP_CONFIG } from '../config/config.module.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import type { UserSubject } from '../repos/permissions.js';
@@ -12,6 +16,7 @@ import { BlobsData } from './blobs.data.js';
 import { RegistryError } from './errors.js';
 import { recordingQuotaRefusal } from './quota-refusal.js';
 import type { RepoRef } from './manifests.service.js';
+import { leaseMs, TouchLeases } from './touch-leases.js';
 
 /*
  * What makes a blob live, and who may delete its bytes.
@@ -51,7 +56,10 @@ import type { RepoRef } from './manifests.service.js';
  * repository's links to blobs no manifest references are removed.
  */
 @Injectable()
-export class BlobsService {
+export class BlobsService implements OnModuleInit {
+  /** This node's recent touches of links (see requireInRepository). */
+  readonly leases: TouchLeases;
+
   constructor(
     @Inject(STORAGE_DRIVER) private readonly storage: StorageDriver,
     private readonly repos: ReposService,
@@ -59,7 +67,23 @@ export class BlobsService {
     private readonly data: BlobsData,
     private readonly events: EventsService,
     private readonly hooks: TestHooks,
-  ) {}
+    private readonly cache: CacheService,
+    private readonly keys: CacheKeys,
+    @Inject(APP_CONFIG) config: AppConfig,
+  ) {
+    this.leases = new TouchLeases(leaseMs(config.gc.graceSeconds));
+  }
+
+  /**
+   * A link's cached size is forgotten when the link is removed: by `DELETE /v2/<name>/blobs/…`
+   * and by the collector, which both record `blob.unlinked`. (A deleted repository's links go with
+   * it: its name's facts are invalidated, and its id is never used again.)
+   */
+  onModuleInit(): void {
+    this.events.on('blob.unlinked', ({ payload: p }) =>
+      this.cache.invalidate(this.keys.blobLink(p.repositoryId, p.digest)),
+    );
+  }
 
   /** Size of a blob linked into the repository, or null when the repository cannot see it. */
   sizeInRepository(repositoryId: string, digest: string): Promise<number | null> {
@@ -68,14 +92,41 @@ export class BlobsService {
 
   /**
    * The registry's `HEAD`/`GET` of a blob: marks the link as relied on first (a client that finds
-   * the blob may skip uploading it and put a manifest referencing it; see BlobsData.touch).
+   * the blob may skip uploading it and put a manifest referencing it; see BlobsData.touch), then
+   * answers its size. Warm, it costs no database round trip:
+   * - the touch is skipped while this node holds a lease on the link (its own touch, less than a
+   *   quarter of the grace period ago, found the link: the link then stays at least half a grace
+   *   period after this answer whatever happens meanwhile, see touch-leases.ts and
+   *   src/gc/gc.service.ts);
+   * - the size comes from the cache (`CacheKeys.blobLink`, invalidated by every removal of the
+   *   link), except right after a touch that did not write: the link may then be gone (a run
+   *   that held it deleted it, and its invalidation may not have landed yet), so PostgreSQL
+   *   answers.
    */
   async requireInRepository(repositoryId: string, digest: string): Promise<number> {
-    await this.data.touch(repositoryId, digest);
-    const size = await this.sizeInRepository(repositoryId, digest);
+    const lease = `${repositoryId} ${digest}`;
+    const now = this.leases.clock();
+    let size: number | null;
+    if (this.leases.holds(lease, now)) {
+      size = await this.cachedSize(repositoryId, digest);
+      if (size === null) this.leases.drop(lease);
+    } else {
+      const wrote = await this.data.touch(repositoryId, digest);
+      size = wrote
+        ? await this.cachedSize(repositoryId, digest)
+        : await this.sizeInRepository(repositoryId, digest);
+      if (size !== null) this.leases.grant(lease, now);
+    }
     if (size === null)
       throw new RegistryError('BLOB_UNKNOWN', 'blob unknown to registry', { digest });
     return size;
+  }
+
+  /** The size of a linked blob through the cache ("not linked" is never cached). */
+  private cachedSize(repositoryId: string, digest: string): Promise<number | null> {
+    return this.cache.getOrLoad(this.keys.blobLink(repositoryId, digest), () =>
+      this.sizeInRepository(repositoryId, digest),
+    );
   }
 
   /**

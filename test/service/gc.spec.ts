@@ -3,9 +3,12 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
+import { CacheKeys } from '../../src/cache/cache-keys.js';
+import { CacheService } from '../../src/cache/cache.service.js';
 import type { Actor } from '../../src/common/actor.js';
 import { TestHooks } from '../../src/common/test-hooks.js';
 import { GcService } from '../../src/gc/gc.service.js';
+import { BlobsData } from '../../src/registry/blobs.data.js';
 import { BlobsService } from '../../src/registry/blobs.service.js';
 import { ManifestsService, type RepoRef } from '../../src/registry/manifests.service.js';
 import { UploadsService } from '../../src/registry/uploads.service.js';
@@ -219,5 +222,130 @@ describe('garbage collection racing writes', () => {
         payload: expect.objectContaining({ digest }),
       }),
     );
+  });
+});
+
+describe("HEAD answered from this node's touch lease (no database round trip)", () => {
+  // GC_GRACE_SECONDS=3600: a touch writes when the link's mark is older than W = 900 s; a node
+  // skips its touch for L = 855 s after its own. Time passing is simulated on both sides: the
+  // node's lease clock is moved forward, and the link's mark moved back by as much (what the
+  // collector compares it with is the database's now()).
+  const W = 900;
+  const L = 855;
+  let clock = 1e9;
+  let touches = 0;
+  let restore: () => void;
+
+  beforeAll(() => {
+    const data = s.get(BlobsData);
+    const touch = data.touch.bind(data);
+    data.touch = (...args: Parameters<BlobsData['touch']>) => {
+      touches++;
+      return touch(...args);
+    };
+    const saved = blobs.leases.clock;
+    blobs.leases.clock = () => clock;
+    restore = () => {
+      data.touch = touch;
+      blobs.leases.clock = saved;
+    };
+  });
+
+  afterAll(() => restore());
+
+  /** Seconds since the link was marked as relied on. */
+  async function markAge(into: RepoRef, digest: string): Promise<number> {
+    const { rows } = await s.db.query<{ age: number }>(
+      `SELECT extract(epoch FROM now() - touched_at)::float8 AS age FROM repository_blobs
+        WHERE repository_id = $1 AND digest = $2`,
+      [into.id, digest],
+    );
+    return rows[0].age;
+  }
+
+  /** `seconds` pass: for the node's lease clock and for the link's mark. */
+  async function elapse(into: RepoRef, digest: string, seconds: number): Promise<void> {
+    clock += seconds * 1000;
+    await s.db.query(
+      `UPDATE repository_blobs SET touched_at = touched_at - make_interval(secs => $3)
+        WHERE repository_id = $1 AND digest = $2`,
+      [into.id, digest, seconds],
+    );
+  }
+
+  it('keeps the link at least half a grace period after the HEAD, in the worst case', async () => {
+    const c = await repo('gc/lease');
+    const layer = 'layer under a lease';
+    const digest = await pushBlob(c, layer);
+    // Worst case: another node marked the link just under W ago, so this node's touch writes
+    // nothing, and the lease it takes counts from there.
+    await s.db.query(
+      `UPDATE repository_blobs SET touched_at = now() - make_interval(secs => $3)
+        WHERE repository_id = $1 AND digest = $2`,
+      [c.id, digest, W - 1],
+    );
+    const before = touches;
+    expect(await blobs.requireInRepository(c.id, digest)).toBe(Buffer.byteLength(layer));
+    expect(touches).toBe(before + 1);
+    expect(await markAge(c, digest)).toBeGreaterThan(W - 2);
+
+    // Just before the lease ends: answered without a touch (the mark stays where it was).
+    await elapse(c, digest, L - 1);
+    expect(await blobs.requireInRepository(c.id, digest)).toBe(Buffer.byteLength(layer));
+    expect(touches).toBe(before + 1);
+    expect(await markAge(c, digest)).toBeGreaterThan(W + L - 3);
+
+    // Half a grace period after that HEAD a run still keeps the link (HEAD then skip)…
+    await elapse(c, digest, 1800);
+    const kept = await collect();
+    expect(kept.errors).toEqual([]);
+    expect(await linked(c, digest)).toBe(true);
+    // …and removes it once nobody relied on it for the grace period: nothing touched it meanwhile.
+    await elapse(c, digest, 3600 - (W - 1) - (L - 1) - 1800 + 5);
+    const removed = await collect();
+    expect(removed.errors).toEqual([]);
+    expect(await linked(c, digest)).toBe(false);
+    // The removal invalidated the cached size, and the next HEAD (its lease long over) finds
+    // nothing.
+    const cache = s.get(CacheService);
+    const key = s.get(CacheKeys).blobLink(c.id, digest);
+    expect(await cache.getOrLoad(key, () => Promise.resolve(-1))).toBe(-1);
+    await expect(blobs.requireInRepository(c.id, digest)).rejects.toMatchObject({
+      code: 'BLOB_UNKNOWN',
+    });
+  });
+
+  it('touches again once the lease has ended', async () => {
+    const c = await repo('gc/lease-ends');
+    const layer = 'layer whose lease ends';
+    const digest = await pushBlob(c, layer);
+    await ageLinks([digest]);
+    const before = touches;
+    await blobs.requireInRepository(c.id, digest);
+    expect(touches).toBe(before + 1);
+    expect(await markAge(c, digest)).toBeLessThan(60);
+    await elapse(c, digest, L - 1);
+    await blobs.requireInRepository(c.id, digest);
+    expect(touches).toBe(before + 1);
+    await elapse(c, digest, 2);
+    await blobs.requireInRepository(c.id, digest);
+    expect(touches).toBe(before + 2);
+    // The mark was younger than W: that touch wrote nothing, yet it is a new lease.
+    expect(await markAge(c, digest)).toBeGreaterThan(L);
+    await elapse(c, digest, W);
+    await blobs.requireInRepository(c.id, digest);
+    expect(touches).toBe(before + 3);
+    expect(await markAge(c, digest)).toBeLessThan(60);
+  });
+
+  it('an unlinked blob is answered as unknown at once, lease or not', async () => {
+    const c = await repo('gc/lease-unlinked');
+    const digest = await pushBlob(c, 'layer unlinked under a lease');
+    await blobs.requireInRepository(c.id, digest);
+    await blobs.requireInRepository(c.id, digest);
+    await blobs.unlink(c, digest, actor);
+    await expect(blobs.requireInRepository(c.id, digest)).rejects.toMatchObject({
+      code: 'BLOB_UNKNOWN',
+    });
   });
 });
