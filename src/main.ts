@@ -30,6 +30,7 @@ import { httpObserver } from './observability/http-observer.js';
 import { createRootLogger, NestPinoLogger } from './observability/logger.js';
 import { publicMetricsRoute, startMetricsListener } from './observability/metrics-endpoint.js';
 import { API_PREFIX, openApiDocument, setApiPrefix } from './openapi.js';
+import { registryDispatch } from './registry/registry-dispatch.js';
 import { RegistryErrorFilter } from './registry/registry-error.filter.js';
 import { mountWebUi } from './web-ui.js';
 
@@ -75,6 +76,8 @@ export async function createApp(
     express.urlencoded({ extended: false, limit: '64kb', verify: isUtf8Body }),
   );
   // Behind a load balancer req.ip is the client's only when the proxies are trusted (TRUST_PROXY).
+  // The registry (`/v2/`) is served here, ahead of Nest's router (see registry-dispatch.ts).
+  app.use(registryDispatch(app));
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
   app.set('x-powered-by', false);
