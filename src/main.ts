@@ -59,6 +59,10 @@ export async function createApp(
   // A path or query string that does not decode to valid UTF-8 without NUL is refused before
   // routing (in the registry's error format under /v2/, see HttpErrorFilter).
   app.use(rejectMalformedText);
+  app.use(bodyDeadline(config.http));
+  // The registry (`/v2/`) is served here, ahead of the layers below that never apply to it and of
+  // Nest's router (see registry-dispatch.ts).
+  app.use(registryDispatch(app));
   // The Docker token realm is `/auth/token`, outside the API prefix: it is the same endpoint as
   // `/api/v1/auth/token` (also needing the body parsers below), so the path is rewritten to it.
   app.use((req: express.Request, _res: express.Response, next: express.NextFunction) => {
@@ -68,7 +72,6 @@ export async function createApp(
   });
   // The web UI (dist/web) at `/`, outside /v2/, /api/ and /auth/.
   mountWebUi(app);
-  app.use(bodyDeadline(config.http));
   // Registry bodies (blobs, manifests) are streamed or read raw; only the REST API parses JSON/forms.
   app.use(`/${API_PREFIX}`, express.json({ limit: '1mb', verify: isUtf8Body }));
   app.use(
@@ -76,8 +79,6 @@ export async function createApp(
     express.urlencoded({ extended: false, limit: '64kb', verify: isUtf8Body }),
   );
   // Behind a load balancer req.ip is the client's only when the proxies are trusted (TRUST_PROXY).
-  // The registry (`/v2/`) is served here, ahead of Nest's router (see registry-dispatch.ts).
-  app.use(registryDispatch(app));
   app.set('trust proxy', config.trustProxy);
   app.set('etag', false);
   app.set('x-powered-by', false);
