@@ -271,10 +271,9 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     if (token !== undefined && (value !== null || opts.negative) && !this.pendingDeletes.has(key)) {
       const ttl = value === null ? Math.min(this.ttlMs, NEGATIVE_TTL_MS) : this.ttlMs;
       const t = token;
-      await this.op(
-        () => this.store.write(key, t, encode(value), ttl),
-        this.store.immediate,
-      ).catch(() => undefined);
+      await this.op(() => this.store.write(key, t, encode(value), ttl), this.store.immediate).catch(
+        () => undefined,
+      );
     }
     return value;
   }
