@@ -5,12 +5,12 @@ import { Readable, type Writable } from 'node:stream';
 export const READ_CHUNK = 1024 * 1024;
 
 /**
- * Read buffers kept between requests: `sendTo` borrows two per transfer and gives them back. A
+ * Read buffers kept between requests: `sendTo` borrows one or two per transfer and gives them back. A
  * blob served through fresh buffers allocates its whole size outside the V8 heap, which makes V8
  * run full collections of the (much larger) heap as the bytes go by: that, more than the copies,
  * is what set a Node server's blob GET below a sendfile-based one.
  */
-const POOL_MAX = 16;
+const POOL_MAX = 8;
 const pool: Buffer[] = [];
 
 function borrow(): Buffer {
@@ -76,7 +76,8 @@ export class BlobFileStream extends Readable {
    * Resolves when done or when `out` closed early; a read error destroys `out` and rejects.
    */
   async sendTo(out: Writable): Promise<void> {
-    const buffers = [borrow(), borrow()];
+    // The second buffer only when there is a second chunk (most blobs of an image are small).
+    const buffers: Buffer[] = [];
     let gone = out.destroyed;
     const onClose = () => (gone = true);
     out.once('close', onClose);
@@ -97,7 +98,7 @@ export class BlobFileStream extends Readable {
       for (let i = 0; !gone; i++) {
         const len = Math.min(READ_CHUNK, this.end - this.pos);
         if (len <= 0) break;
-        const buf = buffers[i & 1];
+        const buf = (buffers[i & 1] ??= borrow());
         const { bytesRead } = await this.file.read(buf, 0, len, this.pos);
         if (!(await writing)) break;
         if (bytesRead === 0) break;
