@@ -5,10 +5,10 @@ import { Readable, type Writable } from 'node:stream';
 export const READ_CHUNK = 1024 * 1024;
 
 /**
- * Read buffers kept between requests: `sendTo` borrows one or two per transfer and gives them back. A
- * blob served through fresh buffers allocates its whole size outside the V8 heap, which makes V8
- * run full collections of the (much larger) heap as the bytes go by: that, more than the copies,
- * is what set a Node server's blob GET below a sendfile-based one.
+ * Read buffers kept between requests: `sendTo` borrows one or two per transfer and gives them
+ * back. A blob served through fresh buffers allocates its whole size outside the V8 heap, which
+ * makes V8 run full collections of the (much larger) heap as the bytes go by: that, more than the
+ * copies, is what set a Node server's blob GET below a sendfile-based one.
  */
 const POOL_MAX = 8;
 const pool: Buffer[] = [];
