@@ -26,6 +26,8 @@ const env = {
   LISTEN_ADDRESS: `127.0.0.1:${port}`,
   DATA_DIR: dataDir,
   LOG_LEVEL: 'warn',
+  ADMIN_USERNAME: 'bench',
+  ADMIN_PASSWORD: 'bench-memory-password',
 };
 const child = spawn(process.execPath, [join(root, 'dist/src/main.js')], { env, stdio: 'inherit' });
 const base = `http://127.0.0.1:${port}`;
@@ -34,10 +36,19 @@ for (let i = 0; ; i++) {
     await fetch(`${base}/v2/`);
     break;
   } catch {
-    if (i > 600) throw new Error('server did not start');
+    if (i > 1800) throw new Error('server did not start');
     await new Promise((r) => setTimeout(r, 100));
   }
 }
+
+// Anonymous callers may not push: a bearer token for the repository, from the token endpoint.
+const basic = Buffer.from(`${env.ADMIN_USERNAME}:${env.ADMIN_PASSWORD}`).toString('base64');
+const tokenRes = await fetch(
+  `${base}/auth/token?service=aerugo&scope=${encodeURIComponent('repository:bench/blob:pull,push')}`,
+  { headers: { authorization: `Basic ${basic}` } },
+);
+if (!tokenRes.ok) throw new Error(`token endpoint answered ${tokenRes.status}`);
+const auth = { authorization: `Bearer ${(await tokenRes.json()).token}` };
 
 const peakRss = () => {
   const status = readFileSync(`/proc/${child.pid}/status`, 'utf8');
@@ -60,18 +71,29 @@ const body = new ReadableStream({
   },
 });
 const t0 = Date.now();
-const start = await fetch(`${base}/v2/bench/blobs/uploads/`, { method: 'POST' });
+const start = await fetch(`${base}/v2/bench/blob/blobs/uploads/`, {
+  method: 'POST',
+  headers: auth,
+});
+if (start.status !== 202) throw new Error(`POST ${start.status}`);
 const location = start.headers.get('location');
-const patch = await fetch(`${base}${location}`, { method: 'PATCH', body, duplex: 'half' });
+const patch = await fetch(new URL(location, base), {
+  method: 'PATCH',
+  headers: auth,
+  body,
+  duplex: 'half',
+});
 if (patch.status !== 202) throw new Error(`PATCH ${patch.status}`);
 const digest = `sha256:${hash.digest('hex')}`;
-const put = await fetch(`${base}${location}?digest=${digest}`, { method: 'PUT' });
+const putUrl = new URL(patch.headers.get('location') ?? location, base);
+putUrl.searchParams.set('digest', digest);
+const put = await fetch(putUrl, { method: 'PUT', headers: auth });
 if (put.status !== 201) throw new Error(`PUT ${put.status}: ${await put.text()}`);
 const pushSeconds = (Date.now() - t0) / 1000;
 const rssAfterPush = peakRss();
 
 const t1 = Date.now();
-const get = await fetch(`${base}/v2/bench/blobs/${digest}`);
+const get = await fetch(`${base}/v2/bench/blob/blobs/${digest}`, { headers: auth });
 const pullHash = createHash('sha256');
 for await (const c of get.body) pullHash.update(c);
 const pullSeconds = (Date.now() - t1) / 1000;
