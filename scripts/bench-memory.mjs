@@ -36,7 +36,7 @@ const peakRss = () => {
 };
 
 try {
-  await waitFor(`${base}/api/v1/health/ready`, 120, (res) => res.ok);
+  await waitFor(`${base}/api/v1/health/ready`, 180, (res) => res.ok);
   console.log(JSON.stringify(await measure(), null, 2));
 } finally {
   child.kill('SIGTERM');

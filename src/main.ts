@@ -30,6 +30,7 @@ import { httpObserver } from './observability/http-observer.js';
 import { createRootLogger, NestPinoLogger } from './observability/logger.js';
 import { publicMetricsRoute, startMetricsListener } from './observability/metrics-endpoint.js';
 import { API_PREFIX, openApiDocument, setApiPrefix } from './openapi.js';
+import { registryDispatch } from './registry/registry-dispatch.js';
 import { RegistryErrorFilter } from './registry/registry-error.filter.js';
 import { mountWebUi } from './web-ui.js';
 
@@ -58,6 +59,10 @@ export async function createApp(
   // A path or query string that does not decode to valid UTF-8 without NUL is refused before
   // routing (in the registry's error format under /v2/, see HttpErrorFilter).
   app.use(rejectMalformedText);
+  app.use(bodyDeadline(config.http));
+  // The registry (`/v2/`) is served here, ahead of the layers below that never apply to it and of
+  // Nest's router (see registry-dispatch.ts).
+  app.use(registryDispatch(app));
   // The Docker token realm is `/auth/token`, outside the API prefix: it is the same endpoint as
   // `/api/v1/auth/token` (also needing the body parsers below), so the path is rewritten to it.
   app.use((req: express.Request, _res: express.Response, next: express.NextFunction) => {
@@ -67,7 +72,6 @@ export async function createApp(
   });
   // The web UI (dist/web) at `/`, outside /v2/, /api/ and /auth/.
   mountWebUi(app);
-  app.use(bodyDeadline(config.http));
   // Registry bodies (blobs, manifests) are streamed or read raw; only the REST API parses JSON/forms.
   app.use(`/${API_PREFIX}`, express.json({ limit: '1mb', verify: isUtf8Body }));
   app.use(

@@ -14,6 +14,11 @@ import { askPrimary, INVALIDATE, onPrimaryCast } from '../cluster/cluster.js';
 export type StoreRead = { hit: true; payload: string } | { hit: false; token: string };
 
 export interface CacheStore {
+  /**
+   * True when `read` and `write` answer without waiting on anything (this process's memory): the
+   * CacheService then gives them no time budget (a timer per operation, for nothing).
+   */
+  readonly immediate?: boolean;
   read(key: string): Promise<StoreRead>;
   /** Stores `payload` for `ttlMs` when `token` is still the key's load token; says whether it did. */
   write(key: string, token: string, payload: string, ttlMs: number): Promise<boolean>;
@@ -137,6 +142,7 @@ const MAX_MEMORY_ENTRIES = 100_000;
  * load tokens live in a private map.
  */
 export class MemoryCacheStore implements CacheStore {
+  readonly immediate = true;
   private readonly tokens = new Map<string, { token: string; expiresAt: number }>();
   private sequence = 0;
   private readonly sweeper: NodeJS.Timeout;

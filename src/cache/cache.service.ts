@@ -229,15 +229,18 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     }
   }
 
-  /** Runs one store operation within its budget; throws (without waiting) while broken. */
-  private async op<T>(call: () => Promise<T>): Promise<T> {
+  /**
+   * Runs one store operation within its budget (none for reads and writes of a store that answers
+   * at once); throws (without waiting) while broken.
+   */
+  private async op<T>(call: () => Promise<T>, immediate = false): Promise<T> {
     if (this.broken) {
       this.counters.skipped++;
       throw new SkippedError();
     }
     this.counters.attempted++;
     try {
-      return await withTimeout(call(), () => this.counters.timedOut++);
+      return await (immediate ? call() : withTimeout(call(), () => this.counters.timedOut++));
     } catch (e) {
       this.counters.failed++;
       this.trip(e);
@@ -260,7 +263,7 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     }
     let token: string | undefined;
     try {
-      const read = await this.op(() => this.store.read(key));
+      const read = await this.op(() => this.store.read(key), this.store.immediate);
       if (read.hit) {
         const value = decode<T>(read.payload);
         if (value !== undefined && (value !== null || opts.negative)) {
@@ -278,7 +281,9 @@ export class CacheService implements OnModuleInit, OnModuleDestroy {
     if (token !== undefined && (value !== null || opts.negative) && !this.pendingDeletes.has(key)) {
       const ttl = value === null ? Math.min(this.ttlMs, NEGATIVE_TTL_MS) : this.ttlMs;
       const t = token;
-      await this.op(() => this.store.write(key, t, encode(value), ttl)).catch(() => undefined);
+      await this.op(() => this.store.write(key, t, encode(value), ttl), this.store.immediate).catch(
+        () => undefined,
+      );
     }
     return value;
   }

@@ -25,7 +25,12 @@ export class RegistryAccessGuard implements CanActivate {
   constructor(@Inject(REGISTRY_AUTHORIZER) private readonly authorizer: RegistryAuthorizer) {}
 
   async canActivate(ctx: ExecutionContext): Promise<boolean> {
-    const req = ctx.switchToHttp().getRequest<RegistryRequest>();
+    await this.admit(ctx.switchToHttp().getRequest<RegistryRequest>());
+    return true;
+  }
+
+  /** Parses the route and authorizes the caller (throws when refused); notes both on `req`. */
+  async admit(req: RegistryRequest): Promise<void> {
     const route = parseRegistryPath(req.path);
     req.registryRoute = route;
     const mountFrom =
@@ -48,6 +53,5 @@ export class RegistryAccessGuard implements CanActivate {
     req.registryActor = decision.actor;
     req.registryMountAllowed = mountFrom !== undefined && decision.mountAllowed;
     req.registryCatalog = decision.catalog;
-    return true;
   }
 }

@@ -27,6 +27,7 @@ import {
 } from './http-util.js';
 import { ManifestsService, type RepoRef } from './manifests.service.js';
 import { PushService, subjectOfActor } from './push.service.js';
+import { canSend } from '../storage/blob-file-stream.js';
 import { PullStatsService } from './pull-stats.service.js';
 import { RegistryAccessGuard, type RegistryRequest } from './registry-access.guard.js';
 import { RegistryErrorFilter } from './registry-error.filter.js';
@@ -260,7 +261,9 @@ export class RegistryController {
       route.digest,
       range.kind === 'partial' ? range.range : undefined,
     );
-    await pipeline(stream, res).catch(() => res.destroy());
+    // From a file: read into reused buffers and written straight to the response.
+    if (canSend(stream)) await stream.sendTo(res).catch(() => res.destroy());
+    else await pipeline(stream, res).catch(() => res.destroy());
   }
 
   private async deleteBlob(
