@@ -74,7 +74,8 @@ export function parseDescriptor(v: unknown, where: string): Descriptor {
   } catch {
     throw invalid(`${where}.digest is invalid`, { digest });
   }
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+  // Number.isSafeInteger is false for anything but a number.
+  if (!Number.isSafeInteger(size) || (size as number) < 0) {
     throw invalid(`${where}.size must be a non-negative integer`);
   }
   if (urls !== undefined && (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string'))) {
@@ -86,7 +87,7 @@ export function parseDescriptor(v: unknown, where: string): Descriptor {
   return {
     mediaType,
     digest,
-    size,
+    size: size as number,
     artifactType: v.artifactType as string | undefined,
     annotations: stringMap(v.annotations, `${where}.annotations`),
     urls: urls as string[] | undefined,
@@ -120,7 +121,10 @@ export function resolveMediaType(
       supported: SUPPORTED_MANIFEST_TYPES,
     });
   }
-  const field = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
+  if (doc.mediaType !== undefined && typeof doc.mediaType !== 'string') {
+    throw invalid('mediaType must be a string');
+  }
+  const field = doc.mediaType as string | undefined;
   if (
     field !== undefined &&
     header &&

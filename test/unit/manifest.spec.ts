@@ -186,6 +186,24 @@ describe('parseManifest: each refusal names the rule it breaks', () => {
       invalid('layers[0].mediaType is missing or invalid'),
     ],
     [
+      'a layer mediaType that is a list',
+      layer({ mediaType: ['application/x.a'] }),
+      undefined,
+      invalid('layers[0].mediaType is missing or invalid'),
+    ],
+    [
+      'a mediaType that is a number, with a Content-Type',
+      image({ mediaType: 7 }),
+      MEDIA_TYPES.ociManifest,
+      invalid('mediaType must be a string'),
+    ],
+    [
+      'a mediaType that is a number, without Content-Type',
+      image({ mediaType: 7 }),
+      undefined,
+      invalid('mediaType must be a string'),
+    ],
+    [
       'a layer without digest',
       layer({ digest: undefined }),
       undefined,
