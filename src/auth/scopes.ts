@@ -83,8 +83,9 @@ export function grantedActions(
   name: string,
 ): Set<string> {
   const out = new Set<string>();
-  for (const e of access ?? [])
+  access?.forEach((e) => {
     if (e.type === type && e.name === name) e.actions.forEach((a) => out.add(a));
+  });
   return out;
 }
 
