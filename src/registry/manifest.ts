@@ -125,30 +125,26 @@ export function resolveMediaType(
     throw invalid('mediaType must be a string');
   }
   const field = doc.mediaType as string | undefined;
-  if (
-    field !== undefined &&
-    header &&
-    SUPPORTED_MANIFEST_TYPES.includes(header) &&
-    field !== header
-  ) {
+  // From here on a Content-Type, when there is one, is a manifest media type.
+  if (field !== undefined && header !== undefined && field !== header) {
     throw invalid('mediaType in the manifest does not match the Content-Type header', {
       mediaType: field,
       contentType: header,
     });
   }
   const candidate =
-    header && SUPPORTED_MANIFEST_TYPES.includes(header)
-      ? header
-      : (field ??
-        (Array.isArray(doc.manifests)
-          ? MEDIA_TYPES.ociIndex
-          : doc.config
-            ? MEDIA_TYPES.ociManifest
-            : undefined));
-  if (!candidate || !SUPPORTED_MANIFEST_TYPES.includes(candidate)) {
-    throw invalid('unsupported manifest media type', { mediaType: candidate ?? header ?? null });
+    header ??
+    field ??
+    (Array.isArray(doc.manifests)
+      ? MEDIA_TYPES.ociIndex
+      : doc.config
+        ? MEDIA_TYPES.ociManifest
+        : undefined);
+  // Neither undefined nor an unknown mediaType is in the list.
+  if (!SUPPORTED_MANIFEST_TYPES.includes(candidate as string)) {
+    throw invalid('unsupported manifest media type', { mediaType: candidate ?? null });
   }
-  return candidate;
+  return candidate as string;
 }
 
 /** Validates a manifest body against the schemas of the OCI image spec and Docker schema 2. */
