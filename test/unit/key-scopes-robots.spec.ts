@@ -54,6 +54,8 @@ describe('repository patterns', () => {
     ['acme*', 'acm', false],
     ['*web', 'acme/web', true],
     ['*web', 'acme/webs', false],
+    ['*acme*', 'acme/web', true],
+    ['*acme*', 'web/acm', false],
   ])('%s matches %s: %s', (pattern, name, want) => {
     expect(matchesRepositoryPattern(pattern, name)).toBe(want);
   });
