@@ -74,7 +74,8 @@ export function parseDescriptor(v: unknown, where: string): Descriptor {
   } catch {
     throw invalid(`${where}.digest is invalid`, { digest });
   }
-  if (typeof size !== 'number' || !Number.isSafeInteger(size) || size < 0) {
+  // Number.isSafeInteger is false for anything but a number.
+  if (!Number.isSafeInteger(size) || (size as number) < 0) {
     throw invalid(`${where}.size must be a non-negative integer`);
   }
   if (urls !== undefined && (!Array.isArray(urls) || urls.some((u) => typeof u !== 'string'))) {
@@ -86,7 +87,7 @@ export function parseDescriptor(v: unknown, where: string): Descriptor {
   return {
     mediaType,
     digest,
-    size,
+    size: size as number,
     artifactType: v.artifactType as string | undefined,
     annotations: stringMap(v.annotations, `${where}.annotations`),
     urls: urls as string[] | undefined,
@@ -120,31 +121,30 @@ export function resolveMediaType(
       supported: SUPPORTED_MANIFEST_TYPES,
     });
   }
-  const field = typeof doc.mediaType === 'string' ? doc.mediaType : undefined;
-  if (
-    field !== undefined &&
-    header &&
-    SUPPORTED_MANIFEST_TYPES.includes(header) &&
-    field !== header
-  ) {
+  if (doc.mediaType !== undefined && typeof doc.mediaType !== 'string') {
+    throw invalid('mediaType must be a string');
+  }
+  const field = doc.mediaType as string | undefined;
+  // From here on a Content-Type, when there is one, is a manifest media type.
+  if (field !== undefined && header !== undefined && field !== header) {
     throw invalid('mediaType in the manifest does not match the Content-Type header', {
       mediaType: field,
       contentType: header,
     });
   }
   const candidate =
-    header && SUPPORTED_MANIFEST_TYPES.includes(header)
-      ? header
-      : (field ??
-        (Array.isArray(doc.manifests)
-          ? MEDIA_TYPES.ociIndex
-          : doc.config
-            ? MEDIA_TYPES.ociManifest
-            : undefined));
-  if (!candidate || !SUPPORTED_MANIFEST_TYPES.includes(candidate)) {
-    throw invalid('unsupported manifest media type', { mediaType: candidate ?? header ?? null });
+    header ??
+    field ??
+    (Array.isArray(doc.manifests)
+      ? MEDIA_TYPES.ociIndex
+      : doc.config
+        ? MEDIA_TYPES.ociManifest
+        : undefined);
+  // Neither undefined nor an unknown mediaType is in the list.
+  if (!SUPPORTED_MANIFEST_TYPES.includes(candidate as string)) {
+    throw invalid('unsupported manifest media type', { mediaType: candidate ?? null });
   }
-  return candidate;
+  return candidate as string;
 }
 
 /** Validates a manifest body against the schemas of the OCI image spec and Docker schema 2. */

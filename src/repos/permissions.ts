@@ -33,6 +33,7 @@ export const GRANT_LEVELS: readonly GrantLevel[] = ['read', 'write', 'admin'];
 export const VISIBILITIES: readonly Visibility[] = ['public', 'private'];
 
 const RANK: Record<PermissionLevel, number> = { none: 0, read: 1, write: 2, admin: 3 };
+const BY_RANK: readonly PermissionLevel[] = ['none', 'read', 'write', 'admin'];
 
 export const LEVEL_ACTIONS: Record<PermissionLevel, readonly RepoAction[]> = {
   none: [],
@@ -82,9 +83,7 @@ export interface AccessFacts {
 }
 
 export function maxLevel(...levels: (PermissionLevel | null | undefined)[]): PermissionLevel {
-  let best: PermissionLevel = 'none';
-  for (const l of levels) if (l && RANK[l] > RANK[best]) best = l;
-  return best;
+  return BY_RANK[Math.max(0, ...levels.map((l) => (l ? RANK[l] : 0)))];
 }
 
 export function atLeast(level: PermissionLevel, min: PermissionLevel): boolean {
@@ -98,10 +97,9 @@ export function ownsNamespace(
 ): boolean {
   if (!subject || subject.kind !== 'user') return false;
   if (subject.isAdmin) return true;
-  if (facts.namespaceKind === null) return false;
   if (facts.namespaceKind === 'user') return facts.namespace === subject.username;
   if (facts.namespaceKind === 'org') return facts.orgRole === 'owner' || facts.orgRole === 'admin';
-  return false;
+  return false; // a reserved name, or one nobody holds
 }
 
 /**

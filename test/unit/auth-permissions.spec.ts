@@ -120,6 +120,15 @@ describe('permission resolution', () => {
     );
   });
 
+  it('counts an organization role only in an organization namespace', () => {
+    for (const namespaceKind of ['reserved', null, 'user'] as const)
+      for (const orgRole of ['owner', 'admin'] as const)
+        expect(ownsNamespace(bob, { namespace: 'old', namespaceKind, orgRole })).toBe(false);
+    expect(ownsNamespace(bob, { namespace: 'old', namespaceKind: 'org', orgRole: 'member' })).toBe(
+      false,
+    );
+  });
+
   it('maps levels to registry actions', () => {
     expect(actionsOf('none')).toEqual([]);
     expect(actionsOf('read')).toEqual(['pull']);

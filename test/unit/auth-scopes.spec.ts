@@ -105,3 +105,58 @@ describe('scope intersection', () => {
     expect(formatScope('repository', 'a/b', ['pull', 'push'])).toBe('repository:a/b:pull,push');
   });
 });
+
+describe('scope grammar, case by case', () => {
+  it.each<[string, ReturnType<typeof parseScope>]>([
+    ['Repository:a/b:pull', { type: 'Repository', name: 'a/b', actions: ['pull'] }],
+    [
+      'repository:a/b: pull , push ',
+      { type: 'repository', name: 'a/b', actions: ['pull', 'push'] },
+    ],
+    ['r2(p1):a:pull', { type: 'r2(p1)', name: 'a', actions: ['pull'] }],
+    ['repository:a:b:c:*', { type: 'repository', name: 'a:b:c', actions: ['*'] }],
+    ['-repository:a/b:pull', null],
+    ['repository-:a/b:pull', null],
+    ['repository():a/b:pull', null],
+    ['repository(plugin:a/b:pull', null],
+    ['repository(a)(b):a/b:pull', null],
+    ['repository(a b):a/b:pull', null],
+    ['(plugin):a/b:pull', null],
+    ['repository(plugin)x:a/b:pull', null],
+  ])('%p', (s, want) => {
+    expect(parseScope(s)).toEqual(want);
+  });
+
+  it('ignores blanks between OAuth2 scopes and keeps resources of the same name but another type apart', () => {
+    expect(parseScopes('  repository:a/b:pull   registry:a/b:* ')).toEqual([
+      { type: 'repository', name: 'a/b', actions: ['pull'] },
+      { type: 'registry', name: 'a/b', actions: ['*'] },
+    ]);
+    expect(parseScopes(['repository:a/b:pull', 'repository:a/b:pull,delete'])).toEqual([
+      { type: 'repository', name: 'a/b', actions: ['pull', 'delete'] },
+    ]);
+  });
+
+  it('the catalog is registry:catalog:* and nothing else', () => {
+    expect(isCatalogScope({ type: 'repository', name: 'catalog', actions: ['*'] })).toBe(false);
+    expect(isCatalogScope({ type: 'registry', name: 'catalogs', actions: ['*'] })).toBe(false);
+    expect(isCatalogScope({ type: 'registry', name: 'catalog', actions: ['pull', '*'] })).toBe(
+      true,
+    );
+    expect(isRepositoryScope({ type: 'registry', name: 'alice/app', actions: [] })).toBe(false);
+  });
+
+  it('a token grants on a resource only what an entry of the same type and name says', () => {
+    const access = [
+      { type: 'registry', name: 'a/b', actions: ['*'] },
+      { type: 'repository', name: 'a/bc', actions: ['push'] },
+      { type: 'repository', name: 'a/b', actions: ['pull'] },
+      { type: 'repository', name: 'a/b', actions: ['delete', 'pull'] },
+    ];
+    expect([...grantedActions(access, 'repository', 'a/b')]).toEqual(['pull', 'delete']);
+    expect([...grantedActions(access, 'registry', 'a/b')]).toEqual(['*']);
+    expect(formatScope('repository', 'a/b', [])).toBe('repository:a/b:');
+    expect(requestedRepositoryActions([])).toEqual([]);
+    expect(requestedRepositoryActions(['delete', '*'])).toEqual(['pull', 'push', 'delete']);
+  });
+});

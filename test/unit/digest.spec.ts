@@ -58,3 +58,59 @@ describe('digests', () => {
     },
   );
 });
+
+describe('parseDigest: what each refusal says', () => {
+  const h256 = 'a'.repeat(64);
+  it.each([
+    ['no algorithm', `:${h256}`, 'DIGEST_INVALID', 'invalid digest format'],
+    ['no colon', 'sha256', 'DIGEST_INVALID', 'invalid digest format'],
+    ['an empty encoding', 'sha256:', 'DIGEST_INVALID', 'invalid digest format'],
+    [
+      'a character outside the grammar',
+      `sha256:${h256.slice(1)}/`,
+      'DIGEST_INVALID',
+      'invalid digest format',
+    ],
+    ['an upper-case algorithm', `SHA256:${h256}`, 'DIGEST_INVALID', 'invalid digest format'],
+    ['a short sha256', 'sha256:abc', 'DIGEST_INVALID', 'invalid sha256 digest'],
+    ['a long sha256', `sha256:${h256}0`, 'DIGEST_INVALID', 'invalid sha256 digest'],
+    ['a sha256 with a prefix', `sha256:x${h256}`, 'DIGEST_INVALID', 'invalid sha256 digest'],
+    ['upper-case hex', `sha256:${'A'.repeat(64)}`, 'DIGEST_INVALID', 'invalid sha256 digest'],
+    ['a sha512 of sha256 length', `sha512:${h256}`, 'DIGEST_INVALID', 'invalid sha512 digest'],
+    [
+      'an unknown algorithm',
+      `md5:${'a'.repeat(32)}`,
+      'UNSUPPORTED',
+      'unsupported digest algorithm "md5"',
+    ],
+    [
+      'a sha256 variant',
+      `sha256+b64:${h256}`,
+      'UNSUPPORTED',
+      'unsupported digest algorithm "sha256+b64"',
+    ],
+  ])('%s (%s): %s, %s', (_what, value, code, message) => {
+    try {
+      parseDigest(value);
+    } catch (e) {
+      const r = e as RegistryError;
+      // An unknown algorithm is a client error (400), not the 415 UNSUPPORTED would default to.
+      expect([r.code, r.message, r.detail, r.status]).toEqual([
+        code,
+        message,
+        { digest: value },
+        400,
+      ]);
+      return;
+    }
+    throw new Error(`${value} accepted`);
+  });
+
+  it('returns algorithm, encoding and the digest itself', () => {
+    expect(parseDigest(`sha256:${'0f'.repeat(32)}`)).toEqual({
+      algorithm: 'sha256',
+      hex: '0f'.repeat(32),
+      digest: `sha256:${'0f'.repeat(32)}`,
+    });
+  });
+});

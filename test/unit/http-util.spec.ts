@@ -21,7 +21,27 @@ describe('Range header', () => {
     ['bytes=100-', { kind: 'unsatisfiable' }],
     ['bytes=10-5', { kind: 'unsatisfiable' }],
     ['items=1-2', { kind: 'full' }],
+    [' bytes=0-9 ', { kind: 'partial', range: { start: 0, end: 9 } }],
+    ['bytes=99-', { kind: 'partial', range: { start: 99, end: 99 } }],
+    ['bytes=5-5', { kind: 'partial', range: { start: 5, end: 5 } }],
+    ['bytes=-100', { kind: 'partial', range: { start: 0, end: 99 } }],
+    ['bytes=-1', { kind: 'partial', range: { start: 99, end: 99 } }],
+    ['bytes=-0', { kind: 'unsatisfiable' }],
+    ['bytes=-', { kind: 'full' }],
+    ['bytes=0-1,5-6', { kind: 'full' }],
+    ['xbytes=0-1', { kind: 'full' }],
+    ['bytes=0-1x', { kind: 'full' }],
+    ['bytes=a-1', { kind: 'full' }],
   ])('%s on 100 bytes', (h, expected) => expect(parseRangeHeader(h, 100)).toEqual(expected));
+});
+
+describe('Range header on an empty blob', () => {
+  it.each([
+    ['bytes=0-', { kind: 'unsatisfiable' }],
+    ['bytes=-5', { kind: 'unsatisfiable' }],
+    ['bytes=0-0', { kind: 'unsatisfiable' }],
+    [undefined, { kind: 'full' }],
+  ])('%s on 0 bytes', (h, expected) => expect(parseRangeHeader(h, 0)).toEqual(expected));
 });
 
 describe('Content-Range of upload chunks', () => {

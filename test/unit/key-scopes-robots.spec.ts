@@ -40,6 +40,22 @@ describe('repository patterns', () => {
     ['acme/*/*-prod', 'acme/a/b-prod', true],
     ['acme/*b*', 'acme/b', true],
     ['a*a', 'a', false],
+    // The fixed parts may not overlap: the name must be at least as long as both ends.
+    ['ab*ba', 'aba', false],
+    ['ab*ba', 'abba', true],
+    ['a*b*c', 'abc', true],
+    ['a*b*c', 'ac', false],
+    ['a*bc*c', 'abc', false],
+    ['x*ab*ab*', 'xab', false],
+    ['x*ab*ab*', 'xabab', true],
+    ['x*ab*ab*y', 'xaby', false],
+    ['*/*', 'acme', false],
+    ['*/*', 'acme/web', true],
+    ['acme*', 'acm', false],
+    ['*web', 'acme/web', true],
+    ['*web', 'acme/webs', false],
+    ['*acme*', 'acme/web', true],
+    ['*acme*', 'web/acm', false],
   ])('%s matches %s: %s', (pattern, name, want) => {
     expect(matchesRepositoryPattern(pattern, name)).toBe(want);
   });
@@ -122,6 +138,54 @@ describe('API key scopes', () => {
     const r = checkKeyScope(actions, repositories);
     expect(r.ok).toBe(false);
     if (!r.ok) expect(r.message).toMatch(message);
+  });
+
+  it.each<[string[] | undefined, string[] | undefined, string]>([
+    [
+      ['pull', 'admin', 'fly'],
+      undefined,
+      'unknown actions: admin, fly (use pull, push, delete, api)',
+    ],
+    [[], ['acme/*'], 'actions must not be empty'],
+    [['pull'], [], 'repositories must not be empty'],
+    [['pull'], ['acme/*', 'Acme/Web', 'a b'], 'not repository names or patterns: Acme/Web, a b'],
+    [
+      ['pull', 'push', 'delete', 'api'],
+      ['*'],
+      'management API access ("api") only goes with keys limited to no repositories or actions',
+    ],
+    [
+      ['api'],
+      undefined,
+      'management API access ("api") only goes with keys limited to no repositories or actions',
+    ],
+    [['pull'], Array.from({ length: 51 }, (_, i) => `a/r${i}`), 'at most 50 repositories'],
+  ])('refuses actions %j and repositories %j saying why', (actions, repositories, message) => {
+    expect(checkKeyScope(actions, repositories)).toEqual({ ok: false, message });
+  });
+
+  it('takes up to 50 repositories, in the order given; api with every action and no list', () => {
+    const fifty = Array.from({ length: 50 }, (_, i) => `a/r${i}`);
+    expect(checkKeyScope(['delete', 'pull'], fifty)).toEqual({
+      ok: true,
+      scope: { actions: ['pull', 'delete'], repositories: fifty },
+    });
+    expect(checkKeyScope(['api', 'delete', 'push', 'pull'], undefined)).toEqual({
+      ok: true,
+      scope: FULL_KEY_SCOPE,
+    });
+    expect(scopeAllowsApi(FULL_KEY_SCOPE)).toBe(true);
+    expect(isFullScope({ actions: ['pull', 'push', 'api'], repositories: null })).toBe(false);
+  });
+
+  it('a key scope keeps the registry order and never adds what the owner lacks', () => {
+    expect(scopedActions(undefined, 'a/b', ['delete', 'pull'])).toEqual(['pull', 'delete']);
+    expect(scopedActions(scope(['delete', 'pull']), 'a/b', ['delete', 'push', 'pull'])).toEqual([
+      'pull',
+      'delete',
+    ]);
+    expect(scopedActions(scope(['pull'], ['x/*', 'a/b']), 'a/b', all)).toEqual(['pull']);
+    expect(scopedActions(scope(['pull', 'push', 'delete', 'api'], []), 'a/b', all)).toEqual([]);
   });
 
   it('tells full scopes and management API access apart', () => {

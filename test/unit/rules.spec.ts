@@ -108,6 +108,20 @@ describe('request bodies', () => {
   });
 });
 
+describe('an oversized streamed body', () => {
+  it('is drained (resumed) after the refusal so the connection can carry the 413', async () => {
+    const req = request({}, ['abc', 'de', 'fgh']);
+    let resumed = 0;
+    const resume = req.resume.bind(req);
+    (req as unknown as { resume: () => unknown }).resume = () => {
+      resumed++;
+      return resume();
+    };
+    expect((await registryErrorOf(readSmallBody(req, 4))).status).toBe(413);
+    expect(resumed).toBe(1);
+  });
+});
+
 describe('query parameters', () => {
   it('lists and single values', () => {
     expect(queryList(undefined)).toEqual([]);
