@@ -23,6 +23,8 @@ export default {
         'key-scopes-robots',
         'manifest',
         'names',
+        'namespace-standing',
+        'patterns',
         'rules',
       ].map((n) => `<rootDir>/test/unit/${n}.spec.ts`),
     },
@@ -41,6 +43,7 @@ export default {
     'src/registry/names.ts',
     'src/registry/http-util.ts',
     'src/config/config.ts',
+    'src/common/patterns.ts',
   ],
   coverageAnalysis: 'perTest',
   // Static mutants (module-level constants such as the route patterns) need every test file
