@@ -147,6 +147,36 @@ async function pushImage(
  * One node (`twoNodes` false: the memory cache) or two sharing PostgreSQL and Redis, where the
  * writes go through the second node and the reads through the first.
  */
+/**
+ * A registry bearer token of a sign-in session: `docker login` takes a refresh token (offline
+ * token), then exchanges it for an access token scoped to pulling `repo`.
+ */
+async function sessionBearer(
+  url: string,
+  username: string,
+  password: string,
+  repo: string,
+): Promise<{ authorization: string }> {
+  const offline = await fetch(
+    `${url}/auth/token?service=aerugo&offline_token=true&scope=repository:${repo}:pull`,
+    { headers: { authorization: basicHeader(username, password) } },
+  );
+  const refresh = ((await offline.json()) as { refresh_token: string }).refresh_token;
+  const res = await fetch(`${url}/auth/token`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({
+      grant_type: 'refresh_token',
+      refresh_token: refresh,
+      service: 'aerugo',
+      scope: `repository:${repo}:pull`,
+    }).toString(),
+  });
+  return {
+    authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}`,
+  };
+}
+
 function suite(name: string, env: () => Record<string, string>, twoNodes: boolean) {
   describe(name, () => {
     let t: Target;
@@ -182,23 +212,7 @@ function suite(name: string, env: () => Record<string, string>, twoNodes: boolea
     });
 
     it('a bearer token of a refresh token (a session): no statement on a warm pull with Redis', async () => {
-      const offline = await fetch(
-        `${t.node.url}/auth/token?service=aerugo&offline_token=true&scope=repository:${repo}:pull`,
-        { headers: { authorization: basicHeader(ADMIN.username, ADMIN.password) } },
-      );
-      const refresh = ((await offline.json()) as { refresh_token: string }).refresh_token;
-      const res = await fetch(`${t.node.url}/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: refresh,
-          service: 'aerugo',
-          scope: `repository:${repo}:pull`,
-        }).toString(),
-      });
-      const token = ((await res.json()) as { access_token: string }).access_token;
-      const bearer = { authorization: `Bearer ${token}` };
+      const bearer = await sessionBearer(t.node.url, ADMIN.username, ADMIN.password, repo);
       // Sessions are cached in Redis only: without it, one read of the session per request.
       await expectWarmReadsFree(t, repo, image, bearer, twoNodes ? undefined : /AuthSessionEntity/);
       // Ending the session (on the other node) refuses its tokens at once.
@@ -218,24 +232,7 @@ function suite(name: string, env: () => Record<string, string>, twoNodes: boolea
       const pushed = await new RegistryClient(writer.node.url, {
         authorization: basicHeader('carol', carol.password),
       }).pushImage(own, 'v1', ['carol layer']);
-      const offline = await fetch(
-        `${t.node.url}/auth/token?service=aerugo&offline_token=true&scope=repository:${own}:pull`,
-        { headers: { authorization: basicHeader('carol', carol.password) } },
-      );
-      const refresh = ((await offline.json()) as { refresh_token: string }).refresh_token;
-      const res = await fetch(`${t.node.url}/auth/token`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({
-          grant_type: 'refresh_token',
-          refresh_token: refresh,
-          service: 'aerugo',
-          scope: `repository:${own}:pull`,
-        }).toString(),
-      });
-      const bearer = {
-        authorization: `Bearer ${((await res.json()) as { access_token: string }).access_token}`,
-      };
+      const bearer = await sessionBearer(t.node.url, 'carol', carol.password, own);
       const head = `/v2/${own}/blobs/${sha256('carol layer')}`;
       for (let i = 0; i < 2; i++)
         expect((await measured(t, 'HEAD', head, bearer)).status).toBe(200);
