@@ -62,6 +62,8 @@ function aerugo(args: string[], opts: RunOptions = {}): Promise<Run> {
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stdout, stderr }));
+    // The CLI may exit before reading its input: its exit code says what happened, not EPIPE.
+    child.stdin.on('error', () => undefined);
     child.stdin.end(opts.stdin ?? '');
   });
 }

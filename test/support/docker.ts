@@ -74,7 +74,9 @@ export function runCommand(
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
-      stdio: ['pipe', 'pipe', 'pipe'],
+      // No input: stdin is closed from the start, so a command that exits at once (umount) cannot
+      // make the write fail with EPIPE.
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -89,7 +91,12 @@ export function runCommand(
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
-    child.stdin.end(opts.input ?? '');
+    if (child.stdin) {
+      // A command that exits before reading its input must not fail the caller with EPIPE: its
+      // exit code and output say what happened.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(opts.input);
+    }
   });
 }
 
