@@ -2,7 +2,7 @@
 // Side-by-side benchmark of the registry's hot paths: Aerugo against CNCF Distribution.
 //
 //   npm run bench                     (builds, then runs everything below)
-//   node scripts/bench.mjs [--quick] [--only aerugo] [--json FILE]
+//   node scripts/bench.mjs [--quick] [--only aerugo] [--parts load,blob,skopeo] [--json FILE]
 //
 // Starts a fresh Aerugo node (DATABASE_URL when set, else its embedded PostgreSQL; filesystem blobs
 // in a temporary folder; bearer tokens from its own token service) and, when Debian's
@@ -41,6 +41,9 @@ const BLOB_MIB = Number(process.env.BENCH_BLOB_MIB ?? (quick ? 64 : 512));
 const IMAGE = process.env.BENCH_IMAGE ?? (quick ? '4m,2m,1m' : '32m,24m,16m,8m,4m');
 const PUSHERS = Number(process.env.BENCH_PUSHERS ?? 8);
 const only = option('--only');
+// --parts: which groups of figures to measure (default all): load (wrk/ab on manifests and blob
+// HEAD), blob (curl PUT and GET of the big blob), skopeo (pushes and pulls).
+const parts = new Set((option('--parts') ?? 'load,blob,skopeo').split(','));
 const jsonOut = option('--json');
 
 const MANIFEST_TYPE = 'application/vnd.oci.image.manifest.v1+json';
@@ -50,9 +53,9 @@ const have = async (cmd) =>
     () => false,
   );
 const tools = {
-  wrk: (await have('wrk')) && (await have('ab')),
-  curl: await have('curl'),
-  skopeo: await have('skopeo'),
+  wrk: parts.has('load') && (await have('wrk')) && (await have('ab')),
+  curl: parts.has('blob') && (await have('curl')),
+  skopeo: parts.has('skopeo') && (await have('skopeo')),
   distribution: only !== 'aerugo' && existsSync('/usr/bin/docker-registry'),
 };
 
