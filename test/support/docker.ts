@@ -74,9 +74,7 @@ export function runCommand(
     const child = spawn(cmd, args, {
       cwd: opts.cwd,
       env: opts.env ?? process.env,
-      // No input: stdin is closed from the start, so a command that exits at once (umount) cannot
-      // make the write fail with EPIPE.
-      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+      stdio: ['pipe', 'pipe', 'pipe'],
     });
     let stdout = '';
     let stderr = '';
@@ -91,12 +89,10 @@ export function runCommand(
       clearTimeout(timer);
       resolve({ code: code ?? -1, stdout, stderr });
     });
-    if (child.stdin) {
-      // A command that exits before reading its input must not fail the caller with EPIPE: its
-      // exit code and output say what happened.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(opts.input);
-    }
+    // A command that exits before reading its input (umount) must not fail the caller with
+    // EPIPE: its exit code and output say what happened.
+    child.stdin.on('error', () => undefined);
+    child.stdin.end(opts.input);
   });
 }
 
