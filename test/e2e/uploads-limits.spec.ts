@@ -178,6 +178,74 @@ describe('slow and stalled uploads hold no database connection', () => {
   });
 });
 
+describe('an upload whose lease is lost while its body streams', () => {
+  let server: TestServer;
+  let alice: RegistryClient;
+
+  beforeAll(async () => {
+    // A 3 s lease is renewed every second: a lost lease is noticed within about a second.
+    server = await startServer({ env: { UPLOAD_LEASE_SECONDS: '3' } });
+    alice = await userClient(server.url, 'alice');
+  });
+  afterAll(async () => server?.stop());
+
+  it('is answered 416 before the client ends its body, the connection closes after the answer, and the upload goes on from what was committed', async () => {
+    const url = server.databaseUrl!;
+    const committed = randomBytesSeeded(50_000, 7);
+    const { location } = await alice.startUpload('alice/lost');
+    expect((await alice.fetch(location, { method: 'PATCH', body: committed })).status).toBe(202);
+    const streaming = await stalledRequest(
+      server.url,
+      'PATCH',
+      location,
+      alice.headers,
+      randomBytesSeeded(200_000, 8),
+    );
+    await waitFor('the PATCH to hold the lease', async () => (await leasesHeld(url)) === 1);
+    // Another holder takes the lease, as another node would once this one's had expired.
+    await query(
+      url,
+      `UPDATE uploads SET lease_token = '00000000-0000-4000-8000-000000000001',
+              lease_expires_at = now() + interval '1 hour'
+        WHERE lease_token IS NOT NULL`,
+    );
+    // The body is still open: the answer comes from the lost lease, not from the body's end.
+    const answer = await streaming.answer;
+    streaming.close();
+    expect(answer).not.toBe('failed');
+    if (answer === 'failed') return;
+    expect(answer.status).toBe(416);
+    expect((JSON.parse(answer.body) as OciErrors).errors[0]).toMatchObject({
+      code: 'BLOB_UPLOAD_INVALID',
+      message: expect.stringContaining('interrupted'),
+    });
+    expect(answer.headers.connection).toBe('close');
+
+    // The other holder goes away (its lease would expire): the upload resumes after the bytes
+    // committed before, and nothing of the interrupted chunk is in the blob.
+    await query(
+      url,
+      `UPDATE uploads SET lease_token = NULL, lease_node = NULL, lease_expires_at = NULL`,
+    );
+    const status = await alice.fetch(location);
+    expect(status.headers.get('range')).toBe('0-49999');
+    const rest = Buffer.from('the end');
+    const patched = await alice.fetch(location, {
+      method: 'PATCH',
+      body: rest,
+      headers: { 'Content-Range': `50000-${50_000 + rest.length - 1}` },
+    });
+    expect(patched.status).toBe(202);
+    const whole = Buffer.concat([committed, rest]);
+    const done = await alice.fetch(`${location}?digest=${sha256(whole)}`, { method: 'PUT' });
+    expect(done.status).toBe(201);
+    const pulled = Buffer.from(
+      await (await alice.fetch(`/v2/alice/lost/blobs/${sha256(whole)}`)).arrayBuffer(),
+    );
+    expect(pulled.equals(whole)).toBe(true);
+  });
+});
+
 describe('a stalled upload body is cut after HTTP_IDLE_TIMEOUT_SECONDS', () => {
   it('the connection is closed, nothing is committed and the upload can go on', async () => {
     const server = await startServer({ env: { HTTP_IDLE_TIMEOUT_SECONDS: '1' } });
