@@ -21,6 +21,7 @@ import {
   sameHash,
 } from './api-key-format.js';
 import { ApiKeyEntity } from './api-key.entity.js';
+import { BoundedMap } from '../common/bounded-map.js';
 
 /** A usable key: its owner (a user or a robot account) and its scope. */
 export interface VerifiedApiKey {
@@ -76,7 +77,7 @@ export interface KeyRef {
 export class ApiKeysService implements OnModuleInit {
   private readonly logger = new Logger('ApiKeys');
   /** Key id → when this node last wrote its last_used_at. */
-  private readonly lastUsedWrites = new Map<string, number>();
+  private readonly lastUsedWrites = new BoundedMap<string, number>(MAX_LAST_USED_ENTRIES);
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
@@ -272,12 +273,7 @@ export class ApiKeysService implements OnModuleInit {
     const now = Date.now();
     const last = this.lastUsedWrites.get(keyId);
     if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return;
-    this.lastUsedWrites.delete(keyId);
     this.lastUsedWrites.set(keyId, now);
-    if (this.lastUsedWrites.size > MAX_LAST_USED_ENTRIES) {
-      const oldest = this.lastUsedWrites.keys().next().value;
-      if (oldest !== undefined) this.lastUsedWrites.delete(oldest);
-    }
     try {
       await this.db.query(
         `UPDATE api_keys SET last_used_at = now()

@@ -30,6 +30,7 @@ import { RobotsService } from '../robots/robots.service.js';
 import { principalName, type SignedInPrincipal, type UserPrincipal } from './principal.js';
 import { isFullScope } from './scopes.js';
 import { SessionsService } from './sessions.service.js';
+import { BoundedMap } from '../common/bounded-map.js';
 
 /**
  * 429: too many failed sign-in attempts for the account or the address, too many registrations
@@ -106,7 +107,7 @@ export const INVALID_CREDENTIALS = 'invalid username, password or API key';
 export class CredentialsService {
   private readonly logger = new Logger('Credentials');
   private readonly memoKey = randomBytes(32);
-  private readonly remembered = new Map<string, Remembered>();
+  private readonly remembered = new BoundedMap<string, Remembered>(MAX_REMEMBERED);
   private readonly verifying = new Map<string, Promise<UserEntity | null>>();
   private readonly checksByAddress = new Map<string, number>();
 
@@ -304,16 +305,11 @@ export class CredentialsService {
   private remember(memo: string, user: UserEntity): void {
     const seconds = this.config.auth.credentialCacheSeconds;
     if (seconds <= 0) return;
-    this.remembered.delete(memo);
     this.remembered.set(memo, {
       userId: user.id,
       generation: user.credentialGeneration,
       expiresAt: Date.now() + seconds * 1000,
     });
-    if (this.remembered.size > MAX_REMEMBERED) {
-      const oldest = this.remembered.keys().next().value;
-      if (oldest !== undefined) this.remembered.delete(oldest);
-    }
   }
 
   /**

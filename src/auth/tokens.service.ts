@@ -5,6 +5,7 @@ import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import { JwtKeysService } from './jwt-keys.service.js';
 import type { AccessEntry } from './scopes.js';
+import { BoundedMap } from '../common/bounded-map.js';
 
 export const JWT_ISSUER = 'aerugo';
 export const JWT_ALGORITHM = 'HS256';
@@ -57,7 +58,7 @@ export class TokensService {
    * authorized manifest GET). What can revoke a token — its session, API key, robot, user or
    * grants — is not decided here: the authorizer checks it again on every request.
    */
-  private readonly verified = new Map<string, RegistryTokenClaims>();
+  private readonly verified = new BoundedMap<string, RegistryTokenClaims>(MAX_VERIFIED_TOKENS);
 
   constructor(
     private readonly jwt: JwtService,
@@ -135,10 +136,6 @@ export class TokensService {
     const claims = await this.verify(token);
     if (typeof claims.exp === 'number') {
       this.verified.set(token, deepFreeze(claims));
-      if (this.verified.size > MAX_VERIFIED_TOKENS) {
-        const oldest = this.verified.keys().next().value;
-        if (oldest !== undefined) this.verified.delete(oldest);
-      }
     }
     return claims;
   }

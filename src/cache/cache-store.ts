@@ -1,5 +1,6 @@
 import { createClient } from '@keyv/redis';
 import { askPrimary, INVALIDATE, onPrimaryCast } from '../cluster/cluster.js';
+import { BoundedMap } from '../common/bounded-map.js';
 
 /**
  * The two stores behind the CacheService: one in this process (one node) and Redis (shared by
@@ -148,7 +149,7 @@ export class MemoryCacheStore implements CacheStore {
   private readonly sweeper: NodeJS.Timeout;
 
   constructor(
-    private readonly entries: Map<string, unknown> = new Map(),
+    private readonly entries: Map<string, unknown> = new BoundedMap(MAX_MEMORY_ENTRIES),
     private readonly now: () => number = Date.now,
   ) {
     this.sweeper = setInterval(() => this.sweep(), 30_000);
@@ -172,12 +173,7 @@ export class MemoryCacheStore implements CacheStore {
     const t = this.tokens.get(key);
     if (!t || t.expiresAt <= now || t.token !== token) return false;
     const name = KEY_PREFIX + key;
-    this.entries.delete(name); // re-inserted last: the Map's order is the order of writes
     this.entries.set(name, { payload, expiresAt: now + ttlMs } satisfies MemoryEntry);
-    if (this.entries.size > MAX_MEMORY_ENTRIES) {
-      const oldest = this.entries.keys().next().value;
-      if (oldest !== undefined) this.entries.delete(oldest);
-    }
     return true;
   }
 

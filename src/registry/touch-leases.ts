@@ -13,6 +13,8 @@
  * less than grace/4 (LEASE_MARGIN: for clock rates, and for the time between the check and the
  * answer) that is more than grace/2, the promise a HEAD has always made.
  */
+
+import { BoundedMap } from '../common/bounded-map.js';
 export function touchWindowSeconds(graceSeconds: number): number {
   return graceSeconds / 4;
 }
@@ -39,14 +41,16 @@ export function monotonicMs(): number {
  * also the first to end).
  */
 export class TouchLeases {
-  private readonly granted = new Map<string, number>();
+  private readonly granted: BoundedMap<string, number>;
 
   constructor(
     private readonly leaseMs: number,
-    private readonly max = MAX_LEASES,
+    max = MAX_LEASES,
     /** The clock (tests replace it). */
     public clock: () => number = monotonicMs,
-  ) {}
+  ) {
+    this.granted = new BoundedMap(max);
+  }
 
   /** Whether this node's own touch of the link, taken at `now` or later, is still recent. */
   holds(key: string, now: number): boolean {
@@ -60,12 +64,7 @@ export class TouchLeases {
   /** Records a touch statement that found the link, sent after the clock read `at`. */
   grant(key: string, at: number): void {
     if (this.leaseMs <= 0) return;
-    this.granted.delete(key);
     this.granted.set(key, at);
-    if (this.granted.size > this.max) {
-      const oldest = this.granted.keys().next().value;
-      if (oldest !== undefined) this.granted.delete(oldest);
-    }
   }
 
   drop(key: string): void {
