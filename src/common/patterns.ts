@@ -57,11 +57,12 @@ function matchGlob(tokens: Token[], name: string): boolean {
   let star = -1;
   let mark = 0;
   while (t < name.length) {
+    // Past the last token `tok` is undefined, which matches no character and is no star.
     const tok = tokens[p];
-    if (p < tokens.length && (tok === ONE || tok === name[t])) {
+    if (tok === ONE || tok === name[t]) {
       p++;
       t++;
-    } else if (p < tokens.length && tok === ANY) {
+    } else if (tok === ANY) {
       star = p++;
       mark = t;
     } else if (star >= 0) {
@@ -71,13 +72,15 @@ function matchGlob(tokens: Token[], name: string): boolean {
       return false;
     }
   }
-  while (p < tokens.length && tokens[p] === ANY) p++;
+  while (tokens[p] === ANY) p++;
   return p === tokens.length;
 }
 
 /** Matching with stars that stop at `/` too: which name prefixes each token prefix can match. */
 function matchTable(tokens: Token[], name: string): boolean {
-  // can[t]: the tokens seen so far match name[0, t).
+  // can[t]: the tokens seen so far match name[0, t). (There is at least one token, a SEGMENT, so
+  // the first round fills every entry; an unfilled one would read as false all the same.)
+  // Stryker disable next-line ArrayDeclaration: equivalent, see the line above
   let can = new Array<boolean>(name.length + 1).fill(false);
   can[0] = true;
   for (const tok of tokens) {
@@ -86,8 +89,10 @@ function matchTable(tokens: Token[], name: string): boolean {
       if (tok === ANY || tok === SEGMENT) {
         // A run: from any reachable start, as far as the run may go.
         next[t] = can[t] || (t > 0 && next[t - 1] && (tok === ANY || name[t - 1] !== '/'));
-      } else if (t > 0 && can[t - 1]) {
-        next[t] = tok === ONE || tok === name[t - 1];
+      } else if (can[t - 1]) {
+        // (can[-1] is undefined. No ONE comes here: `?` is a wildcard only in `tag` mode, which
+        // has no SEGMENT, so such tokens take the glob matcher.)
+        next[t] = tok === name[t - 1];
       }
     }
     can = next;

@@ -30,6 +30,12 @@ describe('namespace standing (robots, webhooks, retention, quotas)', () => {
   it.each<[string, AccessSubject | null, Facts, NamespaceStanding]>([
     ['a user in their own namespace', alice, userNs, 'admin'],
     ["a user in another user's namespace", bob, userNs, 'none'],
+    [
+      "another user's namespace with an organization role fact (never happens; a role counts only in an organization)",
+      bob,
+      { ...userNs, orgRole: 'member' },
+      'none',
+    ],
     ["a system administrator in a user's namespace", root, userNs, 'admin'],
     ['organization owner', alice, org('owner'), 'admin'],
     ['organization admin', alice, org('admin'), 'admin'],
