@@ -115,21 +115,25 @@ export class RegistryController {
     return { id: repo.id, name: repo.name };
   }
 
-  private async repositoryId(name: string): Promise<string> {
-    return (await this.repository(name)).id;
-  }
-
   /**
-   * The repository's id for a read, from the cached access facts the guard has just loaded to
-   * authorize the request (invalidated on every node when the repository is created or deleted,
-   * see CacheKeys.repoFacts): a pull costs no database round trip for it. Writes look the
-   * repository up in the database (`repositoryId`).
+   * The repository's id for a read or for a request on an upload session, from the cached access
+   * facts the guard has just loaded to authorize the request (invalidated on every node when the
+   * repository is created or deleted, see CacheKeys.repoFacts): a pull, and each request of an
+   * upload after its POST, costs no database round trip for it. An upload needs no fresher id:
+   * every statement on its row names the repository id too, and a deleted repository's sessions
+   * lose it (`uploads.repository_id` is set to null), so a stale id finds no session (404
+   * BLOB_UPLOAD_UNKNOWN, as for any session of a deleted repository). Deletes look the repository
+   * up in the database (`repository`).
    */
-  private async readableRepositoryId(name: string): Promise<string> {
+  private async cachedRepository(name: string): Promise<RepoRef> {
     const facts = await this.facts.repository(name);
     if (!facts)
       throw new RegistryError('NAME_UNKNOWN', 'repository name not known to registry', { name });
-    return facts.id;
+    return { id: facts.id, name: facts.name };
+  }
+
+  private async readableRepositoryId(name: string): Promise<string> {
+    return (await this.cachedRepository(name)).id;
   }
 
   private async catalog(req: RegistryRequest, res: Response): Promise<void> {
@@ -341,7 +345,7 @@ export class RegistryController {
   }
 
   private async uploadStatus(route: Route<'upload'>, res: Response): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
+    const repositoryId = await this.readableRepositoryId(route.name);
     const s = await this.uploads.status(repositoryId, route.uuid);
     this.setUploadHeaders(res, route.name, s.id, s.offset);
     res.setHeader('Content-Length', '0');
@@ -374,7 +378,7 @@ export class RegistryController {
     req: RegistryRequest,
     res: Response,
   ): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
+    const repositoryId = await this.readableRepositoryId(route.name);
     const range = parseContentRange(req.headers['content-range']);
     const s = await this.withRangeOnConflict(route, repositoryId, () =>
       this.uploads.append(
@@ -399,7 +403,7 @@ export class RegistryController {
     if (digest === undefined)
       throw new RegistryError('DIGEST_INVALID', 'digest query parameter is required');
     parseDigest(digest);
-    const repo = await this.repository(route.name);
+    const repo = await this.cachedRepository(route.name);
     const repositoryId = repo.id;
     const body = hasBody(req) ? req : undefined;
     const range = parseContentRange(req.headers['content-range']);
@@ -422,7 +426,7 @@ export class RegistryController {
   }
 
   private async cancelUpload(route: Route<'upload'>, res: Response): Promise<void> {
-    const repositoryId = await this.repositoryId(route.name);
+    const repositoryId = await this.readableRepositoryId(route.name);
     await this.uploads.cancel(repositoryId, route.uuid);
     res.setHeader('Content-Length', '0');
     res.status(204).end();

@@ -12,6 +12,7 @@ import { event, type EventName } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
 import { withRetry } from '../database/transaction.js';
+import { BoundedMap } from '../common/bounded-map.js';
 import { namespaceOf } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import type { GrantLevel, Visibility } from './permissions.js';
@@ -39,9 +40,14 @@ const REPO_FACT_EVENTS: EventName[] = [
   'repository.grants.changed',
 ];
 
+/** How often push activity (`last_pushed_at`) is written per repository at most. */
+const PUSH_NOTE_INTERVAL_MS = 5_000;
+
 @Injectable()
 export class ReposService implements OnModuleInit {
   private readonly logger = new Logger('Repos');
+  /** When this node last sent `notePush` for a repository (monotonic ms), by repository id. */
+  private readonly pushesNoted = new BoundedMap<string, number>(10_000);
 
   constructor(
     @InjectRepository(RepositoryEntity) private readonly repos: Repository<RepositoryEntity>,
@@ -120,13 +126,27 @@ export class ReposService implements OnModuleInit {
     return (await withRetry(() => this.findByName(name)))!;
   }
 
-  /** Records push activity; writes at most every few seconds per repository. */
+  /**
+   * Records push activity; writes at most every few seconds per repository (the UPDATE's own
+   * condition, across nodes), and this node does not even ask within those seconds of its last
+   * note (a push's every blob starts an upload here).
+   */
   private async notePush(id: string): Promise<void> {
-    await this.db.query(
-      `UPDATE repositories SET last_pushed_at = now()
-        WHERE id = $1 AND (last_pushed_at IS NULL OR last_pushed_at < now() - interval '5 seconds')`,
-      [id],
-    );
+    const now = performance.now();
+    const last = this.pushesNoted.get(id);
+    if (last !== undefined && now - last < PUSH_NOTE_INTERVAL_MS) return;
+    this.pushesNoted.set(id, now);
+    try {
+      await this.db.query(
+        `UPDATE repositories SET last_pushed_at = now()
+          WHERE id = $1
+            AND (last_pushed_at IS NULL OR last_pushed_at < now() - make_interval(secs => $2))`,
+        [id, PUSH_NOTE_INTERVAL_MS / 1000],
+      );
+    } catch (e) {
+      this.pushesNoted.delete(id);
+      throw e;
+    }
   }
 
   /**
