@@ -63,10 +63,6 @@ export class RegistryErrorFilter implements ExceptionFilter {
     }
     res.setHeader('Docker-Distribution-API-Version', 'registry/2.0');
     for (const [k, v] of Object.entries(err.headers)) res.setHeader(k, v);
-    // A body not read to its end (an upload stopped early, a refusal before reading): the
-    // connection cannot carry another request, so it closes once the answer is sent, and the
-    // client reads the answer instead of a broken pipe.
-    if (!req.complete) res.setHeader('Connection', 'close');
     const body = JSON.stringify(err.toJSON());
     res.status(err.status).type('application/json');
     if (req.method === 'HEAD') {

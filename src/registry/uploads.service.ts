@@ -42,8 +42,8 @@ export interface ChunkInfo {
   length?: number;
 }
 
-/** A request body, read as a stream (see Lease.body for how a lost lease stops it). */
-export type UploadBody = AsyncIterable<Buffer>;
+/** A request body: read as a stream, destroyed to stop it when the lease is lost. */
+export type UploadBody = AsyncIterable<Buffer> & { destroy?(error?: Error): unknown };
 
 /** An upload session whose lease this request holds. */
 interface Lease {
@@ -58,54 +58,8 @@ interface Lease {
   released: boolean;
   /** Set when the lease was lost while the request ran: nothing more may be committed. */
   lost?: RegistryError;
-  /** The request's body as this lease reads it: fails with `lost` once the lease is lost. */
-  body?: UploadBody;
-  /** Marks the lease lost and stops the body being read, at once even if the client stalls. */
+  /** Stops the body being read (the request's stream). */
   stop(error: RegistryError): void;
-}
-
-/**
- * The body read under a lease. Losing the lease rejects the read under way with the lease's
- * error, so the request answers at once (416, "interrupted") even while the client sends nothing.
- * The request itself is never destroyed here — that would cut the connection before the answer,
- * and the client would see a broken pipe instead of an error it can act on — and its iterator is
- * never returned (which destroys it, too): what is left unread is dropped by closing the
- * connection after the answer (RegistryErrorFilter).
- */
-function leasedBody(body: UploadBody): {
-  body: UploadBody;
-  interrupt(error: Error): void;
-} {
-  let lost: Error | undefined;
-  let pending: ((error: Error) => void) | undefined;
-  const it = body[Symbol.asyncIterator]();
-  const reader: AsyncIterator<Buffer> = {
-    next: () => {
-      if (lost) return Promise.reject(lost);
-      return new Promise<IteratorResult<Buffer>>((resolve, reject) => {
-        pending = reject;
-        it.next().then(
-          (r) => {
-            pending = undefined;
-            resolve(r);
-          },
-          (e: unknown) => {
-            pending = undefined;
-            reject(e as Error);
-          },
-        );
-      });
-    },
-    return: () => Promise.resolve({ done: true, value: undefined }),
-  };
-  return {
-    body: { [Symbol.asyncIterator]: () => reader },
-    interrupt(error) {
-      lost = error;
-      pending?.(error);
-      pending = undefined;
-    },
-  };
 }
 
 /**
@@ -213,7 +167,7 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     const release = this.slots.acquire(slotKey(actor));
     try {
       return await this.withLease(repositoryId, id, body, async (lease) => {
-        const offset = await this.writeChunk(lease, lease.body!, chunk, true);
+        const offset = await this.writeChunk(lease, body, chunk, true);
         return { id, offset };
       });
     } finally {
@@ -239,9 +193,9 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       return await this.withLease(repo.id, id, body, async (lease) => {
         const done = { repo, actor };
         if (lease.publishingDigest !== null)
-          return this.resumePublish(lease, expectedDigest, lease.body, done);
+          return this.resumePublish(lease, expectedDigest, body, done);
         let size = lease.offset;
-        if (lease.body) size = await this.writeChunk(lease, lease.body, chunk, false);
+        if (body) size = await this.writeChunk(lease, body, chunk, false);
         const actual = await this.digestOf(lease, expected.algorithm, size);
         if (actual !== expectedDigest) {
           await this.discard(lease);
@@ -324,7 +278,6 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         416,
       );
     }
-    const reading = body ? leasedBody(body) : undefined;
     const lease: Lease = {
       id,
       repositoryId,
@@ -334,11 +287,10 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
       driverState: row.driverState,
       publishingDigest: row.publishingDigest,
       released: false,
-      body: reading?.body,
       stop: (error) => {
         if (lease.lost) return;
         lease.lost = error;
-        reading?.interrupt(error);
+        body?.destroy?.(error);
       },
     };
     this.leases.add(lease);

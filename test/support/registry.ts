@@ -201,18 +201,10 @@ export async function killDuringPatch(
 export interface StalledRequest {
   /** The status the server answered, or 'failed' when the connection broke. */
   result: Promise<number | 'failed'>;
-  /** The whole answer (status, headers, body), or 'failed' when the connection broke first. */
-  answer: Promise<StalledAnswer | 'failed'>;
   /** Sends the rest (`rest`) and ends the body. */
   finish(rest?: Uint8Array): void;
   /** Drops the connection. */
   close(): void;
-}
-
-export interface StalledAnswer {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
 }
 
 export async function stalledRequest(
@@ -225,18 +217,10 @@ export async function stalledRequest(
   const { request } = await import('node:http');
   const url = new URL(path.startsWith('http') ? path : `${base}${path}`);
   const req = request(url, { method, headers: { ...headers, 'transfer-encoding': 'chunked' } });
-  const answer = new Promise<StalledAnswer | 'failed'>((resolve) => {
+  const result = new Promise<number | 'failed'>((resolve) => {
     req.on('response', (res) => {
-      const chunks: Buffer[] = [];
-      res.on('data', (d: Buffer) => chunks.push(d));
-      res.on('end', () =>
-        resolve({
-          status: res.statusCode ?? 0,
-          headers: res.headers,
-          body: Buffer.concat(chunks).toString(),
-        }),
-      );
-      res.on('error', () => resolve('failed'));
+      res.resume();
+      resolve(res.statusCode ?? 0);
     });
     req.on('error', () => resolve('failed'));
     req.on('close', () => resolve('failed'));
@@ -244,8 +228,7 @@ export async function stalledRequest(
   req.flushHeaders();
   if (first.length) req.write(first);
   return {
-    result: answer.then((a) => (a === 'failed' ? a : a.status)),
-    answer,
+    result,
     finish: (rest) => {
       if (rest?.length) req.write(rest);
       req.end();
