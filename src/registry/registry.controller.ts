@@ -132,7 +132,7 @@ export class RegistryController {
     return { id: facts.id, name: facts.name };
   }
 
-  private async readableRepositoryId(name: string): Promise<string> {
+  private async cachedRepositoryId(name: string): Promise<string> {
     return (await this.cachedRepository(name)).id;
   }
 
@@ -151,7 +151,7 @@ export class RegistryController {
   }
 
   private async listTags(route: Route<'tags'>, req: RegistryRequest, res: Response): Promise<void> {
-    const repositoryId = await this.readableRepositoryId(route.name);
+    const repositoryId = await this.cachedRepositoryId(route.name);
     const n = parsePageSize(req.query.n, TAGS_MAX_PAGE);
     const last = queryString(req.query.last);
     const { tags, more } = await this.manifests.listTags(repositoryId, n, last);
@@ -165,7 +165,7 @@ export class RegistryController {
     req: RegistryRequest,
     res: Response,
   ): Promise<void> {
-    const repositoryId = await this.readableRepositoryId(route.name);
+    const repositoryId = await this.cachedRepositoryId(route.name);
     let { manifest: m, digest } = await this.manifests.get(repositoryId, route.reference);
     const choice = chooseManifest(req.headers.accept, m, !looksLikeDigest(route.reference));
     if (choice.serve === 'none') throw new RegistryError('MANIFEST_UNKNOWN', choice.message);
@@ -233,7 +233,7 @@ export class RegistryController {
   }
 
   private async getBlob(route: Route<'blob'>, req: RegistryRequest, res: Response): Promise<void> {
-    const repositoryId = await this.readableRepositoryId(route.name);
+    const repositoryId = await this.cachedRepositoryId(route.name);
     const size = await this.blobs.requireInRepository(repositoryId, route.digest);
     const head = req.method === 'HEAD';
     res.setHeader('Docker-Content-Digest', route.digest);
@@ -345,7 +345,7 @@ export class RegistryController {
   }
 
   private async uploadStatus(route: Route<'upload'>, res: Response): Promise<void> {
-    const repositoryId = await this.readableRepositoryId(route.name);
+    const repositoryId = await this.cachedRepositoryId(route.name);
     const s = await this.uploads.status(repositoryId, route.uuid);
     this.setUploadHeaders(res, route.name, s.id, s.offset);
     res.setHeader('Content-Length', '0');
@@ -378,7 +378,7 @@ export class RegistryController {
     req: RegistryRequest,
     res: Response,
   ): Promise<void> {
-    const repositoryId = await this.readableRepositoryId(route.name);
+    const repositoryId = await this.cachedRepositoryId(route.name);
     const range = parseContentRange(req.headers['content-range']);
     const s = await this.withRangeOnConflict(route, repositoryId, () =>
       this.uploads.append(
@@ -426,7 +426,7 @@ export class RegistryController {
   }
 
   private async cancelUpload(route: Route<'upload'>, res: Response): Promise<void> {
-    const repositoryId = await this.readableRepositoryId(route.name);
+    const repositoryId = await this.cachedRepositoryId(route.name);
     await this.uploads.cancel(repositoryId, route.uuid);
     res.setHeader('Content-Length', '0');
     res.status(204).end();
