@@ -21,7 +21,7 @@ import {
   sameHash,
 } from './api-key-format.js';
 import { ApiKeyEntity } from './api-key.entity.js';
-import { BoundedMap } from '../common/bounded-map.js';
+import { PerKeyInterval } from '../common/bounded-map.js';
 
 /** A usable key: its owner (a user or a robot account) and its scope. */
 export interface VerifiedApiKey {
@@ -77,7 +77,10 @@ export interface KeyRef {
 export class ApiKeysService implements OnModuleInit {
   private readonly logger = new Logger('ApiKeys');
   /** Key id → when this node last wrote its last_used_at. */
-  private readonly lastUsedWrites = new BoundedMap<string, number>(MAX_LAST_USED_ENTRIES);
+  private readonly lastUsedWrites = new PerKeyInterval(
+    LAST_USED_INTERVAL_MS,
+    MAX_LAST_USED_ENTRIES,
+  );
 
   constructor(
     @InjectRepository(ApiKeyEntity) private readonly keys: Repository<ApiKeyEntity>,
@@ -270,10 +273,7 @@ export class ApiKeysService implements OnModuleInit {
    * another node noted within the minute. A failed write does not refuse the request.
    */
   private async noteUse(keyId: string): Promise<void> {
-    const now = Date.now();
-    const last = this.lastUsedWrites.get(keyId);
-    if (last !== undefined && now - last < LAST_USED_INTERVAL_MS) return;
-    this.lastUsedWrites.set(keyId, now);
+    if (!this.lastUsedWrites.take(keyId)) return;
     try {
       await this.db.query(
         `UPDATE api_keys SET last_used_at = now()
@@ -281,7 +281,7 @@ export class ApiKeysService implements OnModuleInit {
         [keyId],
       );
     } catch (e) {
-      this.lastUsedWrites.delete(keyId);
+      this.lastUsedWrites.forget(keyId);
       this.logger.warn(`could not note the use of API key ${keyId}: ${(e as Error).message}`);
     }
   }

@@ -21,3 +21,31 @@ export class BoundedMap<K, V> extends Map<K, V> {
     return this;
   }
 }
+
+/**
+ * "At most once every `intervalMs` per key, on this node": `take(key)` answers whether the caller
+ * should act now (and then counts from now); `forget(key)` undoes a take whose action failed.
+ * Bounded like BoundedMap; the clock never goes back (process uptime).
+ */
+export class PerKeyInterval {
+  private readonly last: BoundedMap<string, number>;
+
+  constructor(
+    private readonly intervalMs: number,
+    max: number,
+  ) {
+    this.last = new BoundedMap(max);
+  }
+
+  take(key: string): boolean {
+    const now = performance.now();
+    const last = this.last.get(key);
+    if (last !== undefined && now - last < this.intervalMs) return false;
+    this.last.set(key, now);
+    return true;
+  }
+
+  forget(key: string): void {
+    this.last.delete(key);
+  }
+}

@@ -12,7 +12,7 @@ import { event, type EventName } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
 import { isPgError, PG_UNIQUE_VIOLATION } from '../database/db-errors.js';
 import { withRetry } from '../database/transaction.js';
-import { BoundedMap } from '../common/bounded-map.js';
+import { PerKeyInterval } from '../common/bounded-map.js';
 import { namespaceOf } from '../users/names.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import type { GrantLevel, Visibility } from './permissions.js';
@@ -46,8 +46,8 @@ const PUSH_NOTE_INTERVAL_MS = 5_000;
 @Injectable()
 export class ReposService implements OnModuleInit {
   private readonly logger = new Logger('Repos');
-  /** When this node last sent `notePush` for a repository (monotonic ms), by repository id. */
-  private readonly pushesNoted = new BoundedMap<string, number>(10_000);
+  /** Repositories whose push this node noted within the interval. */
+  private readonly pushesNoted = new PerKeyInterval(PUSH_NOTE_INTERVAL_MS, 10_000);
 
   constructor(
     @InjectRepository(RepositoryEntity) private readonly repos: Repository<RepositoryEntity>,
@@ -132,10 +132,7 @@ export class ReposService implements OnModuleInit {
    * note (a push's every blob starts an upload here).
    */
   private async notePush(id: string): Promise<void> {
-    const now = performance.now();
-    const last = this.pushesNoted.get(id);
-    if (last !== undefined && now - last < PUSH_NOTE_INTERVAL_MS) return;
-    this.pushesNoted.set(id, now);
+    if (!this.pushesNoted.take(id)) return;
     try {
       await this.db.query(
         `UPDATE repositories SET last_pushed_at = now()
@@ -144,7 +141,7 @@ export class ReposService implements OnModuleInit {
         [id, PUSH_NOTE_INTERVAL_MS / 1000],
       );
     } catch (e) {
-      this.pushesNoted.delete(id);
+      this.pushesNoted.forget(id);
       throw e;
     }
   }
