@@ -8,6 +8,7 @@ import {
 } from '@nestjs/common';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
+import { TestHooks } from '../common/test-hooks.js';
 import { NamespacesService } from '../users/namespaces.service.js';
 import { UsersService } from '../users/users.service.js';
 
@@ -33,6 +34,7 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
     private readonly users: UsersService,
     private readonly namespaces: NamespacesService,
     @Inject(APP_CONFIG) private readonly config: AppConfig,
+    private readonly hooks: TestHooks,
   ) {}
 
   async onApplicationBootstrap(): Promise<void> {
@@ -62,6 +64,12 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
 
   /** True when the administrator exists; throws when the name is held by anything else. */
   private async checkExisting(name: string): Promise<boolean> {
+    // The namespace row is read before the user row. Both are written in one transaction, so when
+    // another node creates the administrator between the two reads, the user read sees it; read the
+    // other way round, a user that is not there yet and a name that is held by then would look like
+    // "repositories created under that name" and stop a node that is starting beside the first.
+    const kind = await this.namespaces.kindOf(name);
+    await this.hooks.at('admin.bootstrap.read');
     const existing = await this.users.findByUsername(name);
     if (existing?.isAdmin) {
       if (!existing.active)
@@ -76,7 +84,6 @@ export class AdminBootstrapService implements OnApplicationBootstrap {
           `credentials (PATCH /api/v1/users/${name} {"isAdmin": true}), or ${advice}`,
       );
     }
-    const kind = await this.namespaces.kindOf(name);
     if (kind === 'org') {
       throw new AdminConflictError(
         `ADMIN_USERNAME "${name}" is the name of an organization; refusing to start: ${advice}`,

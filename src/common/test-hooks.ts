@@ -11,13 +11,16 @@ import { Global, Injectable, Module } from '@nestjs/common';
  * - `uploads.publish.checked`: an upload completion has read the blob's state, before recording.
  * - `gc.links.listed`: a garbage collection run has listed dangling links, before locking them.
  * - `gc.blobs.doomed`: a run has moved blobs to `deleting`, before its transaction commits.
+ * - `admin.bootstrap.read`: the administrator bootstrap has read the name's namespace row, before
+ *   it reads the user row (another node may create the administrator in between).
  */
 export type HookPoint =
   | 'blobs.mount.locked'
   | 'manifests.put.checked'
   | 'uploads.publish.checked'
   | 'gc.links.listed'
-  | 'gc.blobs.doomed';
+  | 'gc.blobs.doomed'
+  | 'admin.bootstrap.read';
 
 @Injectable()
 export class TestHooks {
