@@ -17,6 +17,13 @@ export default async function globalSetup() {
     );
   }
   process.env.AERUGO_TEST_RUN = randomBytes(4).toString('hex');
+  // test/support/server.ts appends the pid of every server it starts here; the global teardown
+  // stops any still running (a suite whose beforeAll failed half-way cannot stop what it lost),
+  // so that a leftover server never keeps jest from exiting.
+  process.env.AERUGO_TEST_CHILDREN = join(
+    tmpdir(),
+    `aerugo-test-children-${process.env.AERUGO_TEST_RUN}`,
+  );
   if (process.env.TEST_DATABASE_URL) {
     process.env.AERUGO_TEST_ADMIN_URL = process.env.TEST_DATABASE_URL;
     return;

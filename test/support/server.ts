@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdtempSync } from 'node:fs';
+import { appendFileSync, chmodSync, mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,6 +110,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+  // Recorded for the global teardown, which stops what a failed suite could not (global-setup.js).
+  if (process.env.AERUGO_TEST_CHILDREN && child.pid)
+    appendFileSync(process.env.AERUGO_TEST_CHILDREN, `${child.pid}\n`);
   let output = '';
   child.stdout!.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr!.on('data', (d: Buffer) => (output += d.toString()));
