@@ -14,6 +14,7 @@ import { manifestsPulled, manifestsPushed } from '../observability/metrics.js';
 import { chooseManifest } from './accept.js';
 import { BlobsService } from './blobs.service.js';
 import { type DigestAlgorithm, isDigestAlgorithm, looksLikeDigest, parseDigest } from './digest.js';
+import { uploadBody } from './request-body.js';
 import { RegistryError } from './errors.js';
 import {
   contentLength,
@@ -313,7 +314,9 @@ export class RegistryController {
         from,
         mountAllowed: !!req.registryMountAllowed,
         algorithm,
-        ...(monolithic ? { monolithic: { digest, body: req, length: contentLength(req) } } : {}),
+        ...(monolithic
+          ? { monolithic: { digest, body: uploadBody(req), length: contentLength(req) } }
+          : {}),
       },
       actor,
     );
@@ -384,7 +387,7 @@ export class RegistryController {
       this.uploads.append(
         repositoryId,
         route.uuid,
-        req,
+        uploadBody(req),
         { range, length: contentLength(req) },
         req.registryActor!,
       ),
@@ -405,7 +408,7 @@ export class RegistryController {
     parseDigest(digest);
     const repo = await this.cachedRepository(route.name);
     const repositoryId = repo.id;
-    const body = hasBody(req) ? req : undefined;
+    const body = hasBody(req) ? uploadBody(req) : undefined;
     const range = parseContentRange(req.headers['content-range']);
     // Publishing may take a while (reading the bytes back, a server-side copy): not idleness.
     suspendIdleTimeout(req, res);
