@@ -8,7 +8,8 @@ const UPLOAD_PATH = /^\/v2\/.+\/blobs\/uploads(?:\/|$)/;
  * How a node bounds slow and idle clients:
  * - headers must arrive within HTTP_HEADERS_TIMEOUT_SECONDS;
  * - a connection on which no byte moves either way for HTTP_IDLE_TIMEOUT_SECONDS is closed: a
- *   stalled request body (an upload that stops sending) or a client that stops reading;
+ *   stalled request body (an upload that stops sending), a client that stops reading, or a
+ *   kept-alive connection between requests;
  * - a request body other than a blob upload (a manifest, an API call) must arrive whole within
  *   HTTP_REQUEST_TIMEOUT_SECONDS. Upload bodies may take as long as they keep moving.
  * Node's own whole-request timeout is off: it would cut long uploads that are still moving.
@@ -17,6 +18,10 @@ export function applyHttpLimits(server: Server, limits: HttpLimitsConfig): void 
   server.headersTimeout = limits.headersTimeoutSeconds * 1000;
   server.requestTimeout = 0;
   server.setTimeout(limits.idleTimeoutSeconds * 1000);
+  // Between requests too: Node's own 5 s would close a kept-alive connection while a client backs
+  // off before a retry (skopeo waits 1, 2, then 4 s), and a client that sends a PATCH on it just as
+  // it closes fails with "broken pipe" (a streamed body cannot be sent again).
+  server.keepAliveTimeout = limits.idleTimeoutSeconds * 1000;
 }
 
 /** Express middleware: the body deadline of HTTP_REQUEST_TIMEOUT_SECONDS (not for uploads). */

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
+import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
+import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import {
@@ -196,6 +198,59 @@ describe('a stalled upload body is cut after HTTP_IDLE_TIMEOUT_SECONDS', () => {
       expect(again.status).toBe(202);
       expect(again.headers.get('range')).toBe('0-8');
     } finally {
+      await server.stop();
+    }
+  });
+});
+
+describe('a kept-alive connection between requests', () => {
+  /** Sends `GET /v2/` on `socket` and resolves with the status line of the answer. */
+  function get(socket: Socket): Promise<string> {
+    return new Promise((resolve, reject) => {
+      let got = '';
+      const onData = (d: Buffer) => {
+        got += d.toString('latin1');
+        const end = got.indexOf('\r\n\r\n');
+        if (end < 0) return;
+        const length = Number(/content-length: (\d+)/i.exec(got.slice(0, end))?.[1] ?? 0);
+        if (got.length < end + 4 + length) return;
+        socket.off('data', onData);
+        resolve(got.slice(0, got.indexOf('\r\n')));
+      };
+      socket.on('data', onData);
+      socket.once('error', reject);
+      socket.write('GET /v2/ HTTP/1.1\r\nHost: registry\r\nConnection: keep-alive\r\n\r\n');
+    });
+  }
+
+  it("stays open for HTTP_IDLE_TIMEOUT_SECONDS, not Node's 5 s (a client backing off reuses it)", async () => {
+    const server = await startServer();
+    const socket = connect(server.port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      let closed = false;
+      socket.once('close', () => (closed = true));
+      expect(await get(socket)).toMatch(/^HTTP\/1\.1 401/);
+      // Longer than Node's default keep-alive timeout (5 s, plus its 1 s margin): what is tested
+      // here is a duration, so this wait is the test, not a guess at how long something takes.
+      await new Promise((r) => setTimeout(r, 6_500));
+      expect(closed).toBe(false);
+      expect(await get(socket)).toMatch(/^HTTP\/1\.1 401/);
+    } finally {
+      socket.destroy();
+      await server.stop();
+    }
+  });
+
+  it('is closed once idle for HTTP_IDLE_TIMEOUT_SECONDS', async () => {
+    const server = await startServer({ env: { HTTP_IDLE_TIMEOUT_SECONDS: '1' } });
+    const socket = connect(server.port, '127.0.0.1');
+    try {
+      await once(socket, 'connect');
+      expect(await get(socket)).toMatch(/^HTTP\/1\.1 401/);
+      await once(socket, 'close');
+    } finally {
+      socket.destroy();
       await server.stop();
     }
   });
