@@ -62,6 +62,15 @@ async function sortedEntries(dir: string): Promise<string[]> {
   }
 }
 
+/**
+ * How much of an upload may wait in memory for the disk. With Node's default (16 KiB) every piece
+ * read from the socket waits for its own write before the next is read, so the client's sending,
+ * the socket and the disk take turns; 4 MiB lets reading go on while a write (one `writev` of
+ * what gathered meanwhile) is under way. Measured with skopeo pushing a 5-layer 84 MB image:
+ * 0.89–1.16 s per push with 16 KiB, 0.61–0.95 s with 4 MiB (Distribution 0.52–0.87 s).
+ */
+const WRITE_BUFFER_BYTES = 4 * 1024 * 1024;
+
 function heldBytes(state: FsUploadState): number {
   return state.segments.reduce((n, s) => n + s.size, 0);
 }
@@ -125,7 +134,10 @@ export class FilesystemDriver implements StorageDriver {
       }
     };
     try {
-      await pipeline(Readable.from(counted()), createWriteStream(path, { flags: 'wx' }));
+      await pipeline(
+        Readable.from(counted()),
+        createWriteStream(path, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES }),
+      );
       if (written === 0) {
         await rm(path, { force: true });
         return { state: rawState, written: 0 };
