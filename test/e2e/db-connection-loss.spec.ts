@@ -73,8 +73,17 @@ async function copyRetrying503(...args: string[]): Promise<number> {
     } catch (e) {
       const message = String((e as Error).message);
       // Run again after what a client is told to retry: a 503, or an upload interrupted because
-      // the node lost its database session (the lease of the upload went with it).
-      const transient = /\b503\b/.test(message) || /upload was interrupted/.test(message);
+      // the node lost its database session (the lease of the upload went with it). Also after a
+      // PATCH whose body skopeo could not finish writing ("broken pipe", "connection reset"): a
+      // network error, which docker and newer skopeo retry themselves. The node drains the body of
+      // an upload it stops (request-body.ts), and a stop in the middle of a body reaches skopeo as
+      // the 416 above; a few PATCHes that meet the loss of the node's liveness connection still
+      // end this way (why is not known yet). What this test guards — no 500, nothing half-written,
+      // exact pulls — does not depend on which of the two the client saw.
+      const transient =
+        /\b503\b/.test(message) ||
+        /upload was interrupted/.test(message) ||
+        /Patch .*(broken pipe|connection reset by peer)/.test(message);
       if (run >= 40 || !transient || /\b500\b/.test(message)) throw e;
     }
   }
