@@ -126,18 +126,13 @@ export class FilesystemDriver implements StorageDriver {
     };
     const path = this.segmentPath(uploadId, seg);
     await mkdir(this.segmentDir(uploadId), { recursive: true });
-    let written = 0;
-    const counted = async function* () {
-      for await (const chunk of data) {
-        written += chunk.length;
-        yield chunk;
-      }
-    };
+    let written: number;
     try {
-      await pipeline(
-        Readable.from(counted()),
-        createWriteStream(path, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES }),
-      );
+      // The pieces go straight to the file (pipeline pumps an async iterable into a stream without
+      // wrapping it in another stream); the file counts what it wrote.
+      const out = createWriteStream(path, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES });
+      await pipeline(data, out);
+      written = out.bytesWritten;
       if (written === 0) {
         await rm(path, { force: true });
         return { state: rawState, written: 0 };
