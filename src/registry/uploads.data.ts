@@ -48,18 +48,37 @@ export class UploadsData {
     return { mine: Number(row.mine), here: Number(row.here) };
   }
 
-  async insert(
+  /**
+   * Inserts the session unless its creator already has `maxMine` open sessions (when there is a
+   * creator) or the repository `maxHere`, in one statement; false when a bound refused it (`counts`
+   * then says which). Like counting first and inserting after, two requests at the same moment
+   * may both pass the last free place: the bounds are a guard against runaway clients.
+   */
+  async insertWithin(
     id: string,
     repositoryId: string,
     algorithm: DigestAlgorithm,
     driverState: UploadDriverState,
     createdBy: string | null,
-  ): Promise<void> {
-    await this.db.query(
+    bounds: { maxMine: number; maxHere: number },
+  ): Promise<boolean> {
+    const rows: unknown[] = await this.db.query(
       `INSERT INTO uploads (id, repository_id, "offset", hash_algorithm, driver_state, created_by)
-       VALUES ($1, $2, 0, $3, $4, $5)`,
-      [id, repositoryId, algorithm, JSON.stringify(driverState), createdBy],
+       SELECT $1, $2, 0, $3, $4, $5::uuid
+        WHERE ($5::uuid IS NULL OR (SELECT count(*) FROM uploads WHERE created_by = $5::uuid) < $6)
+          AND (SELECT count(*) FROM uploads WHERE repository_id = $2) < $7
+       RETURNING id`,
+      [
+        id,
+        repositoryId,
+        algorithm,
+        JSON.stringify(driverState),
+        createdBy,
+        bounds.maxMine,
+        bounds.maxHere,
+      ],
     );
+    return rows.length > 0;
   }
 
   /** The committed offset of the repository's upload, or null when there is no such upload. */

@@ -132,21 +132,32 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     algorithm: DigestAlgorithm,
     actor: RegistryActor,
   ): Promise<UploadStatus> {
-    const counts = await this.data.counts(actorUserId(actor), repositoryId);
+    const userId = actorUserId(actor);
     const { maxSessionsPerUser, maxSessionsPerRepository } = this.config.uploads;
-    if (actorUserId(actor) && counts.mine >= maxSessionsPerUser) {
-      throw tooManySessions(
-        `you have ${counts.mine} open upload sessions (at most ${maxSessionsPerUser}); complete or cancel some, or wait for idle ones to expire`,
-      );
-    }
-    if (counts.here >= maxSessionsPerRepository) {
-      throw tooManySessions(
-        `this repository has ${counts.here} open upload sessions (at most ${maxSessionsPerRepository})`,
-      );
-    }
     const id = randomUUID();
     const driverState = await this.storage.startUpload(id);
-    await this.data.insert(id, repositoryId, algorithm, driverState, actorUserId(actor));
+    const inserted = await this.data
+      .insertWithin(id, repositoryId, algorithm, driverState, userId, {
+        maxMine: maxSessionsPerUser,
+        maxHere: maxSessionsPerRepository,
+      })
+      .catch(async (e: unknown) => {
+        await this.storage.abortUpload(id, driverState).catch(() => undefined);
+        throw e;
+      });
+    if (!inserted) {
+      await this.storage.abortUpload(id, driverState).catch(() => undefined);
+      // Refused by a bound (the rare path): count again to say which.
+      const counts = await this.data.counts(userId, repositoryId);
+      if (userId && counts.mine >= maxSessionsPerUser) {
+        throw tooManySessions(
+          `you have ${counts.mine} open upload sessions (at most ${maxSessionsPerUser}); complete or cancel some, or wait for idle ones to expire`,
+        );
+      }
+      throw tooManySessions(
+        `this repository has ${Math.max(counts.here, maxSessionsPerRepository)} open upload sessions (at most ${maxSessionsPerRepository})`,
+      );
+    }
     return { id, offset: 0 };
   }
 
