@@ -86,10 +86,7 @@ export function uploadBody(
     timer.unref();
     const settled = (): void => clearTimeout(timer);
     req.once('close', settled).once('end', settled);
-    if (!attached) {
-      attached = true;
-      req.on('data', onData).on('error', () => undefined);
-    }
+    attach(); // onData discards from now on
     req.resume();
   };
 

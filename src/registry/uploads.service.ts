@@ -136,17 +136,17 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
     const { maxSessionsPerUser, maxSessionsPerRepository } = this.config.uploads;
     const id = randomUUID();
     const driverState = await this.storage.startUpload(id);
-    const inserted = await this.data
-      .insertWithin(id, repositoryId, algorithm, driverState, userId, {
+    let inserted = false;
+    try {
+      inserted = await this.data.insertWithin(id, repositoryId, algorithm, driverState, userId, {
         maxMine: maxSessionsPerUser,
         maxHere: maxSessionsPerRepository,
-      })
-      .catch(async (e: unknown) => {
-        await this.storage.abortUpload(id, driverState).catch(() => undefined);
-        throw e;
       });
+    } finally {
+      // No session row (refused, or the insert failed): its storage goes too.
+      if (!inserted) await this.storage.abortUpload(id, driverState).catch(() => undefined);
+    }
     if (!inserted) {
-      await this.storage.abortUpload(id, driverState).catch(() => undefined);
       // Refused by a bound (the rare path): count again to say which.
       const counts = await this.data.counts(userId, repositoryId);
       if (userId && counts.mine >= maxSessionsPerUser) {
