@@ -1,7 +1,17 @@
 import { randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { access, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import {
+  access,
+  type FileHandle,
+  mkdir,
+  open,
+  readdir,
+  rename,
+  rm,
+  rmdir,
+  stat,
+} from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { BlobFileStream } from './blob-file-stream.js';
@@ -73,6 +83,34 @@ async function sortedEntries(dir: string): Promise<string[]> {
  */
 const WRITE_BUFFER_BYTES = 1024 * 1024;
 
+/**
+ * Opens `path` (a file in a folder that normally exists), making its folder when it does not: the
+ * common case costs one call instead of a `mkdir` before every open.
+ */
+async function openCreating(path: string, flags: string): Promise<FileHandle> {
+  try {
+    return await open(path, flags);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dirname(path), { recursive: true });
+    return open(path, flags);
+  }
+}
+
+const ok = (): boolean => true;
+const no = (): boolean => false;
+
+/** Renames `from` to `to`, making `to`'s folder when it does not exist yet (see openCreating). */
+async function renameCreating(from: string, to: string): Promise<void> {
+  try {
+    await rename(from, to);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    await mkdir(dirname(to), { recursive: true });
+    await rename(from, to);
+  }
+}
+
 function heldBytes(state: FsUploadState): number {
   return state.segments.reduce((n, s) => n + s.size, 0);
 }
@@ -127,27 +165,29 @@ export class FilesystemDriver implements StorageDriver {
       size: 0,
     };
     const path = this.segmentPath(uploadId, seg);
-    await mkdir(this.segmentDir(uploadId), { recursive: true });
+    // The segment folder was made when the upload started (made again if something removed it).
+    const fh = await openCreating(path, 'wx');
     let written: number;
     try {
       // The pieces go straight to the file (pipeline pumps an async iterable into a stream without
-      // wrapping it in another stream); the file counts what it wrote.
-      const out = createWriteStream(path, { flags: 'wx', highWaterMark: WRITE_BUFFER_BYTES });
+      // wrapping it in another stream); the file counts what it wrote. `flush`: the stream fsyncs
+      // the file before it closes it, so the pipeline ends once the bytes are on disk, with one
+      // open and one close per chunk.
+      const out = createWriteStream(path, {
+        fd: fh,
+        flush: true,
+        highWaterMark: WRITE_BUFFER_BYTES,
+      });
       await pipeline(data, out);
       written = out.bytesWritten;
-      if (written === 0) {
-        await rm(path, { force: true });
-        return { state: rawState, written: 0 };
-      }
-      const fh = await open(path, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
     } catch (e) {
+      await fh.close().catch(() => undefined); // closed already when the stream was destroyed
       await rm(path, { force: true }).catch(() => undefined);
       throw e;
+    }
+    if (written === 0) {
+      await rm(path, { force: true });
+      return { state: rawState, written: 0 };
     }
     seg.size = written;
     const next: FsUploadState = { v: 2, segments: [...state.segments, seg] };
@@ -192,14 +232,13 @@ export class FilesystemDriver implements StorageDriver {
     if (heldBytes(state) !== size)
       throw new Error(`upload ${uploadId} holds ${heldBytes(state)} bytes, expected ${size}`);
     const dest = this.blobPath(digest);
-    await mkdir(join(dest, '..'), { recursive: true });
     const only = state.segments.length === 1 ? state.segments[0] : undefined;
     if (only && only.name !== null) {
       const s = await stat(this.segmentPath(uploadId, only));
       if (s.size !== size)
         throw new Error(`upload ${uploadId} holds ${s.size} bytes, expected ${size}`);
       // rename is atomic: readers see the whole blob or none of it.
-      await rename(this.segmentPath(uploadId, only), dest);
+      await renameCreating(this.segmentPath(uploadId, only), dest);
     } else {
       // Several segments (a chunked upload), a legacy file, or none: join them into one file.
       const tmp = join(this.segmentDir(uploadId), `join-${randomBytes(8).toString('hex')}`);
@@ -214,8 +253,11 @@ export class FilesystemDriver implements StorageDriver {
       } finally {
         await fh.close();
       }
-      await rename(tmp, dest);
+      await renameCreating(tmp, dest);
     }
+    // The common case (one segment, now moved) leaves an empty folder: one call removes it.
+    const emptied = only && only.name !== null;
+    if (emptied && (await rmdir(this.segmentDir(uploadId)).then(ok, no))) return;
     await this.abortUpload(uploadId);
   }
 

@@ -1,5 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from '@jest/globals';
 import { createHash, randomBytes } from 'node:crypto';
+import { readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { FilesystemDriver } from '../../src/storage/filesystem.driver.js';
 import { createS3Driver } from '../../src/storage/s3.driver.js';
@@ -233,5 +235,32 @@ describe.each(DRIVERS)('storage driver conformance: $name', (d) => {
     const after2 = await driver().listBlobs(undefined, 10_000);
     expect(after2.map((b) => b.digest)).not.toContain(gone);
     expect(after2.find((b) => b.digest === digestOf(blobs[0]))?.size).toBe(64);
+  });
+});
+
+describe('filesystem driver: the rare cases its one-call steps fall back on', () => {
+  it('writes a chunk whose upload folder is gone, and a one-segment publish leaves no folder', async () => {
+    const root = tempDir('aerugo-fs-driver-');
+    const fs = new FilesystemDriver(root);
+    const id = newId();
+    const state = viaJson(await fs.startUpload(id));
+    await rm(join(root, 'uploads', `${id}.d`), { recursive: true });
+    const data = randomBytes(3000);
+    const r = await fs.writeUpload(id, state, 0, chunks(data));
+    expect(r.written).toBe(3000);
+    // The first blob of its digest prefix: its folder is made on the way.
+    await fs.commitUpload(id, viaJson(r.state), digestOf(data), data.length);
+    expect(await readdir(join(root, 'uploads'))).toEqual([]);
+    expect((await collect(await fs.readBlob(digestOf(data)))).equals(data)).toBe(true);
+  });
+
+  it('an empty write keeps the state and leaves no segment file', async () => {
+    const root = tempDir('aerugo-fs-driver-');
+    const fs = new FilesystemDriver(root);
+    const id = newId();
+    const state = viaJson(await fs.startUpload(id));
+    const r = await fs.writeUpload(id, state, 0, chunks());
+    expect(r).toEqual({ state, written: 0 });
+    expect(await readdir(join(root, 'uploads', `${id}.d`))).toEqual([]);
   });
 });
