@@ -4,6 +4,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { AppConfig } from '../config/config.js';
 import { APP_CONFIG } from '../config/config.module.js';
 import type { UploadDriverState } from '../storage/storage-driver.js';
+import type { BlobState } from './blobs.data.js';
 import type { DigestAlgorithm } from './digest.js';
 import { LEASE_FREE_SQL } from './node-liveness.service.js';
 
@@ -186,14 +187,21 @@ export class UploadsData {
 
   /**
    * Records that the upload's bytes were verified to have `digest` (the collector counts the
-   * digest as a root from then on; see gc.service.ts). False when the lease was lost.
+   * digest as a root from then on; see gc.service.ts), and reads the blob's state in the same
+   * statement (an unlocked hint, as BlobsData.stateOf: publishing decides under lock). Null when
+   * the lease was lost.
    */
-  async markPublishing(id: string, token: string, digest: string): Promise<boolean> {
-    const res: [unknown[], number] = await this.db.query(
-      `UPDATE uploads SET publishing_digest = $3 WHERE id = $1 AND lease_token = $2`,
+  async markPublishing(
+    id: string,
+    token: string,
+    digest: string,
+  ): Promise<{ blobState: BlobState | null } | null> {
+    const [rows]: [{ blob_state: BlobState | null }[], number] = await this.db.query(
+      `UPDATE uploads SET publishing_digest = $3 WHERE id = $1 AND lease_token = $2
+       RETURNING (SELECT state FROM blobs WHERE digest = $3) AS blob_state`,
       [id, token, digest],
     );
-    return res[1] > 0;
+    return rows.length ? { blobState: rows[0].blob_state } : null;
   }
 
   /**

@@ -19,7 +19,7 @@ import {
 } from './digest.js';
 import { event } from '../events/events.js';
 import { EventsService } from '../events/events.service.js';
-import { BlobBeingDeleted, blobBeingDeleted, BlobsData } from './blobs.data.js';
+import { BlobBeingDeleted, blobBeingDeleted, BlobsData, type BlobState } from './blobs.data.js';
 import { recordingQuotaRefusal } from './quota-refusal.js';
 import { RegistryError } from './errors.js';
 import type { RepoRef } from './manifests.service.js';
@@ -221,9 +221,14 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
         }
         // From here on the digest is known to be right: a retry after a crash may publish
         // without the bytes (see resumePublish).
-        await this.leased(lease, (token) => this.data.markPublishing(id, token, expectedDigest));
+        let blobState: BlobState | null = null;
+        await this.leased(lease, async (token) => {
+          const marked = await this.data.markPublishing(id, token, expectedDigest);
+          blobState = marked?.blobState ?? null;
+          return marked !== null;
+        });
         lease.publishingDigest = expectedDigest;
-        return this.publish(lease, expectedDigest, size, done);
+        return this.publish(lease, expectedDigest, size, done, blobState);
       });
     } finally {
       release();
@@ -443,15 +448,17 @@ export class UploadsService implements OnModuleInit, OnModuleDestroy {
    * Puts the verified bytes at their content address (or finds them there already), then records
    * the blob, links it into the repository and ends the session, in one transaction that holds
    * the blob row (see blobs.service.ts: the "already known" check is decided under that lock; our
-   * own copy of the bytes is dropped only once it committed).
+   * own copy of the bytes is dropped only once it committed). `stateHint`: the blob's state when
+   * the caller read it already (markPublishing does), else it is read here.
    */
   private async publish(
     lease: Lease,
     digest: string,
     size: number,
     done: { repo: RepoRef; actor: Actor },
+    stateHint?: BlobState | null,
   ): Promise<{ digest: string; size: number }> {
-    const state = await this.blobs.stateOf(digest);
+    const state = stateHint === undefined ? await this.blobs.stateOf(digest) : stateHint;
     if (state === 'deleting') {
       // The session goes (a session left publishing would keep the digest in the collector's
       // root set until it expired); the client pushes the blob again.
