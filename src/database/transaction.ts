@@ -68,12 +68,9 @@ async function attempt<T>(
   let value: T | undefined;
   try {
     q = db.createQueryRunner();
-    await q.connect();
-    await q.startTransaction();
+    xid = await begin(q);
     phase = 'work';
     value = await work(q.manager);
-    const rows: { xid: string }[] = await q.query('SELECT pg_current_xact_id()::text AS xid');
-    xid = rows[0]?.xid;
     phase = 'commit';
     await q.commitTransaction();
     return { ok: true, value };
@@ -84,6 +81,31 @@ async function attempt<T>(
   } finally {
     await q?.release().catch(() => undefined);
   }
+}
+
+/** The two statements `begin` sends as one simple query (one round trip). */
+const BEGIN_WITH_XID = 'START TRANSACTION; SELECT pg_current_xact_id()::text AS xid';
+
+/**
+ * Begins the runner's transaction and learns its id (what `commitOutcome` asks about should
+ * COMMIT get no answer) in one round trip instead of two: both statements go as one simple query.
+ * TypeORM's runner is then marked as in a transaction exactly as its own `startTransaction` marks
+ * it, so entity-manager calls inside the work do not open one of their own. Should a TypeORM
+ * version keep that state differently, its own `startTransaction` runs, and the id is asked apart.
+ */
+async function begin(q: QueryRunner): Promise<string | undefined> {
+  const runner = q as QueryRunner & { transactionDepth?: unknown };
+  if (runner.transactionDepth !== 0 || q.isTransactionActive) {
+    await q.startTransaction();
+    const rows: { xid: string }[] = await q.query('SELECT pg_current_xact_id()::text AS xid');
+    return rows[0]?.xid;
+  }
+  const client = (await q.connect()) as {
+    query(sql: string): Promise<{ rows: { xid?: string }[] }[]>;
+  };
+  const results = await client.query(BEGIN_WITH_XID);
+  Object.assign(runner, { isTransactionActive: true, transactionDepth: 1 });
+  return results[1]?.rows[0]?.xid;
 }
 
 /** What became of a transaction whose COMMIT got no answer: asked on a fresh connection. */

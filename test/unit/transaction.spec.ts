@@ -13,6 +13,8 @@ function fakeDb(script: {
   commitFailures?: (Error | undefined)[];
   beginFailures?: number;
   status?: string | Error;
+  /** A runner without TypeORM's `transactionDepth`: `startTransaction` and a separate xid query. */
+  otherRunner?: boolean;
 }) {
   const log: string[] = [];
   let attempt = 0;
@@ -21,18 +23,32 @@ function fakeDb(script: {
       const n = attempt++;
       const runner = {
         isTransactionActive: false,
+        ...(script.otherRunner ? {} : { transactionDepth: 0 }),
         manager: { attempt: n },
-        async connect() {},
+        // The driver's client: BEGIN and the transaction id arrive as one simple query.
+        async connect() {
+          return {
+            async query(sql: string) {
+              if (sql !== 'START TRANSACTION; SELECT pg_current_xact_id()::text AS xid')
+                throw new Error(`unexpected ${sql}`);
+              if (n < (script.beginFailures ?? 0)) throw lost();
+              log.push(`begin ${n}`);
+              return [{ rows: [] }, { rows: [{ xid: `${700 + n}` }] }];
+            },
+          };
+        },
         async startTransaction() {
           if (n < (script.beginFailures ?? 0)) throw lost();
           runner.isTransactionActive = true;
-          log.push(`begin ${n}`);
+          log.push(`begin ${n} (startTransaction)`);
         },
         async query(sql: string) {
-          if (sql.includes('pg_current_xact_id')) return [{ xid: `${700 + n}` }];
+          if (script.otherRunner && sql.includes('pg_current_xact_id'))
+            return [{ xid: `${700 + n}` }];
           throw new Error(`unexpected ${sql}`);
         },
         async commitTransaction() {
+          if (!runner.isTransactionActive) throw new Error('no transaction');
           const failure = script.commitFailures?.[n];
           if (failure) throw failure;
           runner.isTransactionActive = false;
@@ -66,6 +82,20 @@ describe('transaction(): what runs again after a failure', () => {
     expect(result).toBe('done');
     expect(runs).toBe(2);
     expect(log).toEqual(['begin 0', 'begin 1', 'commit 1']);
+  });
+
+  it('BEGIN and the transaction id go in one query; the runner is marked as in a transaction', async () => {
+    const { db, log } = fakeDb({ commitFailures: [lost()], status: 'committed' });
+    let seen: unknown;
+    await transaction(db, async (m) => {
+      seen = m;
+    });
+    // The id asked about after the lost COMMIT is the one the BEGIN query answered.
+    expect(log).toEqual(['begin 0', 'status 700']);
+    expect(seen).toEqual({ attempt: 0 });
+    const other = fakeDb({ otherRunner: true, commitFailures: [lost()], status: 'committed' });
+    await transaction(other.db, async () => 1);
+    expect(other.log).toEqual(['begin 0 (startTransaction)', 'status 700']);
   });
 
   it('connections that fail at BEGIN ran nothing: others are taken (a few)', async () => {
