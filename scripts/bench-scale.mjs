@@ -1,10 +1,11 @@
 #!/usr/bin/env node
-// How Aerugo's metadata paths scale: catalog and tag-list pages, manifest GET by tag, and the cost
-// of a push, on an empty database and then with 1,000,000 repositories and one repository of
-// 100,000 tags.
+// How Aerugo's metadata paths scale: catalog and tag-list pages, manifest GET by tag, the referrers
+// list, and the cost of a push (a tagged manifest, and a referrer of an image), on an empty
+// database and then with 1,000,000 repositories, one repository of 100,000 tags and one image with
+// 10,000 referrers.
 //
 //   npm run bench:scale             (builds, then runs)
-//   node scripts/bench-scale.mjs [--repositories N] [--tags N]
+//   node scripts/bench-scale.mjs [--repositories N] [--tags N] [--referrers N]
 //
 // Needs a PostgreSQL server it may create a database on: BENCH_ADMIN_DATABASE_URL (default
 // postgres://postgres@127.0.0.1:5432/postgres). The rows are inserted with SQL (generate_series),
@@ -28,6 +29,7 @@ const option = (name, def) => {
 };
 const REPOSITORIES = option('--repositories', 1_000_000);
 const TAGS = option('--tags', 100_000);
+const REFERRERS = option('--referrers', 10_000);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 5);
 const ADMIN_URL =
   process.env.BENCH_ADMIN_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -111,6 +113,44 @@ try {
     return performance.now() - t0;
   };
   await push();
+  const subject = await manifestDigestOf('push-0');
+  let referrersPushed = 0;
+  /** Pushes a new referrer of push-0 (an SBOM-like artifact, by digest); returns milliseconds. */
+  const pushReferrer = async () => {
+    const body = JSON.stringify({
+      schemaVersion: 2,
+      mediaType: MANIFEST_TYPE,
+      artifactType: 'application/vnd.example.sbom.v1+json',
+      config: { mediaType: 'application/vnd.oci.empty.v1+json', ...config },
+      layers: [{ mediaType: 'application/vnd.example.sbom.v1+json', ...layer }],
+      subject: { mediaType: MANIFEST_TYPE, ...subject },
+      annotations: { n: String(referrersPushed++) },
+    });
+    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
+    const t0 = performance.now();
+    const res = await fetch(`${base}/v2/bench/app/manifests/${digest}`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': MANIFEST_TYPE },
+      body,
+    });
+    await res.arrayBuffer();
+    if (res.status !== 201) throw new Error(`referrer push: ${res.status}`);
+    if (res.headers.get('oci-subject') !== subject.digest) throw new Error('no OCI-Subject');
+    return performance.now() - t0;
+  };
+  await pushReferrer();
+
+  /** The digest and size of the manifest a tag names. */
+  async function manifestDigestOf(tag) {
+    const res = await fetch(`${base}/v2/bench/app/manifests/${tag}`, {
+      method: 'HEAD',
+      headers: { ...auth, accept: MANIFEST_TYPE },
+    });
+    return {
+      digest: res.headers.get('docker-content-digest'),
+      size: Number(res.headers.get('content-length')),
+    };
+  }
 
   const measure = async (label) => {
     const middle = async (sql) => (await db.query(sql)).rows[0]?.name;
@@ -136,18 +176,31 @@ try {
         ...auth,
         accept: MANIFEST_TYPE,
       }),
+      referrers: await wrk(`${base}/v2/bench/app/referrers/${subject.digest}`, auth),
+    };
+    const listed = await fetch(`${base}/v2/bench/app/referrers/${subject.digest}`, {
+      headers: auth,
+    });
+    const index = Buffer.from(await listed.arrayBuffer());
+    out.referrersListed = {
+      count: JSON.parse(index.toString()).manifests.length,
+      bytes: index.length,
     };
     const times = [];
     for (let i = 0; i < 50; i++) times.push(await push());
     times.sort((a, b) => a - b);
     out.push = { median: times[25], p90: times[45] };
+    const referrerTimes = [];
+    for (let i = 0; i < 50; i++) referrerTimes.push(await pushReferrer());
+    referrerTimes.sort((a, b) => a - b);
+    out.referrerPush = { median: referrerTimes[25], p90: referrerTimes[45] };
     console.error(`bench-scale: measured ${label}`);
     return out;
   };
 
   const empty = await measure('the empty database');
   console.error(
-    `bench-scale: inserting ${REPOSITORIES} repositories and ${TAGS} tags (SQL, a minute or two)`,
+    `bench-scale: inserting ${REPOSITORIES} repositories, ${TAGS} tags and ${REFERRERS} referrers (SQL, a minute or two)`,
   );
   const t0 = performance.now();
   await db.query(
@@ -167,11 +220,26 @@ try {
       WHERE r.name = 'bench/app' AND t.name = 'push-0'`,
     [TAGS],
   );
+  // Referrers of push-0 (rows as a push writes them: exact bytes, both digests, subject, type).
+  await db.query(
+    `INSERT INTO manifests (repository_id, digest, digest_sha512, media_type, content, size,
+                            subject_digest, artifact_type, annotations)
+     SELECT r.id, 'sha256:' || encode(sha256(c), 'hex'), 'sha512:' || encode(sha512(c), 'hex'),
+            $2, c, length(c), $3, 'application/vnd.example.sbom.v1+json',
+            jsonb_build_object('n', 'scale-' || i)
+       FROM repositories r,
+            LATERAL generate_series(1, $1::int) i,
+            LATERAL (SELECT convert_to('{"schemaVersion":2,"artifactType":"application/vnd.example.sbom.v1+json","n":' || i || '}', 'UTF8') AS c) b
+      WHERE r.name = 'bench/app'`,
+    [REFERRERS, MANIFEST_TYPE, subject.digest],
+  );
   await db.query('ANALYZE');
   console.error(`bench-scale: inserted in ${Math.round((performance.now() - t0) / 1000)} s`);
-  const full = await measure(`${REPOSITORIES} repositories and ${TAGS} tags`);
+  const full = await measure(
+    `${REPOSITORIES} repositories, ${TAGS} tags and ${REFERRERS} referrers`,
+  );
 
-  const fmt = (v) => (v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2));
+  const fmt = (v) => (Number.isInteger(v) || v >= 100 ? v.toFixed(0) : v.toFixed(v >= 10 ? 1 : 2));
   const rowsOut = [
     ['`_catalog?n=100&last=<middle>` p99 (ms)', empty.catalog.p99, full.catalog.p99, '< 20 ms'],
     ['`tags/list?n=100&last=<middle>` p99 (ms)', empty.tags.p99, full.tags.p99, '< 20 ms'],
@@ -179,8 +247,26 @@ try {
     ['manifest GET by tag p99 (ms)', empty.manifest.p99, full.manifest.p99, ''],
     ['manifest PUT with a new tag, median (ms)', empty.push.median, full.push.median, ''],
     ['manifest PUT with a new tag, p90 (ms)', empty.push.p90, full.push.p90, ''],
+    ['referrers listed (manifests)', empty.referrersListed.count, full.referrersListed.count, ''],
+    [
+      'referrers list size (KiB)',
+      empty.referrersListed.bytes / 1024,
+      full.referrersListed.bytes / 1024,
+      '',
+    ],
+    ['referrers GET (req/s, 1 client)', empty.referrers.rps, full.referrers.rps, ''],
+    ['referrers GET p99 (ms)', empty.referrers.p99, full.referrers.p99, ''],
+    [
+      'referrer PUT (by digest), median (ms)',
+      empty.referrerPush.median,
+      full.referrerPush.median,
+      '',
+    ],
+    ['referrer PUT (by digest), p90 (ms)', empty.referrerPush.p90, full.referrerPush.p90, ''],
   ];
-  console.log(`| figure | empty database | ${REPOSITORIES} repositories, ${TAGS} tags | goal |`);
+  console.log(
+    `| figure | empty database | ${REPOSITORIES} repositories, ${TAGS} tags, ${REFERRERS} referrers | goal |`,
+  );
   console.log('|---|---|---|---|');
   for (const [f, a, b, g] of rowsOut) console.log(`| ${f} | ${fmt(a)} | ${fmt(b)} | ${g} |`);
 } finally {
