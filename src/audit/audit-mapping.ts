@@ -155,13 +155,26 @@ export function subjectOf(
   };
 }
 
-/** The user and organization ids an event's extractor needs names for. */
-export function idsToName(payload: Payload): { users: string[]; orgs: string[] } {
-  const change = (payload.change ?? {}) as Payload;
-  return {
-    users: [payload.userId, change.userId].filter(isUuid),
-    orgs: [payload.organizationId].filter(isUuid),
-  };
+/**
+ * The user and organization ids an event's audit row needs names for: the row is mapped once
+ * with no names while every id its extractor asks about is noted (well-formed ids only). Most
+ * events ask for none (a user's own events carry the username), and their row is written without
+ * a lookup.
+ */
+export function idsToName(e: RecordedEvent): { users: string[]; orgs: string[] } {
+  const users = new AskedNames();
+  const orgs = new AskedNames();
+  auditRowOf(e, { users, orgs });
+  return { users: [...users.asked].filter(isUuid), orgs: [...orgs.asked].filter(isUuid) };
+}
+
+/** Names that answer none, noting what was asked. */
+class AskedNames extends Map<string, string> {
+  readonly asked = new Set<string>();
+  override get(id: string): string | undefined {
+    this.asked.add(id);
+    return undefined;
+  }
 }
 
 /** The actor columns: kind, id, display name, credential, API key, address. */

@@ -140,7 +140,7 @@ export class AuditService implements OnModuleInit, OnModuleDestroy {
 
   /** Names of the users and organizations the event names by id (ids are checked uuids). */
   private async names(m: EntityManager, e: RecordedEvent): Promise<AuditNames> {
-    const ids = idsToName(e.payload as unknown as Record<string, unknown>);
+    const ids = idsToName(e);
     const users = new Map<string, string>();
     const orgs = new Map<string, string>();
     if (ids.users.length) {

@@ -1,5 +1,10 @@
 import { describe, expect, it } from '@jest/globals';
-import { auditRowOf, type AuditNames, subjectOf } from '../../src/audit/audit-mapping.js';
+import {
+  auditRowOf,
+  type AuditNames,
+  idsToName,
+  subjectOf,
+} from '../../src/audit/audit-mapping.js';
 import type { Actor } from '../../src/common/actor.js';
 import type { RecordedEvent } from '../../src/events/events.js';
 
@@ -175,5 +180,50 @@ describe('audit rows of events', () => {
         requestId: 'r',
       }),
     ).toMatchObject({ actorKind: 'robot', actorId: K1, actorName: 'acme+ci', apiKeyId: null });
+  });
+});
+
+describe('the names an audit row needs', () => {
+  const actor: Actor = {
+    principal: { kind: 'user', userId: U1, username: 'olga', isAdmin: false },
+    credential: 'password',
+    requestId: 'req-2',
+  };
+  const eventOf = (name: string, payload: Record<string, unknown>) =>
+    ({ name, payload, actor, id: '7', occurredAt: new Date(0) }) as unknown as RecordedEvent;
+  const only = (all: ReadonlyMap<string, string>, ids: string[]) =>
+    new Map([...all].filter(([id]) => ids.includes(id)));
+
+  it.each(CASES)('%s %j: the ids asked for give the same row as every name', (name, payload) => {
+    const e = eventOf(name, payload);
+    const ids = idsToName(e);
+    const looked: AuditNames = {
+      users: only(names.users, ids.users),
+      orgs: only(names.orgs, ids.orgs),
+    };
+    expect(auditRowOf(e, looked)).toEqual(auditRowOf(e, names));
+  });
+
+  it("a user's own events (which carry the username) and repository events ask for none", () => {
+    for (const [name, payload] of [
+      ['token.issued', { userId: U1, username: 'olga', scopes: ['repository:olga/app:push'] }],
+      ['user.updated', { userId: U1, username: 'olga', fields: ['email'] }],
+      ['auth.signed-in', { userId: U1, username: 'olga' }],
+      ['blob.pushed', { repositoryId: 'r', repository: 'olga/app', digest: 'sha256:a' }],
+    ] as const)
+      expect(idsToName(eventOf(name, payload))).toEqual({ users: [], orgs: [] });
+  });
+
+  it('events naming users or organizations by id ask for exactly those (well-formed ids only)', () => {
+    expect(
+      idsToName(eventOf('org.member.added', { organizationId: O1, name: 'acme', userId: U1 })),
+    ).toEqual({ users: [U1], orgs: [] });
+    expect(idsToName(eventOf('team.created', { organizationId: O1, team: 'devs' }))).toEqual({
+      users: [],
+      orgs: [O1],
+    });
+    expect(idsToName(eventOf('session.revoked', { userId: 'not-a-uuid', sessionId: 's' }))).toEqual(
+      { users: [], orgs: [] },
+    );
   });
 });
