@@ -101,6 +101,11 @@ export interface AppConfig {
   workers: number;
   databasePoolSize: number;
   storageDriver: StorageDriverName;
+  /**
+   * The filesystem driver fsyncs what it stores (chunks, and the name a published blob gets)
+   * before the database records it; false skips that, as Distribution does (STORAGE_FSYNC).
+   */
+  storageFsync: boolean;
   s3?: S3Config;
   redisUrl?: string;
   redisTtlSeconds: number;
@@ -497,6 +502,7 @@ export function loadConfig(env: Env = process.env): AppConfig {
     workers: workers(env),
     databasePoolSize: int(env, 'DATABASE_POOL_SIZE', 20, 2, 500),
     storageDriver,
+    storageFsync: bool(env, 'STORAGE_FSYNC', true),
     s3,
     redisUrl: url(env, 'REDIS_URL', ['redis:', 'rediss:']),
     redisTtlSeconds: int(env, 'REDIS_TTL_SECONDS', 300, 1, 30 * 24 * 3600),

@@ -102,12 +102,12 @@ const no = (): boolean => false;
 
 /**
  * Renames `from` to `to`, making `to`'s folder when it does not exist yet (see openCreating), and
- * makes the new name durable: the folder that holds it is fsynced, and so is every folder above
- * that this call made. The file's bytes were fsynced before; without the folder's fsync, a power
- * loss could keep the bytes but lose the name the database is about to record (0.26 ms median
- * per rename on the development machine).
+ * (`durably`) makes the new name durable: the folder that holds it is fsynced, and so is every
+ * folder above that this call made. The file's bytes were fsynced before; without the folder's
+ * fsync, a power loss could keep the bytes but lose the name the database is about to record
+ * (0.26 ms median per rename on the development machine).
  */
-async function renameDurably(from: string, to: string): Promise<void> {
+async function renameInto(from: string, to: string, durably: boolean): Promise<void> {
   let made: string | undefined;
   try {
     await rename(from, to);
@@ -116,16 +116,18 @@ async function renameDurably(from: string, to: string): Promise<void> {
     made = await mkdir(dirname(to), { recursive: true });
     await rename(from, to);
   }
+  if (!durably) return;
   let dir = dirname(to);
-  await syncFolder(dir);
+  await syncFile(dir);
   // mkdir answers the first folder it made: each folder it made is named in the one above it.
   while (made !== undefined && dir !== dirname(made)) {
     dir = dirname(dir);
-    await syncFolder(dir);
+    await syncFile(dir);
   }
 }
 
-async function syncFolder(path: string): Promise<void> {
+/** fsync of a file or folder. */
+async function syncFile(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try {
     await fh.sync();
@@ -147,7 +149,15 @@ function heldBytes(state: FsUploadState): number {
 export class FilesystemDriver implements StorageDriver {
   readonly name = 'filesystem';
 
-  constructor(private readonly root: string) {}
+  /** False (STORAGE_FSYNC=false): nothing is fsynced, as Distribution does; see the README. */
+  private readonly fsync: boolean;
+
+  constructor(
+    private readonly root: string,
+    opts: { fsync?: boolean } = {},
+  ) {
+    this.fsync = opts.fsync ?? true;
+  }
 
   private legacyPath(uploadId: string): string {
     if (!UPLOAD_ID.test(uploadId)) throw new Error('invalid upload id');
@@ -198,7 +208,7 @@ export class FilesystemDriver implements StorageDriver {
       // open and one close per chunk.
       const out = createWriteStream(path, {
         fd: fh,
-        flush: true,
+        flush: this.fsync,
         highWaterMark: WRITE_BUFFER_BYTES,
       });
       await pipeline(data, out);
@@ -261,7 +271,7 @@ export class FilesystemDriver implements StorageDriver {
       if (s.size !== size)
         throw new Error(`upload ${uploadId} holds ${s.size} bytes, expected ${size}`);
       // rename is atomic: readers see the whole blob or none of it.
-      await renameDurably(this.segmentPath(uploadId, only), dest);
+      await renameInto(this.segmentPath(uploadId, only), dest, this.fsync);
     } else {
       // Several segments (a chunked upload), a legacy file, or none: join them into one file.
       const tmp = join(this.segmentDir(uploadId), `join-${randomBytes(8).toString('hex')}`);
@@ -270,13 +280,8 @@ export class FilesystemDriver implements StorageDriver {
         await this.readUpload(uploadId, rawState, size),
         createWriteStream(tmp, { flags: 'wx' }),
       );
-      const fh = await open(tmp, 'r');
-      try {
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await renameDurably(tmp, dest);
+      if (this.fsync) await syncFile(tmp);
+      await renameInto(tmp, dest, this.fsync);
     }
     // The common case (one segment, now moved) leaves an empty folder: one call removes it.
     const emptied = only && only.name !== null;

@@ -11,7 +11,7 @@ export async function createStorageDriver(config: AppConfig): Promise<StorageDri
     const { createS3Driver } = await import('./s3.driver.js');
     return createS3Driver(config.s3!);
   }
-  return new FilesystemDriver(join(config.dataDir, 'storage'));
+  return new FilesystemDriver(join(config.dataDir, 'storage'), { fsync: config.storageFsync });
 }
 
 /** The configured driver, its calls timed for GET /metrics unless METRICS_STORAGE_TIMING=false. */

@@ -66,6 +66,16 @@ const DRIVERS: DriverUnderTest[] = [
     },
     async teardown() {},
   },
+  {
+    // STORAGE_FSYNC=false: the same steps without fsync, so the same contract.
+    name: 'filesystem without fsync',
+    big: 3 * MiB,
+    async setup() {
+      const root = tempDir('aerugo-fs-driver-');
+      return () => new FilesystemDriver(root, { fsync: false });
+    },
+    async teardown() {},
+  },
   ...(s3Available
     ? [
         {

@@ -37,6 +37,7 @@ describe('defaults', () => {
       workers: 1,
       databasePoolSize: 20,
       storageDriver: 'filesystem',
+      storageFsync: true,
       s3: undefined,
       redisUrl: undefined,
       redisTtlSeconds: 300,
@@ -259,6 +260,7 @@ describe('booleans', () => {
     ['S3_REDIRECT', (c: AppConfig) => c.s3?.redirect, true],
     ['WEBHOOK_ALLOW_PRIVATE_TARGETS', (c: AppConfig) => c.webhooks.allowPrivateTargets, false],
     ['AUDIT_PULLS', (c: AppConfig) => c.audit.pulls, false],
+    ['STORAGE_FSYNC', (c: AppConfig) => c.storageFsync, true],
   ] as [string, Pick, boolean][])('%s', (name, pick, def) => {
     expect(pick(loadConfig(S3))).toBe(def);
     for (const v of ['1', 'true', 'TRUE', 'Yes', 'on'])
