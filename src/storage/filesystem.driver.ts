@@ -97,9 +97,6 @@ async function openCreating(path: string, flags: string): Promise<FileHandle> {
   }
 }
 
-const ok = (): boolean => true;
-const no = (): boolean => false;
-
 /**
  * Renames `from` to `to`, making `to`'s folder when it does not exist yet (see openCreating), and
  * (`durably`) makes the new name durable: the folder that holds it is fsynced, and so is every
@@ -118,16 +115,15 @@ async function renameInto(from: string, to: string, durably: boolean): Promise<v
   }
   if (!durably) return;
   let dir = dirname(to);
-  await syncFile(dir);
+  await syncFolder(dir);
   // mkdir answers the first folder it made: each folder it made is named in the one above it.
   while (made !== undefined && dir !== dirname(made)) {
     dir = dirname(dir);
-    await syncFile(dir);
+    await syncFolder(dir);
   }
 }
 
-/** fsync of a file or folder. */
-async function syncFile(path: string): Promise<void> {
+async function syncFolder(path: string): Promise<void> {
   const fh = await open(path, 'r');
   try {
     await fh.sync();
@@ -265,8 +261,12 @@ export class FilesystemDriver implements StorageDriver {
     if (heldBytes(state) !== size)
       throw new Error(`upload ${uploadId} holds ${heldBytes(state)} bytes, expected ${size}`);
     const dest = this.blobPath(digest);
-    const only = state.segments.length === 1 ? state.segments[0] : undefined;
-    if (only && only.name !== null) {
+    // One segment written since segments exist (the common case): it becomes the blob as it is.
+    const only =
+      state.segments.length === 1 && state.segments[0].name !== null
+        ? state.segments[0]
+        : undefined;
+    if (only) {
       const s = await stat(this.segmentPath(uploadId, only));
       if (s.size !== size)
         throw new Error(`upload ${uploadId} holds ${s.size} bytes, expected ${size}`);
@@ -278,14 +278,18 @@ export class FilesystemDriver implements StorageDriver {
       await mkdir(this.segmentDir(uploadId), { recursive: true });
       await pipeline(
         await this.readUpload(uploadId, rawState, size),
-        createWriteStream(tmp, { flags: 'wx' }),
+        createWriteStream(tmp, { flags: 'wx', flush: this.fsync }),
       );
-      if (this.fsync) await syncFile(tmp);
       await renameInto(tmp, dest, this.fsync);
     }
     // The common case (one segment, now moved) leaves an empty folder: one call removes it.
-    const emptied = only && only.name !== null;
-    if (emptied && (await rmdir(this.segmentDir(uploadId)).then(ok, no))) return;
+    if (only) {
+      const removed = await rmdir(this.segmentDir(uploadId)).then(
+        () => true,
+        () => false,
+      );
+      if (removed) return;
+    }
     await this.abortUpload(uploadId);
   }
 
