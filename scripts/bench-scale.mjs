@@ -92,32 +92,37 @@ try {
   };
   const config = await blob(Buffer.from('{"architecture":"amd64","os":"linux"}'));
   const layer = await blob(randomBytes(4096));
+  /** PUTs a manifest under `reference`; the response and the milliseconds it took. */
+  const putManifest = async (reference, manifest) => {
+    const t0 = performance.now();
+    const res = await fetch(`${base}/v2/bench/app/manifests/${reference}`, {
+      method: 'PUT',
+      headers: { ...auth, 'content-type': MANIFEST_TYPE },
+      body: JSON.stringify(manifest),
+    });
+    await res.arrayBuffer();
+    if (res.status !== 201) throw new Error(`manifest push (${reference}): ${res.status}`);
+    return { res, ms: performance.now() - t0 };
+  };
   let pushes = 0;
   /** Pushes a new small manifest under a new tag; returns the milliseconds it took. */
   const push = async () => {
-    const body = JSON.stringify({
+    const n = pushes++;
+    const { ms } = await putManifest(`push-${n}`, {
       schemaVersion: 2,
       mediaType: MANIFEST_TYPE,
       config: { mediaType: 'application/vnd.oci.image.config.v1+json', ...config },
       layers: [{ mediaType: 'application/vnd.oci.image.layer.v1.tar', ...layer }],
-      annotations: { n: String(pushes) },
+      annotations: { n: String(n) },
     });
-    const t0 = performance.now();
-    const res = await fetch(`${base}/v2/bench/app/manifests/push-${pushes++}`, {
-      method: 'PUT',
-      headers: { ...auth, 'content-type': MANIFEST_TYPE },
-      body,
-    });
-    await res.arrayBuffer();
-    if (res.status !== 201) throw new Error(`manifest push: ${res.status}`);
-    return performance.now() - t0;
+    return ms;
   };
   await push();
   const subject = await manifestDigestOf('push-0');
   let referrersPushed = 0;
   /** Pushes a new referrer of push-0 (an SBOM-like artifact, by digest); returns milliseconds. */
   const pushReferrer = async () => {
-    const body = JSON.stringify({
+    const manifest = {
       schemaVersion: 2,
       mediaType: MANIFEST_TYPE,
       artifactType: 'application/vnd.example.sbom.v1+json',
@@ -125,18 +130,11 @@ try {
       layers: [{ mediaType: 'application/vnd.example.sbom.v1+json', ...layer }],
       subject: { mediaType: MANIFEST_TYPE, ...subject },
       annotations: { n: String(referrersPushed++) },
-    });
-    const digest = `sha256:${createHash('sha256').update(body).digest('hex')}`;
-    const t0 = performance.now();
-    const res = await fetch(`${base}/v2/bench/app/manifests/${digest}`, {
-      method: 'PUT',
-      headers: { ...auth, 'content-type': MANIFEST_TYPE },
-      body,
-    });
-    await res.arrayBuffer();
-    if (res.status !== 201) throw new Error(`referrer push: ${res.status}`);
+    };
+    const digest = `sha256:${createHash('sha256').update(JSON.stringify(manifest)).digest('hex')}`;
+    const { res, ms } = await putManifest(digest, manifest);
     if (res.headers.get('oci-subject') !== subject.digest) throw new Error('no OCI-Subject');
-    return performance.now() - t0;
+    return ms;
   };
   await pushReferrer();
 
@@ -186,14 +184,8 @@ try {
       count: JSON.parse(index.toString()).manifests.length,
       bytes: index.length,
     };
-    const times = [];
-    for (let i = 0; i < 50; i++) times.push(await push());
-    times.sort((a, b) => a - b);
-    out.push = { median: times[25], p90: times[45] };
-    const referrerTimes = [];
-    for (let i = 0; i < 50; i++) referrerTimes.push(await pushReferrer());
-    referrerTimes.sort((a, b) => a - b);
-    out.referrerPush = { median: referrerTimes[25], p90: referrerTimes[45] };
+    out.push = await medianAndP90(push);
+    out.referrerPush = await medianAndP90(pushReferrer);
     console.error(`bench-scale: measured ${label}`);
     return out;
   };
@@ -271,6 +263,14 @@ try {
   for (const [f, a, b, g] of rowsOut) console.log(`| ${f} | ${fmt(a)} | ${fmt(b)} | ${g} |`);
 } finally {
   await cleanup();
+}
+
+/** Median and 90th percentile of 50 runs of `fn` (each answering its milliseconds), one at a time. */
+async function medianAndP90(fn) {
+  const times = [];
+  for (let i = 0; i < 50; i++) times.push(await fn());
+  times.sort((a, b) => a - b);
+  return { median: times[25], p90: times[45] };
 }
 
 /** One client for SECONDS: requests/s and p99 in ms. */
