@@ -100,6 +100,11 @@ export async function createApp(
   return app;
 }
 
+/** The ports this node listens on (the embedded PostgreSQL must not pick one of them). */
+function ownPorts(config: AppConfig): number[] {
+  return [config.listenPort, ...(config.metrics.address ? [config.metrics.address.port] : [])];
+}
+
 async function main(): Promise<void> {
   // Until the configuration is read, messages go out as JSON at the default level.
   Logger.overrideLogger(new NestPinoLogger(await createRootLogger('log', 'json')));
@@ -131,6 +136,7 @@ async function main(): Promise<void> {
       dataDir: config.dataDir,
       pgDir: process.env.EMBEDDED_PG_DIR || undefined,
       port: config.embeddedPostgresPort,
+      avoidPorts: ownPorts(config),
     });
     databaseUrl = embedded.url;
   }
@@ -187,6 +193,7 @@ async function runPrimary(config: AppConfig, logger: Logger): Promise<void> {
       dataDir: config.dataDir,
       pgDir: process.env.EMBEDDED_PG_DIR || undefined,
       port: config.embeddedPostgresPort,
+      avoidPorts: ownPorts(config),
     });
     databaseUrl = embedded.url;
   }

@@ -13,7 +13,22 @@ export interface EmbeddedPostgresHandle {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/**
+ * A port nothing listens on now, other than `avoid`: the ports this node is about to listen on
+ * itself. A port the node will take once its database is up is still free while PostgreSQL picks
+ * one, and the two would collide (seen when a node restarted on the port of one that was killed).
+ */
+export async function freePort(
+  avoid: readonly number[] = [],
+  pick: () => Promise<number> = anyFreePort,
+): Promise<number> {
+  for (;;) {
+    const port = await pick();
+    if (!avoid.includes(port)) return port;
+  }
+}
+
+async function anyFreePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once('error', reject);
@@ -183,6 +198,8 @@ export async function startEmbeddedPostgres(opts: {
   dataDir: string;
   pgDir?: string;
   port?: number;
+  /** Ports the node itself listens on: never chosen for PostgreSQL when `port` is not given. */
+  avoidPorts?: readonly number[];
 }): Promise<EmbeddedPostgresHandle> {
   await assertBinariesReachable();
   const pgDir = await resolveEmbeddedDir(opts.dataDir, opts.pgDir);
@@ -211,7 +228,7 @@ export async function startEmbeddedPostgres(opts: {
     await stopOrphan(running.pid, pgDir);
   }
 
-  const port = opts.port ?? (await freePort());
+  const port = opts.port ?? (await freePort(opts.avoidPorts));
   // Imported here, not at the top: the package registers exit hooks on SIGTERM/SIGINT when it is
   // loaded (they end the process at once), which would cut short the graceful shutdown of a node
   // that uses an external PostgreSQL (in-flight requests, the last flush of pull counts).
